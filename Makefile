@@ -1,0 +1,56 @@
+# synod: the two commands users need are `make run` and `make test`.
+# Everything else wraps CMake; build trees live in build/ (release) and build-test/
+# (clang, ASan+UBSan, libFuzzer targets).
+
+JOBS ?= $(shell nproc)
+BUILD := build
+TBUILD := build-test
+SYNOD := $(BUILD)/src/server/synod
+
+.PHONY: all deps build build-test run test unit bench sim fuzz faults format check-format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYNOD_TESTS=OFF
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+$(TBUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(TBUILD) -DCMAKE_BUILD_TYPE=Debug -DSYNOD_SANITIZE=ON -DSYNOD_FUZZ=ON
+
+build-test: $(TBUILD)/CMakeCache.txt
+	cmake --build $(TBUILD) -j$(JOBS)
+
+# Single node on 127.0.0.1:2181, data under ./synod-data.
+run: deps build
+	$(SYNOD) serve
+
+test: deps build build-test
+	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+unit: build-test
+	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) -L unit
+
+# Deterministic simulator: make sim SEED=n replays one seed, SEEDS=n runs that many.
+sim: build-test
+	$(TBUILD)/tests/sim/synod-sim $(if $(SEED),--seed $(SEED),--seeds $(or $(SEEDS),1000) --jobs $(JOBS)) $(SIMFLAGS)
+
+fuzz: build-test
+	scripts/fuzz.sh $(TBUILD) $(or $(FUZZ_SECONDS),600)
+
+bench: deps build
+	bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(TBUILD)
