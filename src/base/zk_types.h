@@ -178,10 +178,21 @@ struct zk_stat {
         int64_t pzxid;
 };
 
-/* Id {scheme, id}. The strings' ownership is stated by whoever holds the struct. */
+/*
+ * A length-delimited string or buffer as jute has them: bytes borrowed from
+ * whoever owns the storage (a received frame, a tree node), not NUL-terminated;
+ * len == -1 is jute's null, 0 is empty. Whoever hands one out states how long it
+ * stays valid.
+ */
+struct zk_bytes {
+        const uint8_t *data;
+        int32_t len;
+};
+
+/* Id {scheme, id}, viewed through borrowed bytes. */
 struct zk_id {
-        char *scheme;
-        char *id;
+        struct zk_bytes scheme;
+        struct zk_bytes id;
 };
 
 struct zk_acl {
