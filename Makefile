@@ -44,7 +44,7 @@ fuzz: build-test
 	scripts/fuzz.sh $(TBUILD) $(or $(FUZZ_SECONDS),600)
 
 bench: deps build
-	bench/run.sh $(BUILD)
+	bench/run.py $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,459 @@
+/*
+ * synod-loadgen: a ZooKeeper-protocol load generator.
+ *
+ * It drives any ZooKeeper-protocol server (synod, Apache ZooKeeper) through the
+ * C client library's asynchronous API: N connections, each keeping M requests
+ * outstanding. Every request slot re-issues its next request from the
+ * completion callback, so the offered load is closed-loop and exactly N*M deep.
+ * After a warm-up, completions within the measurement window are counted and
+ * their latencies recorded in a log-linear histogram per connection (each
+ * connection's completions run on its own library thread, so no locks are
+ * needed on the hot path); the histograms are merged at the end.
+ *
+ * Output: one line of key=value pairs (ops/s, latency percentiles in µs,
+ * errors, the generator's own CPU time per op), easy for bench/run.sh to parse.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zookeeper/zookeeper.h>
+
+/* Histogram: 16 linear sub-buckets per power of two of microseconds. */
+#define HIST_SUB_BITS      4
+#define HIST_SUB           (1 << HIST_SUB_BITS)
+#define HIST_EXP_MAX       40
+#define HIST_BUCKETS       (HIST_EXP_MAX * HIST_SUB)
+#define CONNECTIONS_MAX    1024
+#define OUTSTANDING_MAX    4096
+#define CONNECT_TIMEOUT_MS 10000
+#define DRAIN_TIMEOUT_MS   10000
+#define SESSION_TIMEOUT_MS 30000
+
+enum op_kind { OP_CREATE, OP_SET, OP_GET, OP_MIXED, OP_POPULATE };
+
+struct options {
+        const char *server;
+        int connections;
+        int outstanding;
+        enum op_kind op;
+        int value_size;
+        long keys;
+        double duration_s;
+        double warmup_s;
+        int read_percent;
+        const char *prefix;
+};
+
+struct hist {
+        uint64_t counts[HIST_BUCKETS];
+        uint64_t max_us;
+};
+
+struct conn;
+
+struct slot {
+        struct conn *conn;
+        uint64_t started_ns;
+};
+
+struct conn {
+        int index;
+        zhandle_t *zh;
+        const struct options *opts;
+        struct slot *slots;
+        uint64_t rng;
+        uint64_t seq;       /* next sequence for creates / populate */
+        uint64_t ops;       /* completions inside the window */
+        uint64_t errors;    /* failed completions inside the window */
+        uint64_t populated; /* populate: keys created by this connection */
+        struct hist hist;
+        atomic_int inflight;
+        atomic_bool connected;
+};
+
+static atomic_bool g_measuring;
+static atomic_bool g_stopping;
+static const char *g_value;
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+        uint64_t x = *s;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return *s = x;
+}
+
+static int hist_bucket(uint64_t us)
+{
+        if (us < HIST_SUB)
+                return (int)us;
+        int exp = 63 - __builtin_clzll(us); /* us >= 2^exp */
+        int sub = (int)((us >> (exp - HIST_SUB_BITS)) & (HIST_SUB - 1));
+        int b = (exp - HIST_SUB_BITS + 1) * HIST_SUB + sub;
+        return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
+}
+
+/* Lower bound in µs of a bucket: the inverse of hist_bucket. */
+static uint64_t hist_bucket_floor(int b)
+{
+        if (b < HIST_SUB)
+                return (uint64_t)b;
+        int exp = b / HIST_SUB + HIST_SUB_BITS - 1;
+        uint64_t sub = (uint64_t)(b % HIST_SUB);
+        return (1ull << exp) + (sub << (exp - HIST_SUB_BITS));
+}
+
+static void hist_add(struct hist *h, uint64_t us)
+{
+        h->counts[hist_bucket(us)]++;
+        if (us > h->max_us)
+                h->max_us = us;
+}
+
+static uint64_t hist_percentile(const struct hist *h, double p)
+{
+        uint64_t total = 0;
+        for (int b = 0; b < HIST_BUCKETS; b++)
+                total += h->counts[b];
+        if (total == 0)
+                return 0;
+        uint64_t rank = (uint64_t)(p / 100.0 * (double)total);
+        if (rank >= total)
+                rank = total - 1;
+        uint64_t seen = 0;
+        for (int b = 0; b < HIST_BUCKETS; b++) {
+                seen += h->counts[b];
+                if (seen > rank)
+                        return hist_bucket_floor(b);
+        }
+        return h->max_us;
+}
+
+static void issue(struct slot *s);
+
+static void complete(struct slot *s, int rc)
+{
+        struct conn *c = s->conn;
+        if (atomic_load(&g_measuring)) {
+                uint64_t us = (now_ns() - s->started_ns) / 1000;
+                hist_add(&c->hist, us);
+                c->ops++;
+                if (rc != ZOK)
+                        c->errors++;
+        }
+        if (c->opts->op == OP_POPULATE && rc == ZOK)
+                c->populated++;
+        atomic_fetch_sub(&c->inflight, 1);
+        if (!atomic_load(&g_stopping))
+                issue(s);
+}
+
+static void on_string(int rc, const char *value, const void *data)
+{
+        (void)value;
+        complete((struct slot *)data, rc);
+}
+
+static void on_stat(int rc, const struct Stat *stat, const void *data)
+{
+        (void)stat;
+        complete((struct slot *)data, rc);
+}
+
+static void on_data(int rc, const char *value, int len, const struct Stat *stat, const void *data)
+{
+        (void)value;
+        (void)len;
+        (void)stat;
+        complete((struct slot *)data, rc);
+}
+
+static void key_path(const struct conn *c, long key, char *out, size_t n)
+{
+        snprintf(out, n, "%s/k%ld", c->opts->prefix, key);
+}
+
+static void issue(struct slot *s)
+{
+        struct conn *c = s->conn;
+        const struct options *o = c->opts;
+        char path[256];
+        enum op_kind op = o->op;
+        if (op == OP_MIXED)
+                op = (long)(xorshift(&c->rng) % 100) < o->read_percent ? OP_GET : OP_SET;
+        if (op == OP_POPULATE) {
+                /* Connection i creates keys i, i+N, i+2N, ... below opts->keys. */
+                long key = (long)(c->seq++ * (uint64_t)o->connections) + c->index;
+                if (key >= o->keys)
+                        return;
+                key_path(c, key, path, sizeof path);
+        } else if (op == OP_CREATE) {
+                snprintf(path, sizeof path, "%s/c%d-%" PRIu64, o->prefix, c->index, c->seq++);
+        } else {
+                key_path(c, (long)(xorshift(&c->rng) % (uint64_t)o->keys), path, sizeof path);
+        }
+        s->started_ns = now_ns();
+        atomic_fetch_add(&c->inflight, 1);
+        int rc;
+        switch (op) {
+        case OP_CREATE:
+        case OP_POPULATE:
+                rc = zoo_acreate(c->zh, path, g_value, o->value_size, &ZOO_OPEN_ACL_UNSAFE, 0,
+                                 on_string, s);
+                break;
+        case OP_SET:
+                rc = zoo_aset(c->zh, path, g_value, o->value_size, -1, on_stat, s);
+                break;
+        default:
+                rc = zoo_aget(c->zh, path, 0, on_data, s);
+                break;
+        }
+        if (rc != ZOK) {
+                atomic_fetch_sub(&c->inflight, 1);
+                fprintf(stderr, "loadgen: submit failed on connection %d: %s\n", c->index,
+                        zerror(rc));
+        }
+}
+
+static void on_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+        (void)zh;
+        (void)path;
+        struct conn *c = ctx;
+        if (type == ZOO_SESSION_EVENT)
+                atomic_store(&c->connected, state == ZOO_CONNECTED_STATE);
+}
+
+static int parse_op(const char *s, enum op_kind *op)
+{
+        static const char *const names[] = {"create", "set", "get", "mixed", "populate"};
+        for (int i = 0; i < 5; i++)
+                if (strcmp(s, names[i]) == 0) {
+                        *op = (enum op_kind)i;
+                        return 0;
+                }
+        return -1;
+}
+
+static void usage(void)
+{
+        fprintf(stderr,
+                "usage: synod-loadgen --server HOST:PORT [--connections N] [--outstanding M]\n"
+                "         [--op create|set|get|mixed|populate] [--value-size B] [--keys K]\n"
+                "         [--duration S] [--warmup S] [--read-percent P] [--prefix /path]\n"
+                "populate creates PREFIX/k0..k(K-1) and exits; set/get/mixed use those keys.\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+        static const struct option longopts[] = {{"server", required_argument, 0, 's'},
+                                                 {"connections", required_argument, 0, 'c'},
+                                                 {"outstanding", required_argument, 0, 'm'},
+                                                 {"op", required_argument, 0, 'o'},
+                                                 {"value-size", required_argument, 0, 'v'},
+                                                 {"keys", required_argument, 0, 'k'},
+                                                 {"duration", required_argument, 0, 'd'},
+                                                 {"warmup", required_argument, 0, 'w'},
+                                                 {"read-percent", required_argument, 0, 'r'},
+                                                 {"prefix", required_argument, 0, 'p'},
+                                                 {0, 0, 0, 0}};
+        *o = (struct options){.connections = 4,
+                              .outstanding = 64,
+                              .op = OP_MIXED,
+                              .value_size = 256,
+                              .keys = 10000,
+                              .duration_s = 10,
+                              .warmup_s = 2,
+                              .read_percent = 90,
+                              .prefix = "/bench"};
+        int ch;
+        while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+                switch (ch) {
+                case 's':
+                        o->server = optarg;
+                        break;
+                case 'c':
+                        o->connections = atoi(optarg);
+                        break;
+                case 'm':
+                        o->outstanding = atoi(optarg);
+                        break;
+                case 'o':
+                        if (parse_op(optarg, &o->op) != 0)
+                                return -1;
+                        break;
+                case 'v':
+                        o->value_size = atoi(optarg);
+                        break;
+                case 'k':
+                        o->keys = atol(optarg);
+                        break;
+                case 'd':
+                        o->duration_s = atof(optarg);
+                        break;
+                case 'w':
+                        o->warmup_s = atof(optarg);
+                        break;
+                case 'r':
+                        o->read_percent = atoi(optarg);
+                        break;
+                case 'p':
+                        o->prefix = optarg;
+                        break;
+                default:
+                        return -1;
+                }
+        }
+        if (!o->server || o->connections < 1 || o->connections > CONNECTIONS_MAX ||
+            o->outstanding < 1 || o->outstanding > OUTSTANDING_MAX || o->value_size < 0 ||
+            o->value_size > 1000000 || o->keys < 1 || o->duration_s <= 0 || o->warmup_s < 0 ||
+            o->read_percent < 0 || o->read_percent > 100)
+                return -1;
+        return 0;
+}
+
+static void sleep_s(double s)
+{
+        struct timespec ts = {.tv_sec = (time_t)s,
+                              .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+}
+
+static int connect_all(struct conn *conns, const struct options *o)
+{
+        for (int i = 0; i < o->connections; i++) {
+                struct conn *c = &conns[i];
+                c->index = i;
+                c->opts = o;
+                c->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+                c->slots = calloc((size_t)o->outstanding, sizeof *c->slots);
+                if (!c->slots)
+                        return -1;
+                c->zh = zookeeper_init(o->server, on_watch, SESSION_TIMEOUT_MS, 0, c, 0);
+                if (!c->zh)
+                        return -1;
+        }
+        uint64_t deadline = now_ns() + (uint64_t)CONNECT_TIMEOUT_MS * 1000000ull;
+        for (int i = 0; i < o->connections; i++)
+                while (!atomic_load(&conns[i].connected)) {
+                        if (now_ns() > deadline)
+                                return -1;
+                        sleep_s(0.01);
+                }
+        return 0;
+}
+
+static void ensure_prefix(zhandle_t *zh, const char *prefix)
+{
+        char buf[256];
+        int rc = zoo_create(zh, prefix, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, buf, sizeof buf);
+        if (rc != ZOK && rc != ZNODEEXISTS)
+                fprintf(stderr, "loadgen: create %s: %s\n", prefix, zerror(rc));
+}
+
+static void drain(struct conn *conns, int n)
+{
+        uint64_t deadline = now_ns() + (uint64_t)DRAIN_TIMEOUT_MS * 1000000ull;
+        for (int i = 0; i < n; i++)
+                while (atomic_load(&conns[i].inflight) > 0 && now_ns() < deadline)
+                        sleep_s(0.005);
+}
+
+static void report(struct conn *conns, const struct options *o, double window_s,
+                   uint64_t cpu_used_ns)
+{
+        struct hist merged = {0};
+        uint64_t ops = 0, errors = 0;
+        for (int i = 0; i < o->connections; i++) {
+                ops += conns[i].ops;
+                errors += conns[i].errors;
+                for (int b = 0; b < HIST_BUCKETS; b++)
+                        merged.counts[b] += conns[i].hist.counts[b];
+                if (conns[i].hist.max_us > merged.max_us)
+                        merged.max_us = conns[i].hist.max_us;
+        }
+        printf("ops=%" PRIu64 " errors=%" PRIu64 " seconds=%.3f ops_per_s=%.0f p50_us=%" PRIu64
+               " p99_us=%" PRIu64 " p999_us=%" PRIu64 " max_us=%" PRIu64
+               " client_cpu_us_per_op=%.2f\n",
+               ops, errors, window_s, (double)ops / window_s, hist_percentile(&merged, 50),
+               hist_percentile(&merged, 99), hist_percentile(&merged, 99.9), merged.max_us,
+               ops ? (double)cpu_used_ns / 1000.0 / (double)ops : 0.0);
+}
+
+int main(int argc, char **argv)
+{
+        struct options o;
+        if (parse_args(argc, argv, &o) != 0) {
+                usage();
+                return 2;
+        }
+        zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+        char *value = malloc((size_t)o.value_size + 1);
+        if (!value)
+                return 1;
+        memset(value, 'v', (size_t)o.value_size);
+        g_value = value;
+        struct conn *conns = calloc((size_t)o.connections, sizeof *conns);
+        if (!conns || connect_all(conns, &o) != 0) {
+                fprintf(stderr, "loadgen: cannot connect to %s\n", o.server);
+                return 1;
+        }
+        ensure_prefix(conns[0].zh, o.prefix);
+        for (int i = 0; i < o.connections; i++)
+                for (int j = 0; j < o.outstanding; j++) {
+                        conns[i].slots[j].conn = &conns[i];
+                        issue(&conns[i].slots[j]);
+                }
+        int status = 0;
+        if (o.op == OP_POPULATE) {
+                drain(conns, o.connections);
+                uint64_t made = 0;
+                for (int i = 0; i < o.connections; i++)
+                        made += conns[i].populated;
+                printf("populated=%" PRIu64 "\n", made);
+                status = made == (uint64_t)o.keys ? 0 : 1;
+        } else {
+                sleep_s(o.warmup_s);
+                uint64_t t0 = now_ns(), c0 = cpu_ns();
+                atomic_store(&g_measuring, true);
+                sleep_s(o.duration_s);
+                atomic_store(&g_measuring, false);
+                uint64_t t1 = now_ns(), c1 = cpu_ns();
+                atomic_store(&g_stopping, true);
+                drain(conns, o.connections);
+                report(conns, &o, (double)(t1 - t0) / 1e9, c1 - c0);
+        }
+        atomic_store(&g_stopping, true);
+        for (int i = 0; i < o.connections; i++) {
+                zookeeper_close(conns[i].zh);
+                free(conns[i].slots);
+        }
+        free(conns);
+        free(value);
+        return status;
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark of synod and Apache ZooKeeper 3.8 (standalone, fsync on).
+
+Both servers are started the same way (setsid, fresh data dir, a free port on
+127.0.0.1) so Linux's autogroup scheduler gives each the same share of the CPU;
+the same load generator (synod-loadgen) drives each with the same workloads in
+the same run. For each workload it records ops/s, latency percentiles, the
+server's CPU time per operation (from /proc/PID/stat) and the load generator's
+own; after loading 100,000 nodes of 256 bytes it records the server's RSS.
+It prints a table with the synod/ZooKeeper ratios and rewrites the figures
+section of docs/BENCHMARKS.md.
+
+usage: bench/run.py BUILD_DIR [--duration S] [--warmup S] [--servers synod,zookeeper]
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZK_CLASSPATH = ":".join(
+    "/usr/share/java/" + j
+    for j in ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-log4j12.jar",
+              "log4j-1.2.jar", "netty-handler.jar", "netty-common.jar", "netty-buffer.jar",
+              "netty-transport.jar", "netty-codec.jar", "netty-resolver.jar",
+              "netty-transport-native-epoll.jar", "netty-transport-native-unix-common.jar",
+              "commons-cli.jar", "metrics-core.jar", "jackson-databind.jar",
+              "jackson-core.jar", "jackson-annotations.jar"))
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 15
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+RSS_NODES = 100_000
+RSS_VALUE_BYTES = 256
+KEYS = 10_000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def four_letter(port, word):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(word)
+            out = b""
+            while True:
+                chunk = s.recv(8192)
+                if not chunk:
+                    return out
+                out += chunk
+    except OSError:
+        return b""
+
+
+class Server:
+    """One server process started with setsid, stopped by its PID."""
+
+    def __init__(self, name, argv, port, workdir):
+        self.name, self.port, self.workdir = name, port, workdir
+        log = open(os.path.join(workdir, "server.log"), "wb")
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True, cwd=workdir)
+        deadline = time.time() + START_TIMEOUT_S
+        while four_letter(port, b"ruok") != b"imok":
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f"{name} did not start; see {workdir}/server.log")
+            time.sleep(0.2)
+
+    def cpu_s(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_zookeeper(workdir):
+    port = free_port()
+    with open(os.path.join(workdir, "zoo.cfg"), "w") as f:
+        f.write(f"tickTime=2000\ndataDir={workdir}/data\nclientPort={port}\n"
+                "clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n"
+                "admin.enableServer=false\nmaxClientCnxns=0\n")
+    with open(os.path.join(workdir, "log4j.properties"), "w") as f:
+        f.write("log4j.rootLogger=WARN, C\nlog4j.appender.C=org.apache.log4j.ConsoleAppender\n"
+                "log4j.appender.C.layout=org.apache.log4j.PatternLayout\n")
+    argv = ["java", "-Xmx2g", "-cp", ZK_CLASSPATH,
+            f"-Dlog4j.configuration=file:{workdir}/log4j.properties",
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain", f"{workdir}/zoo.cfg"]
+    return Server("zookeeper", argv, port, workdir)
+
+
+def start_synod(workdir, build):
+    port = free_port()
+    with open(os.path.join(workdir, "zoo.cfg"), "w") as f:
+        f.write(f"tickTime=2000\ndataDir={workdir}/data\nclientPort={port}\n"
+                "clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n")
+    argv = [os.path.join(build, "src/server/synod"), "serve", "-c", f"{workdir}/zoo.cfg"]
+    return Server("synod", argv, port, workdir)
+
+
+def loadgen(build, port, *args):
+    argv = [os.path.join(build, "bench/synod-loadgen"), "--server", f"127.0.0.1:{port}", *args]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"loadgen {' '.join(args)} failed: {out.stderr.strip()}")
+    last = out.stdout.strip().splitlines()[-1]
+    return {k: float(v) for k, v in (kv.split("=") for kv in last.split())}
+
+
+WORKLOADS = [
+    ("create", ["--op", "create"]),
+    ("set", ["--op", "set"]),
+    ("get", ["--op", "get"]),
+    ("mixed 90/10", ["--op", "mixed", "--read-percent", "90"]),
+]
+
+
+def bench_server(name, build, args):
+    workdir = tempfile.mkdtemp(prefix=f"synod-bench-{name}-")
+    server = start_synod(workdir, build) if name == "synod" else start_zookeeper(workdir)
+    results = {}
+    try:
+        common = ["--connections", str(args.connections), "--outstanding", str(args.outstanding),
+                  "--value-size", "256", "--keys", str(KEYS)]
+        loadgen(build, server.port, "--op", "populate", *common)
+        for label, extra in WORKLOADS:
+            cpu0 = server.cpu_s()
+            r = loadgen(build, server.port, *common, *extra, "--duration", str(args.duration),
+                        "--warmup", str(args.warmup))
+            cpu1 = server.cpu_s()
+            # Server CPU over warm-up + window + drain, divided by all ops in that span is
+            # approximated by scaling the window's op rate to the whole span.
+            span_ops = r["ops_per_s"] * (args.duration + args.warmup)
+            r["server_cpu_us_per_op"] = (cpu1 - cpu0) * 1e6 / span_ops if span_ops else 0
+            results[label] = r
+        loadgen(build, server.port, "--op", "populate", "--prefix", "/rss",
+                "--keys", str(RSS_NODES), "--value-size", str(RSS_VALUE_BYTES),
+                "--connections", "4", "--outstanding", "64")
+        results["rss_mib"] = server.rss_kib() / 1024
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_gib = int(f.readline().split()[1]) / 1024 / 1024
+    return f"{os.cpu_count()} cores, {model}, {mem_gib:.0f} GiB, Linux {platform.release()}"
+
+
+def table(res, names):
+    rows = []
+    head = "| workload | metric | " + " | ".join(names)
+    if len(names) == 2:
+        head += " | synod / zookeeper"
+    rows.append(head + " |")
+    rows.append("|" + "---|" * (len(names) + 2 + (len(names) == 2)))
+    metrics = [("ops/s", "ops_per_s", "{:.0f}"), ("p50 µs", "p50_us", "{:.0f}"),
+               ("p99 µs", "p99_us", "{:.0f}"), ("p99.9 µs", "p999_us", "{:.0f}"),
+               ("server CPU µs/op", "server_cpu_us_per_op", "{:.1f}"),
+               ("loadgen CPU µs/op", "client_cpu_us_per_op", "{:.1f}")]
+    for label, _ in WORKLOADS:
+        for mname, key, fmt in metrics:
+            vals = [res[n][label][key] for n in names]
+            row = f"| {label} | {mname} | " + " | ".join(fmt.format(v) for v in vals)
+            if len(names) == 2:
+                row += " | " + (f"{vals[0] / vals[1]:.2f}×" if vals[1] else "n/a")
+            rows.append(row + " |")
+    vals = [res[n]["rss_mib"] for n in names]
+    row = f"| {RSS_NODES:,} nodes × {RSS_VALUE_BYTES} B | RSS MiB | " + \
+        " | ".join(f"{v:.1f}" for v in vals)
+    if len(names) == 2:
+        row += " | " + (f"{vals[0] / vals[1]:.2f}×" if vals[1] else "n/a")
+    rows.append(row + " |")
+    return "\n".join(rows)
+
+
+def record(text):
+    path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
+    marker = "<!-- figures: rewritten by bench/run.py -->"
+    old = open(path).read() if os.path.exists(path) else marker + "\n"
+    head = old.split(marker)[0]
+    with open(path, "w") as f:
+        f.write(head + marker + "\n" + text + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("build")
+    p.add_argument("--duration", type=float, default=10)
+    p.add_argument("--warmup", type=float, default=2)
+    p.add_argument("--connections", type=int, default=4)
+    p.add_argument("--outstanding", type=int, default=64)
+    p.add_argument("--servers", default="synod,zookeeper")
+    p.add_argument("--no-record", action="store_true")
+    args = p.parse_args()
+    names = args.servers.split(",")
+    res = {n: bench_server(n, args.build, args) for n in names}
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = (f"Run {stamp} on {machine()}; {args.connections} connections × "
+            f"{args.outstanding} outstanding, 256-byte values, {KEYS} keys, "
+            f"{args.duration:g} s per workload after {args.warmup:g} s warm-up.\n\n"
+            + table(res, names))
+    print(text)
+    if not args.no_record:
+        record(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Checks the module dependency rule of shared/design.md on #include lines:
+# a module may include only its own headers and those of the modules it depends on.
+# raft, proto, session and tree must not include libuv (they are pure).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+declare -A allowed=(
+	[base]="base"
+	[raft]="base raft"
+	[proto]="base proto"
+	[session]="base session"
+	[tree]="base session tree"
+	[watch]="base session tree watch"
+	[storage]="base storage"
+	[net]="base proto net"
+	[client]="base proto client"
+	[cli]="base proto client cli"
+	[server]="base raft proto session tree watch storage net server client cli"
+)
+status=0
+for mod in "${!allowed[@]}"; do
+	[ -d "src/$mod" ] || continue
+	while IFS= read -r line; do
+		file=${line%%:*}
+		inc=$(sed -E 's/.*#include "([^"/]+)\/.*/\1/' <<<"$line")
+		if [[ " ${allowed[$mod]} " != *" $inc "* ]]; then
+			echo "dependency rule: $file includes $inc/ (allowed: ${allowed[$mod]})"
+			status=1
+		fi
+	done < <(grep -HE '^#include "[^"/]+/' -r "src/$mod" --include='*.[ch]' || true)
+done
+for mod in raft proto session tree watch storage; do
+	[ -d "src/$mod" ] || continue
+	if grep -rlE '#include <uv\.h>' "src/$mod" >/dev/null 2>&1; then
+		echo "purity: src/$mod includes libuv"
+		status=1
+	fi
+done
+[ $status -eq 0 ] && echo "dependency rule holds"
+exit $status
