@@ -26,7 +26,8 @@
         X(SYN_ENOTLEADER, -1014, "not the leader")                                                 \
         X(SYN_ESHUTDOWN, -1015, "shutting down")                                                   \
         X(SYN_ELIMIT, -1016, "a configured limit was reached")                                     \
-        X(SYN_ESYS, -1017, "system call failed")
+        X(SYN_ESYS, -1017, "system call failed")                                                   \
+        X(SYN_ENOTSUP, -1018, "not supported")
 
 enum syn_err {
         SYN_OK = 0,

@@ -27,18 +27,196 @@
 #define ZK_AUTH_BYTES_MAX 4096
 /* Session password length: the C client parses exactly this many bytes. */
 #define ZK_PASSWD_BYTES 16
+/* Scheme or id of one ACL entry, bytes (digest ids are ~40, x509 DNs a few hundred). */
+#define ZK_ACL_ID_BYTES_MAX 4096
+/*
+ * Largest reply frame synod builds, bytes. Clients with the default jute.maxbuffer
+ * drop replies over ZK_FRAME_BYTES_MAX (as they would from ZooKeeper); this cap only
+ * stops a runaway listing from growing one output buffer without bound.
+ */
+#define ZK_REPLY_BYTES_MAX (16 * 1024 * 1024)
+/* Smallest 4-byte value made of ASCII letters ("AAAA"): a length never gets here. */
+#define ZK_FOURLW_VALUE_MIN 0x41414141
 
 /* ---- raft ---- */
 
+/* Most members (voters + learners) of a configuration: arrays, not maps (design). */
+#define RAFT_NODES_MAX 9
+/* Default election timeout, ticks; randomized in [e, 2e). 20 x 10 ms ticks = 200-400 ms. */
+#define RAFT_ELECTION_TICKS_DEFAULT 20
+/* Default heartbeat interval, ticks: well under the election timeout (3 x 10 ms). */
+#define RAFT_HEARTBEAT_TICKS_DEFAULT 3
+/* Default appends in flight per follower, messages: pipelining without unbounded queues. */
+#define RAFT_INFLIGHT_MSGS_DEFAULT 256
+/* Hard cap on max_inflight_msgs, messages: the in-flight ring is sized from it. */
+#define RAFT_INFLIGHT_MSGS_MAX 4096
+/* Default entry bytes in flight per follower, bytes. */
+#define RAFT_INFLIGHT_BYTES_DEFAULT (16 * 1024 * 1024)
+/* Default entry bytes per append message, bytes (one larger entry is still sent alone). */
+#define RAFT_MSG_BYTES_DEFAULT (1024 * 1024)
+/* Most entries in one append message, entries. */
+#define RAFT_MSG_ENTRIES_MAX 1024
+/* Default bytes of proposed but uncommitted entries the leader accepts, bytes. */
+#define RAFT_UNCOMMITTED_BYTES_DEFAULT (64 * 1024 * 1024)
+/* Largest entry payload, bytes: a ZooKeeper frame plus the host's txn header. */
+#define RAFT_ENTRY_BYTES_MAX (2 * 1024 * 1024)
+/* Entries kept in the log after a snapshot compaction, entries (slow followers
+ * catch up from the log rather than by a snapshot transfer). */
+#define RAFT_SNAPSHOT_TRAILING_DEFAULT 1024
+/* Largest InstallSnapshot chunk the host may put in one message, bytes. */
+#define RAFT_SNAPSHOT_CHUNK_BYTES (1024 * 1024)
+/* Most ReadIndex requests pending on one node, requests. */
+#define RAFT_READ_PENDING_MAX 4096
+/* Most messages one raft_step may emit, messages: bounds the update's arrays.
+ * A leader emits at most a window of appends per follower per step. */
+#define RAFT_UPDATE_MSGS_MAX (RAFT_NODES_MAX * 64 + RAFT_READ_PENDING_MAX)
+/* Encoded size of a configuration: version, two counts, ids. */
+#define RAFT_CONFIG_ENCODED_BYTES_MAX (1 + 4 + 4 + 8 * 2 * RAFT_NODES_MAX)
+
 /* ---- storage ---- */
+
+/* Largest payload of one WAL record, bytes: one Raft entry holds at most one client
+ * request (a frame) plus the leader's small header, so 4 MiB leaves room. */
+#define WAL_ENTRY_BYTES_MAX (4 * 1024 * 1024)
+/* Largest log index and term: a zxid is the log index and ZooKeeper's zxid is a signed
+ * 64-bit long, so indexes stay <= INT64_MAX (and index + 1 never wraps). */
+#define WAL_INDEX_MAX 0x7fffffffffffffffull
+/* Default segment size at which the WAL rotates, bytes (also the preallocation size).
+ * Large enough that rotation (one extra fsync) is rare, small enough to delete quickly. */
+#define WAL_SEGMENT_BYTES_DEFAULT (64 * 1024 * 1024)
+/* Bounds of the configurable segment size, bytes. */
+#define WAL_SEGMENT_BYTES_MIN 4096
+#define WAL_SEGMENT_BYTES_MAX (1024 * 1024 * 1024)
+/* Most segment files in wal/: more means compaction is not running (or a hostile dir). */
+#define WAL_SEGMENT_COUNT_MAX 65536
+/* Bytes appended but not yet durable before wal_append pushes back with SYN_EAGAIN:
+ * bounds the I/O thread's queue when the disk is slower than the clients. */
+#define WAL_QUEUE_BYTES_MAX (256 * 1024 * 1024)
+/* Longest path of any storage file, bytes (with the terminating NUL). */
+#define STORAGE_PATH_BYTES_MAX 4096
+/* Most names read from one storage directory listing. */
+#define STORAGE_DIR_ENTRIES_MAX 200000
+/* Chunk size of the snapshot writer, bytes; the reader accepts chunks up to the max. */
+#define SNAP_CHUNK_BYTES 65536
+#define SNAP_CHUNK_BYTES_MAX (1024 * 1024)
+/* Largest snapshot stream, bytes: a sanity bound for a hostile trailer (64 GiB). */
+#define SNAP_STREAM_BYTES_MAX (64ull * 1024 * 1024 * 1024)
+/* Default number of snapshots kept by retention (the newest and one fallback). */
+#define SNAP_RETAIN_DEFAULT 2
+/* Most snapshot files considered in one listing of snap/. */
+#define SNAP_FILES_MAX 1024
 
 /* ---- tree / session ---- */
 
+/* Identities (scheme, id) carried in one txn for ACL checks: a connection rarely has more than 2. */
+#define TXN_AUTH_IDS_MAX 64
+/* Bytes of one identity's scheme or id in a txn: an auth payload plus room for the digest form. */
+#define TXN_AUTH_ID_BYTES_MAX (ZK_AUTH_BYTES_MAX + 64)
+/* Largest znode data, bytes: a node's data must fit in one client frame (jute.maxbuffer). */
+#define TREE_DATA_BYTES_MAX ZK_FRAME_BYTES_MAX
+/* Most znodes a snapshot may claim: far above any real tree, bounds a hostile count. */
+#define TREE_NODE_COUNT_MAX (64 * 1024 * 1024)
+/* Most distinct ACL lists a snapshot may claim (most nodes share a handful). */
+#define TREE_ACL_LISTS_MAX (16 * 1024 * 1024)
+/* Most live sessions in the replicated table: a bound on a client-driven table. */
+#define SESSION_COUNT_MAX (1024 * 1024)
+/* Longest session timeout accepted in a CREATE_SESSION txn, ms (the server clamps far lower). */
+#define SESSION_TIMEOUT_MS_MAX (24 * 3600 * 1000)
+
 /* ---- watch ---- */
+
+/*
+ * Watches one client connection may hold, counting each kind (data, exist,
+ * child, persistent, recursive) on each path once. ZooKeeper has no cap; a
+ * TreeCache-style client watches every node it caches, so the default is
+ * generous, but a cap keeps one connection from exhausting the server's memory
+ * (a watch costs ~100 bytes plus its path). Refusals are counted.
+ */
+#define WATCH_PER_CONN_MAX (1024 * 1024)
+/* Buckets of the watch manager's hash tables when empty: a power of two. */
+#define WATCH_TABLE_BUCKETS_MIN 64
 
 /* ---- net / server ---- */
 
+/* Bytes of unsent output per connection above which the server stops reading from
+ * it (backpressure): a client that does not read must not make us buffer without end. */
+#define NET_CONN_OUTPUT_BYTES_SOFT_MAX (4 * 1024 * 1024)
+/* Bytes of unsent output at which the connection is closed (watch events keep coming
+ * even while reading is stopped, so the soft limit alone does not bound memory). */
+#define NET_CONN_OUTPUT_BYTES_HARD_MAX (64 * 1024 * 1024)
+/* Bytes read from the socket in one read callback (libuv's suggested size is 64 KiB). */
+#define NET_READ_CHUNK_BYTES (64 * 1024)
+/* Pending connections queued by the kernel on the listening socket. */
+#define NET_LISTEN_BACKLOG 511
+/* Longest accepted host name / address string in the config, bytes. */
+#define NET_ADDRESS_BYTES_MAX 256
+/* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients). */
+#define NET_FOURLW_OUTPUT_BYTES_MAX (4 * 1024 * 1024)
+
+/* tickTime, ms: the unit of session timeouts and of the server's tick timer. */
+#define SRV_TICK_TIME_MS_DEFAULT 2000
+#define SRV_TICK_TIME_MS_MIN 10
+#define SRV_TICK_TIME_MS_MAX 60000
+/* How often the loop ticks raft, checks session expiry and reaps, ms. Raft counts in
+ * these ticks; 50 ms keeps single-node commit latency independent of tickTime. */
+#define SRV_LOOP_TICK_MS 50
+/* Session timeouts, ms: ZooKeeper's defaults are 2*tickTime and 20*tickTime. */
+#define SRV_SESSION_TIMEOUT_MS_MIN 1
+#define SRV_SESSION_TIMEOUT_MS_MAX (24 * 3600 * 1000)
+/* maxClientCnxns: connections from one IP address (ZooKeeper default 60; 0 = no limit). */
+#define SRV_CLIENT_CNXNS_PER_IP_DEFAULT 60
+#define SRV_CLIENT_CNXNS_PER_IP_MAX 100000
+/* All client connections of one server, whatever their address. */
+#define SRV_CONNS_MAX 10000
+/* Requests of one connection queued in the pipeline and not yet answered; above it
+ * the server stops reading from that connection until replies go out. */
+#define SRV_CONN_REQUESTS_INFLIGHT_MAX 1024
+/* Entries written between two snapshots (ZooKeeper's snapCount default). */
+#define SRV_SNAP_COUNT_DEFAULT 100000
+#define SRV_SNAP_COUNT_MIN 10
+#define SRV_SNAP_COUNT_MAX 100000000
+/* autopurge.snapRetainCount: snapshots (and the WAL needed by them) kept; ZooKeeper min 3. */
+#define SRV_SNAP_RETAIN_COUNT_DEFAULT 3
+#define SRV_SNAP_RETAIN_COUNT_MIN 3
+#define SRV_SNAP_RETAIN_COUNT_MAX 1000
+/* autopurge.purgeInterval, hours (0 = purge only after each snapshot). */
+#define SRV_PURGE_INTERVAL_HOURS_MAX (24 * 365)
+/* How often containers and TTL nodes are checked for reaping, ms (ZooKeeper's
+ * znode.container.checkIntervalMs default). */
+#define SRV_REAP_INTERVAL_MS_DEFAULT 60000
+#define SRV_REAP_INTERVAL_MS_MIN 10
+#define SRV_REAP_INTERVAL_MS_MAX (24 * 3600 * 1000)
+/* Most nodes reaped in one REAP entry, so one entry stays small. */
+#define SRV_REAP_NODES_PER_ENTRY_MAX 1000
+/* Longest line of a config file, bytes. */
+#define SRV_CONFIG_LINE_BYTES_MAX 4096
+/* Longest file system path from the config (dataDir, dataLogDir), bytes. */
+#define SRV_PATH_BYTES_MAX 1024
+/* Longest 4lw.commands.whitelist / superDigest value, bytes. */
+#define SRV_CONFIG_STRING_BYTES_MAX 1024
+/* Most identities (ip + digest auths) one connection carries. */
+#define SRV_CONN_AUTH_IDS_MAX 16
+
 /* ---- relations ---- */
+_Static_assert(RAFT_HEARTBEAT_TICKS_DEFAULT < RAFT_ELECTION_TICKS_DEFAULT,
+               "heartbeats must come well within an election timeout");
+_Static_assert(RAFT_INFLIGHT_MSGS_DEFAULT <= RAFT_INFLIGHT_MSGS_MAX, "default within cap");
+_Static_assert(RAFT_SNAPSHOT_CHUNK_BYTES <= RAFT_MSG_BYTES_DEFAULT * 4, "chunks are messages");
 _Static_assert(ZK_PATH_BYTES_MAX < ZK_FRAME_BYTES_MAX, "a path must fit in a frame");
+_Static_assert(TXN_AUTH_ID_BYTES_MAX > ZK_AUTH_BYTES_MAX, "a digest identity must fit in a txn");
+_Static_assert(ZK_FRAME_BYTES_MAX + 65536 <= WAL_ENTRY_BYTES_MAX,
+               "a WAL record must hold a whole client request plus the entry header");
+_Static_assert(WAL_SEGMENT_BYTES_MIN <= WAL_SEGMENT_BYTES_DEFAULT &&
+                   WAL_SEGMENT_BYTES_DEFAULT <= WAL_SEGMENT_BYTES_MAX,
+               "default segment size within its bounds");
+_Static_assert(WAL_ENTRY_BYTES_MAX <= WAL_QUEUE_BYTES_MAX, "one entry must fit in the queue");
+_Static_assert(SNAP_CHUNK_BYTES <= SNAP_CHUNK_BYTES_MAX, "writer chunks are readable");
+_Static_assert(ZK_FRAME_BYTES_MAX < ZK_FOURLW_VALUE_MIN, "a frame length never spells a 4lw");
+_Static_assert(ZK_FRAME_BYTES_MAX <= ZK_REPLY_BYTES_MAX, "a reply may be as large as a request");
+_Static_assert(NET_CONN_OUTPUT_BYTES_SOFT_MAX < NET_CONN_OUTPUT_BYTES_HARD_MAX,
+               "backpressure must start before the connection is dropped");
+_Static_assert(ZK_FRAME_BYTES_MAX < NET_CONN_OUTPUT_BYTES_SOFT_MAX,
+               "one maximal reply must fit under the backpressure threshold");
+_Static_assert(SRV_LOOP_TICK_MS <= SRV_TICK_TIME_MS_DEFAULT, "the loop ticks at least once per tickTime");
 
 #endif
