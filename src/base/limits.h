@@ -197,6 +197,46 @@
 /* Most identities (ip + digest auths) one connection carries. */
 #define SRV_CONN_AUTH_IDS_MAX 16
 
+/* ---- client ---- */
+
+/* Most servers in one connect string: a cluster, not a directory of them. */
+#define CLIENT_SERVERS_MAX 64
+/* Longest host name in a connect string, bytes (DNS names are at most 253). */
+#define CLIENT_HOST_BYTES_MAX 255
+/* Session timeout requested when the caller gives 0, ms (the server clamps it). */
+#define CLIENT_SESSION_TIMEOUT_MS_DEFAULT 10000
+/* Shortest TCP connect + handshake timeout per server, ms (else timeout / #servers). */
+#define CLIENT_CONNECT_TIMEOUT_MS_MIN 500
+/* Backoff after a whole round of servers failed: first and largest pause, ms. */
+#define CLIENT_BACKOFF_MS_MIN 50
+#define CLIENT_BACKOFF_MS_MAX 2000
+/* Largest reply the client accepts, bytes: 4x jute.maxbuffer for big listings. */
+#define CLIENT_REPLY_BYTES_MAX (4 * 1024 * 1024)
+/* Requests sent and not yet answered on one connection; more wait in the queue. */
+#define CLIENT_INFLIGHT_MAX 4096
+/* Requests queued on one handle (sent or not); more are refused with ZSYSTEMERROR. */
+#define CLIENT_QUEUE_MAX 65536
+/* Watch registrations on one handle (one-shot and persistent). */
+#define CLIENT_WATCHES_MAX 65536
+/* Bytes of paths per SetWatches packet: the Java client chunks at 128 KiB. */
+#define CLIENT_SETWATCHES_BYTES_MAX (128 * 1024)
+/* Identities added with synod_add_auth, re-sent on every reconnect. */
+#define CLIENT_AUTH_MAX 16
+/* How long synod_close waits for the closeSession reply, ms. */
+#define CLIENT_CLOSE_WAIT_MS 2000
+/* How often a waiting recipe re-checks the session state, ms. */
+#define CLIENT_RECIPE_POLL_MS 100
+/* Pause before a recipe retries after a connection loss, ms. */
+#define CLIENT_RETRY_PAUSE_MS 100
+/* Children a recipe lists under one node (lock waiters, instances, config keys). */
+#define CLIENT_RECIPE_CHILDREN_MAX 100000
+/* Rounds a recipe retries an optimistic update (counter, config apply) on a lost race. */
+#define CLIENT_CAS_ROUNDS_MAX 1000
+_Static_assert(CLIENT_BACKOFF_MS_MIN < CLIENT_BACKOFF_MS_MAX, "backoff grows");
+_Static_assert(CLIENT_INFLIGHT_MAX <= CLIENT_QUEUE_MAX, "requests in flight are queued ones");
+_Static_assert(ZK_FRAME_BYTES_MAX <= CLIENT_REPLY_BYTES_MAX, "accept any reply ZooKeeper sends");
+_Static_assert(CLIENT_WATCHES_MAX <= ZK_SETWATCHES_PATHS_MAX, "all watches fit one SetWatches");
+
 /* ---- relations ---- */
 _Static_assert(RAFT_HEARTBEAT_TICKS_DEFAULT < RAFT_ELECTION_TICKS_DEFAULT,
                "heartbeats must come well within an election timeout");
