@@ -14,19 +14,10 @@
 
 #include "base/assert.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "session/session.h"
 
 #define SESS_EXPIRY_CAP_MIN 16
-
-static uint64_t expiry_mix(uint64_t x)
-{
-        x ^= x >> 33;
-        x *= 0xff51afd7ed558ccdull;
-        x ^= x >> 33;
-        x *= 0xc4ceb9fe1a85ec53ull;
-        x ^= x >> 33;
-        return x;
-}
 
 int sess_expiry_init(struct sess_expiry *q, const struct sess_expiry_options *opt)
 {
@@ -50,7 +41,7 @@ void sess_expiry_close(struct sess_expiry *q)
 static uint32_t pos_find(const struct sess_expiry *q, uint64_t id)
 {
         uint32_t mask = q->pos_cap - 1;
-        uint32_t i = (uint32_t)(expiry_mix(id) & mask);
+        uint32_t i = (uint32_t)(syn_mix64(id) & mask);
         while (q->pos_keys[i] != 0 && q->pos_keys[i] != id)
                 i = (i + 1) & mask;
         return i;
@@ -90,7 +81,7 @@ static void pos_delete(struct sess_expiry *q, uint32_t i)
         q->pos_keys[i] = 0;
         q->pos_count--;
         for (uint32_t j = (i + 1) & mask; q->pos_keys[j] != 0; j = (j + 1) & mask) {
-                uint32_t home = (uint32_t)(expiry_mix(q->pos_keys[j]) & mask);
+                uint32_t home = (uint32_t)(syn_mix64(q->pos_keys[j]) & mask);
                 bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
                 if (movable) {
                         q->pos_keys[i] = q->pos_keys[j];

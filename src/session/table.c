@@ -14,19 +14,10 @@
 
 #include "base/assert.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/zk_types.h"
 
 #define SESSION_TABLE_CAP_MIN 16
-
-static uint64_t session_mix(uint64_t x)
-{
-        x ^= x >> 30;
-        x *= 0xbf58476d1ce4e5b9ull;
-        x ^= x >> 27;
-        x *= 0x94d049bb133111ebull;
-        x ^= x >> 31;
-        return x;
-}
 
 bool session_id_valid(uint64_t id)
 {
@@ -51,7 +42,7 @@ void session_table_close(struct session_table *t)
 
 static uint32_t session_slot(const struct session_table *t, uint64_t id)
 {
-        return (uint32_t)(session_mix(id) & (t->cap - 1));
+        return (uint32_t)(syn_mix64(id) & (t->cap - 1));
 }
 
 struct session *session_table_find(const struct session_table *t, uint64_t id)
@@ -188,13 +179,13 @@ bool session_passwd_equal(const struct session *s, const uint8_t passwd[ZK_PASSW
 
 uint64_t session_digest(const struct session *s)
 {
-        uint64_t h = session_mix(s->id ^ 0x5e55105e55105e55ull);
-        h = session_mix(h ^ (uint64_t)(uint32_t)s->timeout_ms);
+        uint64_t h = syn_mix64(s->id ^ 0x5e55105e55105e55ull);
+        h = syn_mix64(h ^ (uint64_t)(uint32_t)s->timeout_ms);
         for (int k = 0; k < ZK_PASSWD_BYTES; k += 8) {
                 uint64_t w = 0;
                 for (int b = 0; b < 8; b++)
                         w = w << 8 | s->passwd[k + b];
-                h = session_mix(h ^ w);
+                h = syn_mix64(h ^ w);
         }
         return h;
 }

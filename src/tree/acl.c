@@ -245,13 +245,13 @@ bool tree_check_perm(const struct tree_node *n, int32_t perm, const struct txn_a
 
 uint64_t tree_acl_hash(const struct zk_acl *entries, int32_t count)
 {
-        uint64_t h = tree_mix64(0xac1ac1ac1ull + (uint64_t)count);
+        uint64_t h = syn_mix64(0xac1ac1ac1ull + (uint64_t)count);
         for (int32_t i = 0; i < count; i++) {
                 const struct zk_acl *a = &entries[i];
-                h = tree_mix64(h ^ (uint64_t)(uint32_t)a->perms);
-                h = tree_hash_bytes(h, a->id.scheme.data,
+                h = syn_mix64(h ^ (uint64_t)(uint32_t)a->perms);
+                h = syn_hash_bytes(h, a->id.scheme.data,
                                     (size_t)(a->id.scheme.len > 0 ? a->id.scheme.len : 0));
-                h = tree_hash_bytes(h, a->id.id.data,
+                h = syn_hash_bytes(h, a->id.id.data,
                                     (size_t)(a->id.id.len > 0 ? a->id.id.len : 0));
         }
         return h;
@@ -271,7 +271,7 @@ static bool acl_list_equals(const struct tree_acl_list *l, const struct zk_acl *
 static void acl_place(struct tree *t, struct tree_acl_list *l)
 {
         uint64_t mask = t->acl_cap - 1;
-        uint64_t i = tree_mix64(l->hash) & mask;
+        uint64_t i = syn_mix64(l->hash) & mask;
         while (t->acl_slots[i] != NULL)
                 i = (i + 1) & mask;
         t->acl_slots[i] = l;
@@ -303,7 +303,7 @@ static struct tree_acl_list *acl_find(const struct tree *t, uint64_t h, const st
         if (t->acl_cap == 0)
                 return NULL;
         uint64_t mask = t->acl_cap - 1;
-        for (uint64_t i = tree_mix64(h) & mask; t->acl_slots[i] != NULL; i = (i + 1) & mask) {
+        for (uint64_t i = syn_mix64(h) & mask; t->acl_slots[i] != NULL; i = (i + 1) & mask) {
                 struct tree_acl_list *l = t->acl_slots[i];
                 if (l->hash == h && acl_list_equals(l, e, count))
                         return l;
@@ -390,14 +390,14 @@ void tree_acl_release(struct tree *t, struct tree_acl_list *l)
         if (--l->refs > 0)
                 return;
         uint64_t mask = t->acl_cap - 1;
-        uint64_t i = tree_mix64(l->hash) & mask;
+        uint64_t i = syn_mix64(l->hash) & mask;
         while (t->acl_slots[i] != l) {
                 SYN_ASSERT(t->acl_slots[i] != NULL);
                 i = (i + 1) & mask;
         }
         t->acl_slots[i] = NULL;
         for (uint64_t j = (i + 1) & mask; t->acl_slots[j] != NULL; j = (j + 1) & mask) {
-                uint64_t home = tree_mix64(t->acl_slots[j]->hash) & mask;
+                uint64_t home = syn_mix64(t->acl_slots[j]->hash) & mask;
                 bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
                 if (movable) {
                         t->acl_slots[i] = t->acl_slots[j];

@@ -19,7 +19,7 @@
 
 static uint64_t index_home(const struct tree *t, uint64_t hash)
 {
-        return tree_mix64(hash) & (t->index_cap - 1);
+        return syn_mix64(hash) & (t->index_cap - 1);
 }
 
 static void index_place(struct tree *t, struct tree_node *n)

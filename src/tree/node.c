@@ -32,30 +32,6 @@ bool tree_owner_is_ephemeral(uint64_t owner)
         return owner != 0 && !tree_owner_is_container(owner) && !tree_owner_is_ttl(owner);
 }
 
-uint64_t tree_mix64(uint64_t x)
-{
-        x ^= x >> 30;
-        x *= 0xbf58476d1ce4e5b9ull;
-        x ^= x >> 27;
-        x *= 0x94d049bb133111ebull;
-        x ^= x >> 31;
-        return x;
-}
-
-uint64_t tree_hash_bytes(uint64_t seed, const uint8_t *p, size_t n)
-{
-        uint64_t h = tree_mix64(seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ull));
-        while (n >= 8) {
-                h = tree_mix64(h ^ syn_get_be64(p)) + 0x632be59bd9b4e019ull;
-                p += 8;
-                n -= 8;
-        }
-        uint64_t tail = 0;
-        for (size_t i = 0; i < n; i++)
-                tail = tail << 8 | p[i];
-        return tree_mix64(h ^ tail ^ ((uint64_t)n << 59));
-}
-
 uint64_t tree_hash_root(void)
 {
         return TREE_HASH_ROOT;
@@ -63,8 +39,7 @@ uint64_t tree_hash_root(void)
 
 uint64_t tree_hash_child(uint64_t parent_hash, const char *name, size_t len)
 {
-        return tree_mix64(parent_hash * 31 +
-                          tree_hash_bytes(0x6e616d65, (const uint8_t *)name, len));
+        return syn_mix64(parent_hash * 31 + syn_hash_bytes(0x6e616d65, (const uint8_t *)name, len));
 }
 
 struct tree_node *tree_node_new(const char *name, size_t name_len, const uint8_t *data,
@@ -165,23 +140,23 @@ void tree_eph_remove(struct session *s, struct tree_node *n)
  */
 uint64_t tree_node_meta_digest(const struct tree_node *n)
 {
-        uint64_t h = tree_mix64(n->hash ^ 0x6469676573743031ull);
+        uint64_t h = syn_mix64(n->hash ^ 0x6469676573743031ull);
         const int64_t v64[] = {n->czxid, n->mzxid, n->ctime, n->mtime, n->pzxid, (int64_t)n->owner};
         for (size_t i = 0; i < sizeof(v64) / sizeof(v64[0]); i++)
-                h = tree_mix64(h ^ (uint64_t)v64[i]) + i;
+                h = syn_mix64(h ^ (uint64_t)v64[i]) + i;
         const int32_t v32[] = {n->data_len, n->version, n->aversion, n->child_creates,
                                n->num_children};
         for (size_t i = 0; i < sizeof(v32) / sizeof(v32[0]); i++)
-                h = tree_mix64(h ^ (uint64_t)(uint32_t)v32[i]) + i;
+                h = syn_mix64(h ^ (uint64_t)(uint32_t)v32[i]) + i;
         if (n->acl)
-                h = tree_mix64(h ^ n->acl->hash);
+                h = syn_mix64(h ^ n->acl->hash);
         return h;
 }
 
 uint64_t tree_node_data_digest(const struct tree_node *n)
 {
-        uint64_t seed = tree_mix64(n->hash ^ 0x6461746164617461ull);
-        return tree_hash_bytes(seed, n->data, (size_t)(n->data_len > 0 ? n->data_len : 0));
+        uint64_t seed = syn_mix64(n->hash ^ 0x6461746164617461ull);
+        return syn_hash_bytes(seed, n->data, (size_t)(n->data_len > 0 ? n->data_len : 0));
 }
 
 uint64_t tree_node_digest(const struct tree_node *n)

@@ -109,7 +109,7 @@ const struct session *tree_session(const struct tree *t, uint64_t id)
 
 uint64_t tree_digest(const struct tree *t)
 {
-        return t->digest ^ tree_mix64(t->session_digest + t->node_count);
+        return t->digest ^ syn_mix64(t->session_digest + t->node_count);
 }
 
 uint64_t tree_digest_full(const struct tree *t)
@@ -119,7 +119,7 @@ uint64_t tree_digest_full(const struct tree *t)
                 if (t->index_slots[i] != NULL)
                         sum += tree_node_digest(t->index_slots[i]);
         }
-        return sum ^ tree_mix64(session_table_digest(&t->sessions) + t->node_count);
+        return sum ^ syn_mix64(session_table_digest(&t->sessions) + t->node_count);
 }
 
 static int path_item_cmp(const void *a, const void *b)

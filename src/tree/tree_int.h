@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hash.h"
 #include "base/zk_types.h"
 #include "tree/tree.h"
 
@@ -94,8 +95,6 @@ void tree_node_free(struct tree_node *n);
 /* Hash of a child named name under a node whose hash is parent_hash. */
 uint64_t tree_hash_child(uint64_t parent_hash, const char *name, size_t len);
 uint64_t tree_hash_root(void);
-uint64_t tree_hash_bytes(uint64_t seed, const uint8_t *p, size_t n);
-uint64_t tree_mix64(uint64_t x);
 /* Links n as the last child of parent (no counters touched). */
 void tree_link_child(struct tree_node *parent, struct tree_node *n);
 /* Links n after prev (NULL = first) under parent. */

@@ -77,7 +77,7 @@ bool watch_path_valid(const char *path, size_t path_len)
 struct watch_path *watch_path_find(const struct watch_manager *wm, const char *path,
                                    size_t path_len)
 {
-        uint64_t h = watch_hash_bytes(wm->hash_seed, path, path_len);
+        uint64_t h = syn_hash_bytes(wm->hash_seed, path, path_len);
         for (struct watch_node *n = watch_table_chain(&wm->paths, h); n != NULL; n = n->next) {
                 struct watch_path *p = (struct watch_path *)n;
                 if (n->hash == h && p->len == path_len && memcmp(p->name, path, path_len) == 0)
@@ -139,7 +139,7 @@ static struct watch_entry *entry_get(struct watch_manager *wm, uint64_t conn_id,
                 new_p->len = path_len;
                 memcpy(new_p->name, path, path_len);
                 new_p->name[path_len] = '\0';
-                new_p->node.hash = watch_hash_bytes(wm->hash_seed, path, path_len);
+                new_p->node.hash = syn_hash_bytes(wm->hash_seed, path, path_len);
                 watch_table_insert(&wm->paths, &new_p->node);
         }
         if (new_c != NULL) {

@@ -23,37 +23,9 @@
 _Static_assert((WATCH_TABLE_BUCKETS_MIN & (WATCH_TABLE_BUCKETS_MIN - 1)) == 0,
                "bucket counts are powers of two");
 
-static uint64_t hash_fmix(uint64_t h)
-{
-        h ^= h >> 33;
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 33;
-        h *= 0xc4ceb9fe1a85ec53ull;
-        h ^= h >> 33;
-        return h;
-}
-
-uint64_t watch_hash_bytes(uint64_t seed, const char *p, size_t n)
-{
-        const uint64_t mul = 0x9e3779b97f4a7c15ull;
-        uint64_t h = seed ^ ((uint64_t)n * mul);
-        while (n >= 8) {
-                uint64_t v;
-                memcpy(&v, p, 8);
-                h = (h ^ hash_fmix(v)) * mul;
-                p += 8;
-                n -= 8;
-        }
-        uint64_t tail = 0;
-        for (size_t i = 0; i < n; i++)
-                tail |= (uint64_t)(uint8_t)p[i] << (8 * i);
-        h = (h ^ hash_fmix(tail ^ 0x5bd1e995ull)) * mul;
-        return hash_fmix(h);
-}
-
 uint64_t watch_hash_u64(uint64_t seed, uint64_t v)
 {
-        return hash_fmix(seed ^ hash_fmix(v + 0x9e3779b97f4a7c15ull));
+        return syn_mix64(seed ^ syn_mix64(v + 0x9e3779b97f4a7c15ull));
 }
 
 uint64_t watch_hash_entry(uint64_t seed, uint64_t conn_id, const struct watch_path *path)

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hash.h"
+
 /* One-shot kinds: removed when they fire. */
 #define WATCH_KIND_ONESHOT (WATCH_KIND_DATA | WATCH_KIND_EXIST | WATCH_KIND_CHILD)
 
@@ -54,7 +56,6 @@ struct watch_entry {
 };
 
 /* ---- table.c ---- */
-uint64_t watch_hash_bytes(uint64_t seed, const char *p, size_t n);
 uint64_t watch_hash_u64(uint64_t seed, uint64_t v);
 uint64_t watch_hash_entry(uint64_t seed, uint64_t conn_id, const struct watch_path *path);
 int watch_table_init(struct watch_table *t);
