@@ -1,0 +1,194 @@
+"""pytest fixtures for the kazoo integration suite.
+
+The suite runs unchanged against Apache ZooKeeper 3.8 and against synod; env
+SYNOD_TEST_TARGET=zookeeper|synod picks the server (SYNOD_BIN names the synod binary).
+Tests whose expected behaviour must differ are marked zk_only(reason=...) or
+synod_only(reason=...) and skipped on the other target.
+
+Fixtures:
+- server: one server shared by the whole session (tests must not stop it).
+- own_server: a private server for tests that stop, restart or overload it.
+- zk: a connected KazooClient on `server`, closed after the test.
+- prefix: a unique znode path for the test (created; removed with everything under it).
+- clients: factory for more KazooClients (closed after the test).
+- raw: factory for zkwire.RawClient connections with a fresh session (closed after).
+- proxy: factory for a CuttableProxy in front of `server` (stopped after).
+"""
+
+import os
+import re
+import signal
+import sys
+import uuid
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from kazoo.client import KazooClient  # noqa: E402
+from kazoo.exceptions import NoNodeError  # noqa: E402
+
+import servers  # noqa: E402
+import zkwire  # noqa: E402
+from proxy import CuttableProxy  # noqa: E402
+
+KAZOO_TIMEOUT_S = 10.0
+# Per-test bound: kazoo's synchronous calls wait forever for a reply a server never sends.
+TEST_TIMEOUT_S = int(os.environ.get("SYNOD_TEST_TIMEOUT_S", "120"))
+
+
+class TimeLimitExceeded(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _test_time_limit():
+    """SIGALRM after TEST_TIMEOUT_S fails the running test instead of hanging the suite."""
+    def expired(signum, frame):
+        raise TimeLimitExceeded("test exceeded %d s" % TEST_TIMEOUT_S)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def pytest_collection_modifyitems(config, items):
+    target = servers.target_name()
+    for item in items:
+        for name, other in (("zk_only", "zookeeper"), ("synod_only", "synod")):
+            mark = item.get_closest_marker(name)
+            if mark is None:
+                continue
+            reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
+            if not reason:
+                raise pytest.UsageError("%s on %s needs a reason" % (name, item.nodeid))
+            if target != other:
+                item.add_marker(pytest.mark.skip(reason="%s: %s" % (name, reason)))
+
+
+@pytest.fixture(scope="session")
+def target():
+    return servers.target_name()
+
+
+@pytest.fixture(scope="session")
+def server():
+    srv = servers.make_server("shared")
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.destroy()
+
+
+@pytest.fixture
+def own_server():
+    srv = servers.make_server("own")
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.destroy()
+
+
+def _require_alive(srv):
+    """Fail at once, with the server's log tail, when the shared server has died (instead of
+    every later test waiting for connection timeouts)."""
+    if srv.process is None or not srv.process.running():
+        pytest.fail("%s server is not running; log tail:\n%s" % (srv.kind, srv.log_tail()),
+                    pytrace=False)
+
+
+def _new_client(hosts, **kwargs):
+    kwargs.setdefault("timeout", KAZOO_TIMEOUT_S)
+    c = KazooClient(hosts=hosts, **kwargs)
+    c.start(timeout=KAZOO_TIMEOUT_S)
+    return c
+
+
+def _close_client(c):
+    try:
+        c.stop()
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def clients(server):
+    _require_alive(server)
+    made = []
+
+    def make(hosts=None, **kwargs):
+        c = _new_client(hosts or server.hosts, **kwargs)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        _close_client(c)
+
+
+@pytest.fixture
+def zk(clients):
+    return clients()
+
+
+@pytest.fixture
+def prefix(request, server):
+    """A unique, existing path for this test; deleted recursively afterwards."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", request.node.name)[:60]
+    path = "/itest/%s-%s" % (name, uuid.uuid4().hex[:8])
+    _require_alive(server)
+    admin = _new_client(server.hosts)
+    admin.add_auth("digest", "%s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD))
+    admin.ensure_path(path)
+    try:
+        yield path
+    finally:
+        try:
+            if server.process is not None and server.process.running():
+                admin.delete(path, recursive=True)
+        except NoNodeError:
+            pass
+        finally:
+            _close_client(admin)
+
+
+@pytest.fixture
+def raw(server):
+    _require_alive(server)
+    made = []
+
+    def make(timeout_ms=10000, host=None, port=None):
+        c = zkwire.connected_client(host or server.host, port or server.port, timeout_ms)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        # end the session politely so it does not linger (and expire during a later test)
+        try:
+            c.io_timeout_s = 2.0
+            c.close_session()
+        except (OSError, zkwire.ConnectionClosed, zkwire.DecodeError):
+            pass
+        c.close()
+
+
+@pytest.fixture
+def proxy(server):
+    made = []
+
+    def make(srv=None):
+        srv = srv or server
+        p = CuttableProxy(srv.host, srv.port)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.stop()
