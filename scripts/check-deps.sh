@@ -13,8 +13,8 @@ declare -A allowed=(
 	[watch]="base session tree watch"
 	[storage]="base storage"
 	[net]="base proto net"
-	[client]="base proto client"
-	[cli]="base proto client cli"
+	[client]="base proto client synod"
+	[cli]="base proto client cli synod"
 	[server]="base raft proto session tree watch storage net server client cli"
 )
 status=0

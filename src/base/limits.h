@@ -67,6 +67,8 @@
 #define RAFT_SNAPSHOT_CHUNK_BYTES (1024 * 1024)
 /* Most ReadIndex requests pending on one node, requests. */
 #define RAFT_READ_PENDING_MAX 4096
+/* Heartbeat rounds whose send tick the leader remembers for the read lease, rounds. */
+#define RAFT_LEASE_ROUNDS 64
 /* Most messages one raft_step may emit, messages: bounds the update's arrays.
  * A leader emits at most a window of appends per follower per step. */
 #define RAFT_UPDATE_MSGS_MAX (RAFT_NODES_MAX * 64 + RAFT_READ_PENDING_MAX)
@@ -155,8 +157,8 @@
 
 /* tickTime, ms: the unit of session timeouts and of the server's tick timer. */
 #define SRV_TICK_TIME_MS_DEFAULT 2000
-#define SRV_TICK_TIME_MS_MIN 10
-#define SRV_TICK_TIME_MS_MAX 60000
+#define SRV_TICK_TIME_MS_MIN     10
+#define SRV_TICK_TIME_MS_MAX     60000
 /* How often the loop ticks raft, checks session expiry and reaps, ms. Raft counts in
  * these ticks; 50 ms keeps single-node commit latency independent of tickTime. */
 #define SRV_LOOP_TICK_MS 50
@@ -165,7 +167,7 @@
 #define SRV_SESSION_TIMEOUT_MS_MAX (24 * 3600 * 1000)
 /* maxClientCnxns: connections from one IP address (ZooKeeper default 60; 0 = no limit). */
 #define SRV_CLIENT_CNXNS_PER_IP_DEFAULT 60
-#define SRV_CLIENT_CNXNS_PER_IP_MAX 100000
+#define SRV_CLIENT_CNXNS_PER_IP_MAX     100000
 /* All client connections of one server, whatever their address. */
 #define SRV_CONNS_MAX 10000
 /* Requests of one connection queued in the pipeline and not yet answered; above it
@@ -173,19 +175,19 @@
 #define SRV_CONN_REQUESTS_INFLIGHT_MAX 1024
 /* Entries written between two snapshots (ZooKeeper's snapCount default). */
 #define SRV_SNAP_COUNT_DEFAULT 100000
-#define SRV_SNAP_COUNT_MIN 10
-#define SRV_SNAP_COUNT_MAX 100000000
+#define SRV_SNAP_COUNT_MIN     10
+#define SRV_SNAP_COUNT_MAX     100000000
 /* autopurge.snapRetainCount: snapshots (and the WAL needed by them) kept; ZooKeeper min 3. */
 #define SRV_SNAP_RETAIN_COUNT_DEFAULT 3
-#define SRV_SNAP_RETAIN_COUNT_MIN 3
-#define SRV_SNAP_RETAIN_COUNT_MAX 1000
+#define SRV_SNAP_RETAIN_COUNT_MIN     3
+#define SRV_SNAP_RETAIN_COUNT_MAX     1000
 /* autopurge.purgeInterval, hours (0 = purge only after each snapshot). */
 #define SRV_PURGE_INTERVAL_HOURS_MAX (24 * 365)
 /* How often containers and TTL nodes are checked for reaping, ms (ZooKeeper's
  * znode.container.checkIntervalMs default). */
 #define SRV_REAP_INTERVAL_MS_DEFAULT 60000
-#define SRV_REAP_INTERVAL_MS_MIN 10
-#define SRV_REAP_INTERVAL_MS_MAX (24 * 3600 * 1000)
+#define SRV_REAP_INTERVAL_MS_MIN     10
+#define SRV_REAP_INTERVAL_MS_MAX     (24 * 3600 * 1000)
 /* Most nodes reaped in one REAP entry, so one entry stays small. */
 #define SRV_REAP_NODES_PER_ENTRY_MAX 1000
 /* Longest line of a config file, bytes. */
@@ -194,6 +196,11 @@
 #define SRV_PATH_BYTES_MAX 1024
 /* Longest 4lw.commands.whitelist / superDigest value, bytes. */
 #define SRV_CONFIG_STRING_BYTES_MAX 1024
+/* Sessions expired in one tick at most, so a tick stays short; the rest wait a tick. */
+#define SRV_EXPIRE_PER_TICK_MAX 256
+/* Directory entries (and depth) `dirs`/`conf` sum at most: a huge dataDir must not stall the loop. */
+#define SRV_DIR_SCAN_ENTRIES_MAX 100000
+#define SRV_DIR_SCAN_DEPTH_MAX   4
 /* Most identities (ip + digest auths) one connection carries. */
 #define SRV_CONN_AUTH_IDS_MAX 16
 
@@ -207,6 +214,9 @@
 #define CLIENT_SESSION_TIMEOUT_MS_DEFAULT 10000
 /* Shortest TCP connect + handshake timeout per server, ms (else timeout / #servers). */
 #define CLIENT_CONNECT_TIMEOUT_MS_MIN 500
+/* Smallest read timeout (2/3 of the negotiated session timeout), ms: a server that
+ * negotiates less would have us drop every connection at once. */
+#define CLIENT_READ_TIMEOUT_MS_MIN 100
 /* Backoff after a whole round of servers failed: first and largest pause, ms. */
 #define CLIENT_BACKOFF_MS_MIN 50
 #define CLIENT_BACKOFF_MS_MAX 2000
@@ -228,10 +238,31 @@
 #define CLIENT_RECIPE_POLL_MS 100
 /* Pause before a recipe retries after a connection loss, ms. */
 #define CLIENT_RETRY_PAUSE_MS 100
-/* Children a recipe lists under one node (lock waiters, instances, config keys). */
-#define CLIENT_RECIPE_CHILDREN_MAX 100000
 /* Rounds a recipe retries an optimistic update (counter, config apply) on a lost race. */
 #define CLIENT_CAS_ROUNDS_MAX 1000
+/* The `synod` command line (src/cli). */
+/* Operations in one `synod txn` file. */
+#define CLI_TXN_OPS_MAX 1000
+/* Longest line of a txn file, bytes (data up to a frame). */
+#define CLI_TXN_LINE_BYTES_MAX (1024 * 1024)
+/* Deepest level `synod ls -R` descends to. */
+#define CLI_LS_DEPTH_MAX 64
+/* ACL entries `synod acl set` accepts. */
+#define CLI_ACL_MAX 64
+/* Longest lock / election directory built from a NAME, bytes. */
+#define CLI_NAME_BYTES_MAX 512
+/* Work items `synod group run` partitions. */
+#define CLI_ITEMS_MAX 10000
+/* Longest KEY=VALUE line of `synod config apply`, bytes. */
+#define CLI_CONFIG_LINE_BYTES_MAX (64 * 1024)
+/* Keys in one `synod config apply`. */
+#define CLI_CONFIG_KEYS_MAX 10000
+/* Words in one `synod shell` line. */
+#define CLI_SHELL_ARGS_MAX 64
+/* Longest `synod shell` line without readline, bytes. */
+#define CLI_SHELL_LINE_BYTES_MAX 65536
+/* Largest four-letter-word answer `synod status` reads, bytes. */
+#define CLI_4LW_BYTES_MAX (256 * 1024)
 _Static_assert(CLIENT_BACKOFF_MS_MIN < CLIENT_BACKOFF_MS_MAX, "backoff grows");
 _Static_assert(CLIENT_INFLIGHT_MAX <= CLIENT_QUEUE_MAX, "requests in flight are queued ones");
 _Static_assert(ZK_FRAME_BYTES_MAX <= CLIENT_REPLY_BYTES_MAX, "accept any reply ZooKeeper sends");
@@ -257,6 +288,9 @@ _Static_assert(NET_CONN_OUTPUT_BYTES_SOFT_MAX < NET_CONN_OUTPUT_BYTES_HARD_MAX,
                "backpressure must start before the connection is dropped");
 _Static_assert(ZK_FRAME_BYTES_MAX < NET_CONN_OUTPUT_BYTES_SOFT_MAX,
                "one maximal reply must fit under the backpressure threshold");
-_Static_assert(SRV_LOOP_TICK_MS <= SRV_TICK_TIME_MS_DEFAULT, "the loop ticks at least once per tickTime");
+_Static_assert(SRV_CONN_AUTH_IDS_MAX <= TXN_AUTH_IDS_MAX,
+               "a txn carries every identity of a connection");
+_Static_assert(SRV_LOOP_TICK_MS <= SRV_TICK_TIME_MS_DEFAULT,
+               "the loop ticks at least once per tickTime");
 
 #endif

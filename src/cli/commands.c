@@ -1,0 +1,102 @@
+/*
+ * The subcommand table: name, handler, one-line summary and usage text (the
+ * usage texts are what --help prints and what the man page is made of).
+ */
+#include "cli/cli.h"
+
+#include <string.h>
+
+const struct cli_command cli_commands[] = {
+    {"get", cmd_get, "print a node's data",
+     "usage: synod get [--stat] PATH\n"
+     "  Prints the node's data (and its stat with --stat).\n"},
+    {"set", cmd_set, "set a node's data",
+     "usage: synod set [-v VERSION] PATH DATA\n"
+     "  Sets the data; with -v only if the version matches.\n"},
+    {"create", cmd_create, "create a node (any mode)",
+     "usage: synod create [-e] [-s] [-c] [-t TTL_MS] [-p] PATH [DATA]\n"
+     "  -e ephemeral (lives as long as this command's session: useful in the shell)\n"
+     "  -s sequential   -c container   -t TTL_MS persistent with TTL\n"
+     "  -p create missing parents\n"
+     "  Prints the created path.\n"},
+    {"rm", cmd_rm, "delete a node (-r: with its subtree)",
+     "usage: synod rm [-r] [-v VERSION] PATH\n"
+     "  -r deletes the whole subtree (children first).\n"},
+    {"ls", cmd_ls, "list children (-R: the subtree)",
+     "usage: synod ls [-R] PATH\n"
+     "  Lists children (names); -R lists the subtree (paths).\n"},
+    {"stat", cmd_stat, "print a node's stat", "usage: synod stat PATH\n"},
+    {"watch", cmd_watch, "print events on a path until interrupted",
+     "usage: synod watch [-r] [-n COUNT] PATH\n"
+     "  Prints events on PATH (-r: and below) until interrupted or COUNT events.\n"
+     "  Lines: CREATED|DELETED|DATA_CHANGED|CHILDREN_CHANGED PATH, SESSION STATE.\n"},
+    {"txn", cmd_txn, "run a file of operations as one atomic multi",
+     "usage: synod txn [FILE]\n"
+     "  Runs the operations of FILE (or stdin), one per line, as one atomic multi:\n"
+     "    create PATH [DATA]     create -e|-s|-es PATH [DATA]\n"
+     "    set PATH DATA [VERSION]   delete PATH [VERSION]   check PATH VERSION\n"
+     "  Blank lines and lines starting with # are skipped. Prints one result per op.\n"},
+    {"acl", cmd_acl, "get or set a node's ACL",
+     "usage: synod acl get PATH\n"
+     "       synod acl set [-v VERSION] PATH SCHEME:ID:PERMS[,SCHEME:ID:PERMS...]\n"
+     "  PERMS are letters of rwcda (read write create delete admin), e.g.\n"
+     "  world:anyone:r,digest:bob:hash=:rwcda. The id may contain ':'.\n"},
+    {"lock", cmd_lock, "run a command while holding a lock",
+     "usage: synod lock [-t TIMEOUT_MS] [--read|--write] [--tolerate-suspend] NAME -- CMD...\n"
+     "  Runs CMD while holding lock NAME (a bare name lives under /synod/locks).\n"
+     "  CMD gets SYNOD_FENCING_TOKEN (grows with each holder) and SYNOD_LOCK_NODE.\n"
+     "  CMD is killed (exit 4) once the lock may be lost: when the connection is lost\n"
+     "  (SUSPENDED), or with --tolerate-suspend only when the session expired.\n"
+     "  Exit 5 if not acquired within TIMEOUT_MS.\n"
+     "  Otherwise exits with CMD's status.\n"},
+    {"elect", cmd_elect, "run a command while leader; observe the leader",
+     "usage: synod elect [-t TIMEOUT_MS] [--id ID] [--tolerate-suspend] NAME -- CMD...\n"
+     "       synod elect --observe NAME\n"
+     "  Campaigns for leadership of NAME (under /synod/elections) and runs CMD while\n"
+     "  leader (env SYNOD_FENCING_TOKEN, SYNOD_LEADER_ID). CMD is killed if leadership\n"
+     "  is lost (exit 4). --observe prints the current leader's id.\n"},
+    {"service", cmd_service, "register, list, watch and pick service instances",
+     "usage: synod service register SERVICE --address ADDR --port PORT [--id ID]\n"
+     "                              [--metadata JSON]\n"
+     "       synod service list SERVICE\n"
+     "       synod service watch [-n COUNT] SERVICE\n"
+     "       synod service pick SERVICE\n"
+     "  register keeps the instance registered (ephemeral) until interrupted;\n"
+     "  exit 4 if the session expires. watch prints '+ ID ADDR:PORT' / '- ID' lines.\n"},
+    {"config", cmd_config, "read, apply atomically and watch a configuration subtree",
+     "usage: synod config get ROOT\n"
+     "       synod config apply [-g GENERATION] ROOT [FILE]\n"
+     "       synod config watch [-n COUNT] ROOT\n"
+     "  ROOT holds one child per key. apply reads KEY=VALUE lines (and -KEY to delete)\n"
+     "  from FILE or stdin and applies them atomically (with -g only if the generation\n"
+     "  is still GENERATION). get and watch print a consistent snapshot:\n"
+     "  '# generation N' then KEY=VALUE lines (watch: one snapshot per change).\n"},
+    {"barrier", cmd_barrier, "barriers and double barriers",
+     "usage: synod barrier set|remove|wait [-t TIMEOUT_MS] PATH\n"
+     "       synod barrier enter|leave [-t TIMEOUT_MS] DIR MEMBER COUNT\n"
+     "  wait blocks until PATH is removed; enter blocks until COUNT members entered;\n"
+     "  leave blocks until all members left. Exit 5 on timeout.\n"},
+    {"counter", cmd_counter, "a shared counter",
+     "usage: synod counter get PATH\n"
+     "       synod counter add PATH [DELTA]\n"
+     "  Prints the value (after the add).\n"},
+    {"group", cmd_group, "group membership with a work partitioner",
+     "usage: synod group members DIR\n"
+     "       synod group run [-n COUNT] DIR MEMBER ITEM[,ITEM...]\n"
+     "  run joins DIR as MEMBER and prints 'owned: ITEMS' (this member's share of\n"
+     "  the items among the live members) on every membership change.\n"},
+    {"status", cmd_status, "table of the servers (role, zxid, connections, latency)",
+     "usage: synod status\n"},
+    {"shell", cmd_shell, "interactive shell with history and path completion",
+     "usage: synod shell\n"},
+};
+
+const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));
+
+const char *cli_command_usage(const char *name)
+{
+        for (int i = 0; i < cli_command_count; i++)
+                if (strcmp(cli_commands[i].name, name) == 0)
+                        return cli_commands[i].usage;
+        return "usage: synod --help\n";
+}
