@@ -166,7 +166,8 @@ static bool is_dir(const char *path)
         return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void print_meta(const char *dir)
+/* The server refuses to start when neither meta copy is valid: so does this check. */
+static void check_meta(struct check *c, const char *dir)
 {
         struct wal_meta m;
         uint64_t seq;
@@ -174,8 +175,10 @@ static void print_meta(const char *dir)
         if (err == SYN_OK)
                 printf("meta: term %llu, vote %llu (write %llu)\n", (unsigned long long)m.term,
                        (unsigned long long)m.vote, (unsigned long long)seq);
-        else
+        else {
                 printf("meta: %s\n", syn_strerror(err));
+                worse(c, err == SYN_ECORRUPT ? EXIT_CORRUPT : EXIT_ERROR);
+        }
 }
 
 int main(int argc, char **argv)
@@ -194,7 +197,7 @@ int main(int argc, char **argv)
                 char wal_dir[STORAGE_PATH_BYTES_MAX + 8];
                 snprintf(wal_dir, sizeof wal_dir, "%s/wal", argv[i]);
                 if (is_dir(wal_dir)) {
-                        print_meta(argv[i]);
+                        check_meta(&c, argv[i]);
                         check_dir(&c, wal_dir);
                 } else {
                         check_dir(&c, argv[i]);

@@ -196,6 +196,9 @@
 #define SRV_PATH_BYTES_MAX 1024
 /* Longest 4lw.commands.whitelist / superDigest value, bytes. */
 #define SRV_CONFIG_STRING_BYTES_MAX 1024
+/* How often connections that never sent a ConnectRequest are looked for, ms (they are
+ * closed after minSessionTimeout). */
+#define SRV_HANDSHAKE_SCAN_MS 1000
 /* Sessions expired in one tick at most, so a tick stays short; the rest wait a tick. */
 #define SRV_EXPIRE_PER_TICK_MAX 256
 /* Directory entries (and depth) `dirs`/`conf` sum at most: a huge dataDir must not stall the loop. */

@@ -59,7 +59,8 @@ static const char cli_global_help[] =
     "leadership lost; 5 timed out waiting; 6 internal error. `lock` and `elect`\n"
     "otherwise exit with their command's status.\n"
     "\n"
-    "Commands:\n";
+    "Commands:\n"
+    "  serve     run a server: synod serve [-c zoo.cfg] (synod serve --help)\n";
 
 static void cli_print_commands(FILE *f)
 {

@@ -1,0 +1,431 @@
+/*
+ * Client connections: accept, read and frame, queue output, write in batches,
+ * backpressure and close.
+ *
+ * Input: bytes are read into the loop's shared read buffer and appended to the
+ * connection's `in` buffer; every whole frame is handed to on_frame. The buffer
+ * never holds more than one partial frame, so it is bounded by 4 + frame_bytes_max.
+ * When the server pauses reading (too many requests in flight) the socket read
+ * stops and frames already buffered wait on `pending_input` until it resumes.
+ *
+ * Output: replies are appended to `out` during the iteration and the connection is
+ * put on the `dirty` list; the prepare hook writes each dirty connection with one
+ * uv_write. While a write is in flight new output keeps accumulating and goes out
+ * when it completes. Output above the soft limit pauses reading; at the hard limit
+ * the connection is closed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "net/net.h"
+#include "proto/frame.h"
+
+void net_conn_accept(struct net *net);
+void net_conn_flush_all(struct net *net);
+void net_conn_deliver_pending(struct net *net);
+void net_conn_close_all(struct net *net);
+
+struct conn_write {
+        uv_write_t req;
+        struct net_conn *conn;
+        uint8_t *data; /* owned; freed when the write completes */
+        size_t len;
+};
+
+static void update_reading(struct net_conn *conn);
+static void process_input(struct net_conn *conn);
+static void queue_pending_input(struct net_conn *conn);
+static void mark_dirty(struct net_conn *conn);
+
+static void on_handle_closed(uv_handle_t *handle)
+{
+        struct net_conn *conn = handle->data;
+        syn_writer_close(&conn->in);
+        syn_writer_close(&conn->out);
+        free(conn);
+}
+
+static void list_remove_all(struct net *net, struct net_conn *conn)
+{
+        if (conn->all_prev)
+                conn->all_prev->all_next = conn->all_next;
+        else
+                net->all = conn->all_next;
+        if (conn->all_next)
+                conn->all_next->all_prev = conn->all_prev;
+        conn->all_prev = conn->all_next = NULL;
+}
+
+static void list_remove(struct net_conn **head, struct net_conn *conn, size_t next_offset)
+{
+        for (struct net_conn **p = head; *p != NULL;
+             p = (struct net_conn **)((char *)*p + next_offset)) {
+                if (*p == conn) {
+                        *p = *(struct net_conn **)((char *)conn + next_offset);
+                        return;
+                }
+        }
+}
+
+/* Really closes: called when the close is decided and any flush is done. */
+static void conn_finish(struct net_conn *conn)
+{
+        struct net *net = conn->net;
+        if (uv_is_closing((uv_handle_t *)&conn->tcp))
+                return;
+        if (conn->dirty) {
+                list_remove(&net->dirty, conn, offsetof(struct net_conn, dirty_next));
+                conn->dirty = false;
+        }
+        if (conn->in_pending) {
+                list_remove(&net->pending_input, conn, offsetof(struct net_conn, pending_next));
+                conn->in_pending = false;
+        }
+        list_remove_all(net, conn);
+        SYN_ASSERT(net->conn_count > 0);
+        net->conn_count--;
+        uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
+}
+
+static void conn_notify_close(struct net_conn *conn)
+{
+        if (conn->closing)
+                return;
+        conn->closing = true;
+        if (conn->reading) {
+                uv_read_stop((uv_stream_t *)&conn->tcp);
+                conn->reading = false;
+        }
+        conn->net->options.callbacks.on_close(conn->net->options.arg, conn);
+}
+
+void net_conn_close(struct net_conn *conn, bool flush)
+{
+        conn_notify_close(conn);
+        if (uv_is_closing((uv_handle_t *)&conn->tcp))
+                return;
+        if (flush && !conn->close_pending && (conn->out.len > 0 || conn->out_inflight_bytes > 0)) {
+                conn->close_after_flush = true; /* the last write completion finishes it */
+                mark_dirty(conn);
+                return;
+        }
+        conn_finish(conn);
+}
+
+static void on_write_done(uv_write_t *req, int status)
+{
+        struct conn_write *w = (struct conn_write *)req;
+        struct net_conn *conn = w->conn;
+        SYN_ASSERT(conn->out_inflight_bytes >= w->len);
+        conn->out_inflight_bytes -= w->len;
+        if (status == 0) {
+                conn->bytes_sent += w->len;
+                conn->net->bytes_sent += w->len;
+        }
+        free(w->data);
+        free(w);
+        if (uv_is_closing((uv_handle_t *)&conn->tcp))
+                return;
+        if (status < 0) {
+                SYN_DEBUG("write to %s:%d failed: %s", conn->ip, conn->port, uv_strerror(status));
+                conn_notify_close(conn);
+                conn_finish(conn);
+                return;
+        }
+        if (conn->close_after_flush && conn->out.len == 0 && conn->out_inflight_bytes == 0) {
+                conn_finish(conn);
+                return;
+        }
+        update_reading(conn);
+        queue_pending_input(conn); /* frames held back by backpressure */
+        if (conn->out.len > 0)
+                mark_dirty(conn); /* output queued while this write was in flight */
+}
+
+static void conn_write(struct net_conn *conn)
+{
+        if (conn->out.len == 0 || conn->out_inflight_bytes > 0)
+                return; /* one write in flight at a time keeps output in order */
+        struct conn_write *w = malloc(sizeof *w);
+        if (w == NULL) {
+                SYN_WARN("out of memory writing to %s:%d", conn->ip, conn->port);
+                return; /* retried on the next flush */
+        }
+        w->conn = conn;
+        w->data = syn_writer_take(&conn->out, &w->len);
+        syn_writer_init(&conn->out, NET_CONN_OUTPUT_BYTES_HARD_MAX);
+        conn->out_inflight_bytes += w->len;
+        uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+        int rc = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_write_done);
+        if (rc != 0) {
+                conn->out_inflight_bytes -= w->len;
+                free(w->data);
+                free(w);
+                SYN_DEBUG("write to %s:%d failed: %s", conn->ip, conn->port, uv_strerror(rc));
+                conn_notify_close(conn);
+                conn_finish(conn);
+        }
+}
+
+void net_conn_flush_all(struct net *net)
+{
+        /* Bounded by the number of connections: each is on the list at most once. */
+        while (net->dirty != NULL) {
+                struct net_conn *conn = net->dirty;
+                net->dirty = conn->dirty_next;
+                conn->dirty = false;
+                conn->dirty_next = NULL;
+                if (conn->close_pending)
+                        net_conn_close(conn, false);
+                else
+                        conn_write(conn);
+        }
+}
+
+size_t net_conn_output_bytes(const struct net_conn *conn)
+{
+        return conn->out.len + conn->out_inflight_bytes;
+}
+
+static void mark_dirty(struct net_conn *conn)
+{
+        if (!conn->dirty) {
+                conn->dirty = true;
+                conn->dirty_next = conn->net->dirty;
+                conn->net->dirty = conn;
+        }
+}
+
+/*
+ * After output grew: the hard limit dooms the connection, the soft limit pauses
+ * reading. A doomed connection is closed by the flush at the end of the iteration,
+ * not here, because the caller is the server in the middle of its own work.
+ */
+static int check_output(struct net_conn *conn)
+{
+        if (conn->out.failed || net_conn_output_bytes(conn) >= NET_CONN_OUTPUT_BYTES_HARD_MAX) {
+                SYN_WARN("closing %s:%d: output over %d bytes (client not reading)", conn->ip,
+                         conn->port, NET_CONN_OUTPUT_BYTES_HARD_MAX);
+                syn_writer_reset(&conn->out);
+                conn->out.failed = false;
+                conn->close_pending = true;
+                mark_dirty(conn);
+                return SYN_ELIMIT;
+        }
+        mark_dirty(conn);
+        update_reading(conn);
+        return 0;
+}
+
+int net_conn_send(struct net_conn *conn, const void *data, size_t len)
+{
+        if (conn->close_pending || uv_is_closing((uv_handle_t *)&conn->tcp))
+                return SYN_ECLOSED;
+        syn_write_bytes(&conn->out, data, len);
+        return check_output(conn);
+}
+
+struct syn_writer *net_conn_output(struct net_conn *conn)
+{
+        if (conn->close_pending || conn->closing || uv_is_closing((uv_handle_t *)&conn->tcp))
+                return NULL;
+        return &conn->out;
+}
+
+int net_conn_output_done(struct net_conn *conn)
+{
+        if (conn->close_pending || uv_is_closing((uv_handle_t *)&conn->tcp))
+                return SYN_ECLOSED;
+        return check_output(conn);
+}
+
+static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+        (void)suggested;
+        struct net_conn *conn = handle->data;
+        /* One shared buffer: libuv calls read_cb right after alloc_cb, never interleaved. */
+        *buf = uv_buf_init((char *)conn->net->read_buf, sizeof conn->net->read_buf);
+}
+
+static void protocol_error(struct net_conn *conn, const char *why, uint32_t value)
+{
+        conn->net->protocol_errors++;
+        SYN_WARN("closing %s:%d: %s (%u)", conn->ip, conn->port, why, value);
+        net_conn_close(conn, false);
+}
+
+/* Returns true if a whole frame was delivered (and input may hold more). */
+static bool deliver_one(struct net_conn *conn)
+{
+        struct net *net = conn->net;
+        struct zk_frame frame;
+        zk_frame_parse(conn->in.data, conn->in.len, !conn->got_first_bytes,
+                       net->options.frame_bytes_max, &frame);
+        switch (frame.kind) {
+        case ZK_FRAME_NEED_MORE:
+                return false;
+        case ZK_FRAME_FOURLW:
+                conn->got_first_bytes = true;
+                conn->in.len = 0;
+                net->options.callbacks.on_fourlw(net->options.arg, conn, frame.word);
+                return false;
+        case ZK_FRAME_BAD_LENGTH:
+                protocol_error(conn, "frame length out of range", (uint32_t)frame.bad_length);
+                return false;
+        case ZK_FRAME_READY:
+                break;
+        }
+        conn->got_first_bytes = true;
+        net->options.callbacks.on_frame(net->options.arg, conn, frame.payload, frame.payload_len);
+        if (uv_is_closing((uv_handle_t *)&conn->tcp) || conn->closing)
+                return false;
+        size_t rest = conn->in.len - frame.consumed;
+        memmove(conn->in.data, conn->in.data + frame.consumed, rest);
+        conn->in.len = rest;
+        return true;
+}
+
+static bool frame_buffered(const struct net_conn *conn)
+{
+        return conn->in.len >= 4 && conn->in.len >= 4 + (size_t)syn_get_be32(conn->in.data);
+}
+
+/* Delivers whole frames until the input is short or the server paused the connection. */
+static void process_input(struct net_conn *conn)
+{
+        /* Bounded: every pass consumes one frame of the finite input buffer. */
+        while (!conn->closing && !conn->close_pending && !conn->read_paused_by_user &&
+               net_conn_output_bytes(conn) <= NET_CONN_OUTPUT_BYTES_SOFT_MAX) {
+                if (!deliver_one(conn))
+                        break;
+        }
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+        struct net_conn *conn = stream->data;
+        if (nread == 0)
+                return;
+        if (nread < 0) {
+                if (nread != UV_EOF)
+                        SYN_DEBUG("read from %s:%d: %s", conn->ip, conn->port,
+                                  uv_strerror((int)nread));
+                net_conn_close(conn, false);
+                return;
+        }
+        conn->bytes_received += (uint64_t)nread;
+        conn->net->bytes_received += (uint64_t)nread;
+        syn_write_bytes(&conn->in, buf->base, (size_t)nread);
+        if (conn->in.failed) {
+                protocol_error(conn, "input buffer over the frame limit", (uint32_t)nread);
+                return;
+        }
+        process_input(conn);
+        if (!conn->closing)
+                update_reading(conn);
+}
+
+/* Reading is on unless paused by the server or by output backpressure. */
+static void update_reading(struct net_conn *conn)
+{
+        if (conn->closing)
+                return;
+        bool backpressure = net_conn_output_bytes(conn) > NET_CONN_OUTPUT_BYTES_SOFT_MAX;
+        bool want = !conn->read_paused_by_user && !backpressure;
+        if (want && !conn->reading) {
+                uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, on_read);
+                conn->reading = true;
+        } else if (!want && conn->reading) {
+                uv_read_stop((uv_stream_t *)&conn->tcp);
+                conn->reading = false;
+                if (backpressure)
+                        conn->net->backpressure_pauses++;
+        }
+}
+
+/* Buffered whole frames that may be delivered again go on the pending list; the
+ * prepare hook delivers them (never from here: the caller may be the server). */
+static void queue_pending_input(struct net_conn *conn)
+{
+        if (conn->in_pending || conn->closing || conn->read_paused_by_user ||
+            net_conn_output_bytes(conn) > NET_CONN_OUTPUT_BYTES_SOFT_MAX || !frame_buffered(conn))
+                return;
+        conn->in_pending = true;
+        conn->pending_next = conn->net->pending_input;
+        conn->net->pending_input = conn;
+}
+
+void net_conn_pause_reading(struct net_conn *conn, bool paused)
+{
+        if (conn->read_paused_by_user == paused)
+                return;
+        conn->read_paused_by_user = paused;
+        queue_pending_input(conn);
+        update_reading(conn);
+}
+
+void net_conn_deliver_pending(struct net *net)
+{
+        struct net_conn *list = net->pending_input;
+        net->pending_input = NULL;
+        /* Bounded by the number of connections; re-queued ones wait for the next pass. */
+        while (list != NULL) {
+                struct net_conn *conn = list;
+                list = conn->pending_next;
+                conn->pending_next = NULL;
+                conn->in_pending = false;
+                process_input(conn);
+        }
+}
+
+void net_conn_accept(struct net *net)
+{
+        struct net_conn *conn = calloc(1, sizeof *conn);
+        if (conn == NULL) {
+                SYN_WARN("out of memory accepting a connection");
+                return;
+        }
+        uv_tcp_init(&net->loop, &conn->tcp);
+        conn->tcp.data = conn;
+        conn->net = net;
+        if (uv_accept((uv_stream_t *)&net->listener, (uv_stream_t *)&conn->tcp) != 0) {
+                uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
+                return;
+        }
+        uv_tcp_nodelay(&conn->tcp, 1);
+        struct sockaddr_storage addr;
+        int len = sizeof addr;
+        snprintf(conn->ip, sizeof conn->ip, "?");
+        if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&addr, &len) == 0) {
+                if (addr.ss_family == AF_INET) {
+                        uv_ip4_name((struct sockaddr_in *)&addr, conn->ip, sizeof conn->ip);
+                        conn->port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
+                } else {
+                        uv_ip6_name((struct sockaddr_in6 *)&addr, conn->ip, sizeof conn->ip);
+                        conn->port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+                }
+        }
+        /* One partial frame plus one read chunk that completes it and starts the next. */
+        syn_writer_init(&conn->in, 4 + (size_t)net->options.frame_bytes_max + NET_READ_CHUNK_BYTES);
+        syn_writer_init(&conn->out, NET_CONN_OUTPUT_BYTES_HARD_MAX);
+        if (!net->options.callbacks.on_accept(net->options.arg, conn, conn->ip)) {
+                uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
+                return;
+        }
+        conn->all_next = net->all;
+        if (net->all)
+                net->all->all_prev = conn;
+        net->all = conn;
+        net->conn_count++;
+        update_reading(conn);
+}
+
+void net_conn_close_all(struct net *net)
+{
+        /* Bounded by the number of connections: each close removes one from the list. */
+        while (net->all != NULL)
+                net_conn_close(net->all, false);
+}

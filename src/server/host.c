@@ -1,0 +1,283 @@
+/*
+ * The host: the one place that obeys the Raft core (house rule 2).
+ *
+ * Every raft_step() returns an update, and host_obey() carries it out in one
+ * fixed order:
+ *
+ *   1. PERSIST  term/vote, truncation and new entries are handed to the WAL
+ *               (encoded in memory; the I/O thread writes and fdatasyncs them
+ *               in one group commit when before_sleep flushes). The update's
+ *               persist mark waits, tagged with the flush ticket, until the WAL
+ *               reports that ticket durable; then RAFT_EV_PERSISTED is stepped.
+ *   2. SEND     messages to peers. A single node has none; a message here is
+ *               logged and dropped (Raft tolerates loss).
+ *   3. APPLY    committed entries, in order, each at zxid = its log index:
+ *               tree_apply, then the watch events it triggered are queued to
+ *               the watching connections...
+ *   4. REPLY    ...and only then the reply of the write itself, followed by the
+ *               reads of that session that waited behind it (pipeline.c).
+ *
+ * Raft commits an entry only after RAFT_EV_PERSISTED covers it, so a reply is
+ * never written before its entry is on disk; replies reach the socket in the
+ * net flush that ends the loop iteration. A failed fdatasync, a corrupt entry or
+ * an out-of-memory apply is fatal: the server stops (house rule 7).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "server/server.h"
+
+static void host_fatal(struct srv *srv, int err, const char *what)
+{
+        if (srv->fatal == SYN_OK) {
+                SYN_ERROR("fatal: %s: %s; stopping", what, syn_strerror(err));
+                srv->fatal = err;
+        }
+        srv->stopping = true;
+        net_stop(&srv->net);
+}
+
+static void persist(struct srv *srv, const struct raft_update *u)
+{
+        int rc = 0;
+        if (u->hard_state_changed) {
+                struct wal_meta meta = {.term = u->hard_state.term, .vote = u->hard_state.vote};
+                rc = wal_save_meta(&srv->wal, &meta);
+        }
+        if (rc == 0 && u->truncate_from != 0)
+                rc = wal_truncate_suffix(&srv->wal, u->truncate_from);
+        for (size_t i = 0; rc == 0 && i < u->n_entries; i++) {
+                const struct raft_entry *e = &u->entries[i];
+                rc = wal_append(&srv->wal, (uint8_t)e->type, e->term, e->index, e->data, e->len);
+        }
+        if (rc != 0) {
+                host_fatal(srv, rc, "writing the WAL");
+                return;
+        }
+        if (u->persist_mark.index != 0) {
+                struct srv_persist_mark *m = calloc(1, sizeof *m);
+                if (m == NULL) {
+                        host_fatal(srv, SYN_ENOMEM, "persist mark");
+                        return;
+                }
+                m->mark = u->persist_mark;
+                if (srv->marks_tail)
+                        srv->marks_tail->next = m;
+                else
+                        srv->marks_head = m;
+                srv->marks_tail = m;
+        }
+}
+
+static void send_messages(struct srv *srv, const struct raft_update *u)
+{
+        (void)srv;
+        /* Single node: no peers. The core retries anything that matters. */
+        if (u->n_msgs + u->n_msgs_after_persist > 0)
+                SYN_DEBUG("raft: dropping %zu messages (no peers)",
+                          u->n_msgs + u->n_msgs_after_persist);
+}
+
+/* Fails writes whose entries vanished (never in a single node: Raft would have to
+ * truncate them). Their connections cannot get an in-order reply: close them. */
+static void drop_lost_pending(struct srv *srv, uint64_t index)
+{
+        while (srv->pending_head != NULL && srv->pending_head->index < index) {
+                struct srv_pending *p = srv->pending_head;
+                srv->pending_head = p->next;
+                if (srv->pending_head == NULL)
+                        srv->pending_tail = NULL;
+                srv->pending_count--;
+                SYN_WARN("proposal %llu was lost", (unsigned long long)p->index);
+                pipeline_applied(srv, p, NULL);
+                free(p);
+        }
+}
+
+static void apply_normal(struct srv *srv, const struct raft_entry *e)
+{
+        struct txn txn;
+        int rc = txn_decode(e->data, e->len, &txn);
+        if (rc != 0) {
+                host_fatal(srv, rc, "decoding a committed entry");
+                return;
+        }
+        rc = tree_apply(&srv->tree, &txn, e->index, &srv->result, &srv->events);
+        if (rc != 0) {
+                txn_release(&txn);
+                host_fatal(srv, rc, "applying a committed entry");
+                return;
+        }
+        srv->applied_index = e->index;
+        srv->stats.entries_applied++;
+        /* Watch events go out before the reply of the write that caused them. */
+        watch_events_reset(&srv->deliveries);
+        for (int32_t i = 0; i < srv->events.count; i++) {
+                const struct tree_event *ev = &srv->events.items[i];
+                if (watch_trigger(&srv->watches, ev->type, (const char *)ev->path.data,
+                                  (size_t)ev->path.len, &srv->deliveries) != 0)
+                        SYN_WARN("out of memory delivering watch events");
+        }
+        pipeline_deliver_events(srv);
+        struct srv_pending *p = NULL;
+        if (srv->pending_head != NULL && srv->pending_head->index == e->index) {
+                p = srv->pending_head;
+                srv->pending_head = p->next;
+                if (srv->pending_head == NULL)
+                        srv->pending_tail = NULL;
+                srv->pending_count--;
+        }
+        struct srv_pending replayed = {.index = e->index};
+        pipeline_applied(srv, p ? p : &replayed, &txn);
+        free(p);
+        txn_release(&txn);
+}
+
+static void apply_committed(struct srv *srv, const struct raft_update *u)
+{
+        for (size_t i = 0; i < u->n_committed && !srv->fatal; i++) {
+                const struct raft_entry *e = &u->committed[i];
+                SYN_ASSERT(e->index == srv->applied_index + 1);
+                drop_lost_pending(srv, e->index);
+                if (e->type == RAFT_ENTRY_NORMAL)
+                        apply_normal(srv, e);
+                else
+                        srv->applied_index = e->index; /* NOOP / CONF: an index, no change */
+        }
+}
+
+static void observe(struct srv *srv, const struct raft_update *u)
+{
+        if (u->snapshot_chunk != NULL || u->snapshot_install != NULL)
+                SYN_WARN("raft: snapshot from a leader ignored (single node)");
+        if (u->compacted_to != 0)
+                SYN_DEBUG("raft: log compacted to %llu", (unsigned long long)u->compacted_to);
+        if (u->role_changed) {
+                if (u->role == RAFT_LEADER && srv->role != RAFT_LEADER) {
+                        SYN_INFO("raft: leader of term %llu", (unsigned long long)u->term);
+                        sessions_track_all(srv);
+                }
+                srv->role = u->role;
+        }
+}
+
+static void host_obey(struct srv *srv, const struct raft_update *u)
+{
+        persist(srv, u);
+        send_messages(srv, u);
+        apply_committed(srv, u);
+        observe(srv, u);
+}
+
+int host_step(struct srv *srv, const struct raft_event *ev)
+{
+        struct raft_update u;
+        int rc = raft_step(&srv->raft, ev, &u);
+        host_obey(srv, &u);
+        return rc;
+}
+
+int host_propose(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len,
+                 uint64_t *index)
+{
+        if (srv->fatal)
+                return srv->fatal;
+        if (srv->role != RAFT_LEADER)
+                return SYN_ENOTLEADER;
+        struct srv_pending *p = calloc(1, sizeof *p);
+        if (p == NULL)
+                return SYN_ENOMEM;
+        struct raft_event ev = {.type = RAFT_EV_PROPOSE};
+        ev.propose.data = data;
+        ev.propose.len = len;
+        struct raft_update u;
+        int rc = raft_step(&srv->raft, &ev, &u);
+        if (rc != 0) {
+                free(p);
+                host_obey(srv, &u);
+                return rc;
+        }
+        p->index = u.proposal_index;
+        p->conn = conn;
+        /* Registered before obeying, so an apply in this very update would find it. */
+        if (srv->pending_tail)
+                srv->pending_tail->next = p;
+        else
+                srv->pending_head = p;
+        srv->pending_tail = p;
+        srv->pending_count++;
+        *index = p->index;
+        host_obey(srv, &u);
+        return 0;
+}
+
+/* Steps RAFT_EV_PERSISTED for every mark whose flush is durable. */
+static void advance_persisted(struct srv *srv)
+{
+        struct wal_status st;
+        wal_poll(&srv->wal, &st);
+        srv->stats.fsync_count = st.fsync_count;
+        if (st.error != SYN_OK) {
+                host_fatal(srv, st.error, "WAL I/O (fdatasync)");
+                return;
+        }
+        /* Bounded by the marks queued, each popped once. */
+        while (srv->marks_head != NULL && srv->marks_head->ticket != 0 &&
+               srv->marks_head->ticket <= st.done_ticket && !srv->fatal) {
+                struct srv_persist_mark *m = srv->marks_head;
+                srv->marks_head = m->next;
+                if (srv->marks_head == NULL)
+                        srv->marks_tail = NULL;
+                struct raft_event ev = {.type = RAFT_EV_PERSISTED};
+                ev.persisted = m->mark;
+                free(m);
+                host_step(srv, &ev);
+        }
+}
+
+void host_wal_done(void *arg)
+{
+        struct srv *srv = arg;
+        if (srv->wal_open)
+                advance_persisted(srv);
+}
+
+void host_before_sleep(struct srv *srv)
+{
+        if (!srv->wal_open || srv->fatal)
+                return;
+        uint64_t ticket = 0;
+        int rc = wal_flush(&srv->wal, &ticket);
+        if (rc != 0) {
+                host_fatal(srv, rc, "flushing the WAL");
+                return;
+        }
+        for (struct srv_persist_mark *m = srv->marks_head; m != NULL; m = m->next)
+                if (m->ticket == 0)
+                        m->ticket = ticket;
+        srv->last_ticket = ticket;
+        /* A ticket may already be done (nothing new to write): apply without waiting. */
+        advance_persisted(srv);
+        for (struct srv_persist_mark *m = srv->marks_head; m != NULL; m = m->next)
+                if (m->ticket == 0)
+                        net_wake(&srv->net); /* queued by the step above: flush next pass */
+}
+
+void host_tick(struct srv *srv)
+{
+        if (srv->fatal)
+                return;
+        struct raft_event ev = {.type = RAFT_EV_TICK};
+        host_step(srv, &ev);
+}
+
+void host_campaign(struct srv *srv)
+{
+        struct raft_event ev = {.type = RAFT_EV_CAMPAIGN};
+        int rc = host_step(srv, &ev);
+        if (rc != 0)
+                SYN_WARN("raft: campaign refused: %s", syn_strerror(rc));
+}

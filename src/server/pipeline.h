@@ -1,0 +1,94 @@
+/*
+ * The per-session FIFO of the request pipeline (pure bookkeeping, no I/O).
+ *
+ * ZooKeeper clients need replies in request order, and a read must see exactly
+ * the earlier writes of its session: all of them, and none that came after it.
+ * Writes go through Raft and complete when their entry is applied; reads are
+ * answered from the local tree. The rules:
+ *
+ *   1. A read runs when it reaches the head of its connection's queue: right
+ *      away if the queue is empty, else right after the write ahead of it is
+ *      applied (before the next entry of the log is applied), or later if the
+ *      server holds it back because the connection's output is full.
+ *   2. A write is proposed to Raft when it is submitted if no read is queued
+ *      (so a stream of writes pipelines through Raft); otherwise it waits,
+ *      unproposed, until every read ahead of it has run.
+ *
+ * Invariant: every proposed write in a queue precedes every read in it. Hence
+ * entries are applied in queue order, a held-back read can never be overtaken
+ * by a later write of its session, and each reply can be written the moment its
+ * item completes. The cost of rule 2 is one commit round trip at each
+ * read-to-write turn of a session, which keeps reads safe to hold back (output
+ * backpressure) without buffering their replies.
+ */
+#ifndef SYN_SERVER_PIPELINE_H
+#define SYN_SERVER_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pl_kind {
+        PL_READ = 1, /* runs at the head: a read, ping, setWatches, a canned error ... */
+        PL_WRITE,    /* proposed to Raft; completes when entry `index` is applied */
+};
+
+struct pl_item {
+        struct pl_item *next;
+        enum pl_kind kind;
+        bool proposed;  /* PL_WRITE: handed to Raft; `index` is valid */
+        uint64_t index; /* PL_WRITE: the Raft index (= zxid) of its entry */
+        int32_t xid;
+        int32_t op;
+        void *data; /* the caller's: the request (owned by the caller) */
+};
+
+struct pl_queue {
+        struct pl_item *head, *tail;
+        uint32_t count;
+        uint32_t writes; /* PL_WRITE items (proposed or not) */
+        uint32_t reads;  /* PL_READ items; invariant: reads + writes == count */
+};
+
+enum pl_action {
+        PL_RUN_NOW = 1, /* a read with nothing ahead: run it now; it was not queued */
+        PL_PROPOSE_NOW, /* a write with no read ahead: queued; propose it now, then pl_proposed */
+        PL_QUEUED,      /* queued; the queue hands it back later */
+};
+
+void pl_queue_init(struct pl_queue *q);
+
+/* Offers a new item (borrowed by the queue until handed back). */
+enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item);
+
+/* Records that the write was proposed as entry `index`. */
+void pl_proposed(struct pl_item *item, uint64_t index);
+
+/*
+ * The entry `index` of this connection's write was applied: the head must be that
+ * proposed write (asserted). Returns it, popped.
+ */
+struct pl_item *pl_write_applied(struct pl_queue *q, uint64_t index);
+
+/*
+ * What the head asks for, after a completion:
+ *   returns a PL_READ item, popped: run it (only if `may_run_reads`, else NULL);
+ *   returns an unproposed PL_WRITE item, still queued: propose it and call
+ *     pl_proposed, then call pl_next again (writes after it may follow);
+ *   returns NULL: empty, the head is a proposed write (wait for its apply), or
+ *     reads are held back.
+ */
+struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads);
+
+/* Turns a queued unproposed write into a read-kind item (its proposal failed:
+ * the caller answers it with an error when it reaches the head). */
+void pl_write_failed(struct pl_queue *q, struct pl_item *item);
+
+/* Keeps only the proposed writes (a closed connection still has to see them applied)
+ * and returns the other items as a list linked through `next`, for the caller to free. */
+struct pl_item *pl_remove_unproposed(struct pl_queue *q);
+
+/* Pops the head whatever it is (tearing a connection down), or NULL if empty. */
+struct pl_item *pl_pop_any(struct pl_queue *q);
+
+#endif

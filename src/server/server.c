@@ -1,0 +1,338 @@
+/*
+ * Start-up, the loop's callbacks and shutdown of the single-node server.
+ *
+ * Start-up order: bind the client port (so a second server on the same port
+ * fails fast), load the newest valid snapshot into the tree, open the WAL (which
+ * recovers every entry after the snapshot; a corrupt WAL stops start-up with the
+ * file and offset in the log), and hand both to raft_init. The single voter then
+ * campaigns at once; its term-start entry is persisted through the WAL like any
+ * other, and committing it applies the replayed entries, so recovery goes
+ * through the same ordered apply path as live traffic.
+ *
+ * Shutdown (SIGINT/SIGTERM): stop the loop, close the connections, let the WAL
+ * finish what was handed to it, wait for a running snapshot child, free all.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/assert.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "server/server.h"
+
+static bool on_accept(void *arg, struct net_conn *nc, const char *ip)
+{
+        return pipeline_accept(arg, nc, ip);
+}
+
+static void on_frame(void *arg, struct net_conn *nc, const uint8_t *data, size_t len)
+{
+        if (nc->user != NULL)
+                pipeline_frame(arg, nc->user, data, len);
+}
+
+static void on_fourlw(void *arg, struct net_conn *nc, const char *word)
+{
+        stats_fourlw(arg, nc, word);
+}
+
+static void on_close(void *arg, struct net_conn *nc)
+{
+        if (nc->user != NULL)
+                pipeline_conn_closed(arg, nc->user);
+        nc->user = NULL;
+}
+
+static void before_sleep(void *arg)
+{
+        struct srv *srv = arg;
+        pipeline_free_dead(srv);
+        pipeline_pump_stalled(srv);
+        host_before_sleep(srv);
+        snapshot_maybe_start(srv);
+}
+
+static void on_tick(void *arg)
+{
+        struct srv *srv = arg;
+        host_tick(srv);
+        sessions_tick(srv);
+        snapshot_purge_tick(srv);
+}
+
+static void on_signal(void *arg, int signum)
+{
+        struct srv *srv = arg;
+        if (signum == SIGCHLD) {
+                snapshot_reap_child(srv);
+                return;
+        }
+        SYN_INFO("signal %d: shutting down", signum);
+        srv->stopping = true;
+        net_stop(&srv->net);
+}
+
+static void wal_notify(void *arg)
+{
+        net_async_send(arg); /* on the I/O thread: only wake the loop */
+}
+
+/* mkdir -p, bounded by the path length. */
+static int make_dirs(const char *path)
+{
+        char buf[SRV_PATH_BYTES_MAX];
+        snprintf(buf, sizeof buf, "%s", path);
+        for (char *p = buf + 1; *p != '\0'; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                        return SYN_ESYS;
+                *p = '/';
+        }
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return SYN_ESYS;
+        return 0;
+}
+
+static int start_net(struct srv *srv)
+{
+        struct net_options no = {
+            .address = srv->config.client_port_address,
+            .port = (int)srv->config.client_port,
+            .frame_bytes_max = (uint32_t)srv->config.jute_max_buffer,
+            .tick_ms = SRV_LOOP_TICK_MS,
+            .callbacks = {.on_accept = on_accept,
+                          .on_frame = on_frame,
+                          .on_fourlw = on_fourlw,
+                          .on_close = on_close,
+                          .before_sleep = before_sleep,
+                          .on_tick = on_tick,
+                          .on_signal = on_signal},
+            .arg = srv,
+        };
+        int rc = net_init(&srv->net, &no);
+        if (rc != 0)
+                return rc;
+        srv->net_ready = true;
+        rc = net_async_init(&srv->net, &srv->wal_async, host_wal_done, srv);
+        if (rc != 0)
+                return rc;
+        srv->wal_async_ready = true;
+        return 0;
+}
+
+static int start_raft(struct srv *srv, const struct wal_recovered *rec, uint64_t snap_index,
+                      uint64_t snap_term)
+{
+        struct raft_options ro;
+        raft_options_default(&ro, (uint64_t)srv->config.server_id);
+        ro.seed = syn_rand_next(&srv->rng);
+        struct raft_initial_state is;
+        memset(&is, 0, sizeof is);
+        is.hard_state.term = rec->meta.term;
+        is.hard_state.vote = rec->meta.vote;
+        is.snapshot.index = snap_index;
+        is.snapshot.term = snap_term;
+        is.snapshot.config.n_voters = 1;
+        is.snapshot.config.voters[0] = (uint64_t)srv->config.server_id;
+        is.bootstrap = is.snapshot.config;
+        struct raft_entry *entries = NULL;
+        if (rec->count > 0) {
+                entries = calloc(rec->count, sizeof *entries);
+                if (entries == NULL)
+                        return SYN_ENOMEM;
+        }
+        for (size_t i = 0; i < rec->count; i++) {
+                entries[i].index = rec->entries[i].index;
+                entries[i].term = rec->entries[i].term;
+                entries[i].type = (enum raft_entry_type)rec->entries[i].type;
+                entries[i].data = rec->entries[i].len ? rec->entries[i].data : NULL;
+                entries[i].len = rec->entries[i].len;
+        }
+        is.entries = entries;
+        is.n_entries = rec->count;
+        int rc = raft_init(&srv->raft, &ro, &is);
+        free(entries);
+        if (rc == 0)
+                srv->raft_ready = true;
+        return rc;
+}
+
+/*
+ * The term and vote are written before any entry of that term (Raft's rule), so
+ * a log holding entries of a later term than the metadata means the newest
+ * metadata was lost or damaged after the fact. Its vote is gone with it, and a
+ * node that votes twice in one term can elect two leaders: refuse to start,
+ * naming the files, rather than guess.
+ */
+static int check_meta_covers_log(const struct srv *srv, const struct wal_recovered *rec,
+                                 uint64_t snap_term)
+{
+        uint64_t log_term = rec->count ? rec->entries[rec->count - 1].term : snap_term;
+        if (rec->meta.term >= log_term)
+                return 0;
+        SYN_ERROR("metadata (%s/meta.0, meta.1) says term %llu but the log holds entries of term "
+                  "%llu: the newest term/vote record was lost or damaged; refusing to start "
+                  "(restore it, or rebuild this node from its peers)",
+                  srv->config.data_dir, (unsigned long long)rec->meta.term,
+                  (unsigned long long)log_term);
+        return SYN_ECORRUPT;
+}
+
+static int start_storage(struct srv *srv)
+{
+        uint64_t snap_index = 0, snap_term = 0;
+        int rc = snapshot_load(srv, &snap_index, &snap_term);
+        if (rc != 0)
+                return rc;
+        srv->tree_ready = true;
+        struct wal_options wo = {
+            .fs = NULL,
+            .segment_bytes = WAL_SEGMENT_BYTES_DEFAULT,
+            .preallocate = false,
+            .io_thread = true,
+            .snapshot_index = snap_index,
+            .snapshot_term = snap_term,
+            .notify = wal_notify,
+            .notify_arg = &srv->wal_async,
+        };
+        struct wal_recovered rec;
+        rc = wal_open(&srv->wal, srv->config.data_dir, &wo, &rec);
+        if (rc != 0) {
+                SYN_ERROR("cannot recover the WAL in %s: %s", srv->config.data_dir,
+                          syn_strerror(rc));
+                return rc;
+        }
+        srv->wal_open = true;
+        SYN_INFO("recovered: snapshot index %llu, WAL entries %llu..%llu%s",
+                 (unsigned long long)snap_index, (unsigned long long)rec.first_index,
+                 (unsigned long long)rec.last_index, rec.torn_tail ? " (torn tail cut)" : "");
+        rc = check_meta_covers_log(srv, &rec, snap_term);
+        if (rc == 0)
+                rc = start_raft(srv, &rec, snap_index, snap_term);
+        wal_recovered_free(&rec);
+        srv->applied_index = snap_index;
+        srv->snapshot_index = snap_index;
+        return rc;
+}
+
+static int start_state(struct srv *srv)
+{
+        struct watch_options wopt = {.watches_per_conn_max = WATCH_PER_CONN_MAX,
+                                     .hash_seed = syn_rand_next(&srv->rng)};
+        int rc = watch_init(&srv->watches, &wopt);
+        if (rc != 0)
+                return rc;
+        srv->watches_ready = true;
+        struct sess_expiry_options eo = {.interval_ms = srv->config.tick_time_ms,
+                                         .capacity_max = 0};
+        rc = sess_expiry_init(&srv->expiry, &eo);
+        if (rc != 0)
+                return rc;
+        srv->expiry_ready = true;
+        tree_result_init(&srv->result);
+        tree_events_init(&srv->events);
+        tree_paths_init(&srv->paths);
+        watch_events_init(&srv->deliveries);
+        syn_writer_init(&srv->scratch, RAFT_ENTRY_BYTES_MAX);
+        return 0;
+}
+
+static uint64_t random_seed(void)
+{
+        uint64_t seed = 0;
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (f != NULL) {
+                if (fread(&seed, sizeof seed, 1, f) != 1)
+                        seed = 0;
+                fclose(f);
+        }
+        return seed ^ ((uint64_t)getpid() << 32);
+}
+
+int srv_init(struct srv *srv, const struct srv_config *config)
+{
+        memset(srv, 0, sizeof *srv);
+        srv->config = *config;
+        srv->role = RAFT_FOLLOWER;
+        syn_rand_seed(&srv->rng, random_seed());
+        int rc = make_dirs(config->data_dir);
+        if (rc != 0) {
+                SYN_ERROR("cannot create dataDir %s: %s", config->data_dir, strerror(errno));
+                return rc;
+        }
+        rc = start_net(srv);
+        if (rc == 0) {
+                srv->start_ms = net_wall_ms(&srv->net);
+                rc = start_state(srv);
+        }
+        if (rc == 0)
+                rc = start_storage(srv);
+        if (rc != 0) {
+                srv_close(srv);
+                return rc;
+        }
+        SYN_INFO("synod %s serving on %s:%d, data in %s", SYNOD_VERSION,
+                 config->client_port_address, net_port(&srv->net), config->data_dir);
+        host_campaign(srv);
+        return 0;
+}
+
+int srv_run(struct srv *srv)
+{
+        net_run(&srv->net);
+        return srv->fatal;
+}
+
+static void free_queues(struct srv *srv)
+{
+        while (srv->pending_head != NULL) {
+                struct srv_pending *p = srv->pending_head;
+                srv->pending_head = p->next;
+                free(p);
+        }
+        while (srv->marks_head != NULL) {
+                struct srv_persist_mark *m = srv->marks_head;
+                srv->marks_head = m->next;
+                free(m);
+        }
+}
+
+void srv_close(struct srv *srv)
+{
+        srv->stopping = true;
+        /* The WAL first: its I/O thread may still wake the loop's async handle. */
+        if (srv->wal_open)
+                wal_close(&srv->wal);
+        srv->wal_open = false;
+        if (srv->net_ready)
+                net_close(&srv->net);
+        srv->net_ready = false;
+        pipeline_free_dead(srv);
+        pipeline_free_all(srv);
+        free_queues(srv);
+        if (srv->snapshot_pid > 0) {
+                int status;
+                waitpid(srv->snapshot_pid, &status, 0);
+        }
+        if (srv->raft_ready)
+                raft_close(&srv->raft);
+        if (srv->tree_ready)
+                tree_close(&srv->tree);
+        if (srv->watches_ready)
+                watch_close(&srv->watches);
+        if (srv->expiry_ready)
+                sess_expiry_close(&srv->expiry);
+        tree_result_close(&srv->result);
+        tree_events_close(&srv->events);
+        tree_paths_close(&srv->paths);
+        watch_events_close(&srv->deliveries);
+        syn_writer_close(&srv->scratch);
+}

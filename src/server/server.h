@@ -1,0 +1,271 @@
+/*
+ * server: the single-node synod server — the wiring of net, proto, raft,
+ * storage, tree, session and watch, and the policy between them.
+ *
+ * Files:
+ *   main.c      `synod serve [-c zoo.cfg]`: config, logging, run, exit code
+ *   config.c    the table-driven configuration (config.h)
+ *   server.c    start-up (snapshot + WAL recovery through raft_init), shutdown,
+ *               the net callbacks, the tick (raft ticks, expiry, reaping)
+ *   host.c      THE ORDER: every raft_update is obeyed persist → send → apply →
+ *               reply, written once, here
+ *   pipeline.c  per-connection request intake: handshake, ordering (pipeline.h),
+ *               turning writes into txns and proposing them, replies of writes
+ *   reads.c     the read requests answered from the local tree
+ *   sessions.c  session ids, expiry and container/TTL reaping (leader only)
+ *   snapshot.c  background snapshots with fork(), retention
+ *   stats.c     four-letter words from real counters
+ *   auth.c      digest auth (auth.h); pipeline_queue.c the FIFO (pipeline.h)
+ *
+ * Everything runs on the loop thread; the WAL's I/O thread only wakes the loop.
+ * The structs are public so the caller owns the memory (house rule 15); their
+ * fields are private to src/server.
+ */
+#ifndef SYN_SERVER_SERVER_H
+#define SYN_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/limits.h"
+#include "base/rand.h"
+#include "base/zk_types.h"
+#include "net/net.h"
+#include "proto/zk_records.h"
+#include "raft/raft.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/pipeline.h"
+#include "session/session.h"
+#include "storage/storage.h"
+#include "tree/tree.h"
+#include "watch/watch.h"
+
+struct srv;
+
+enum srv_conn_state {
+        SRV_CONN_HANDSHAKE = 1, /* waiting for the ConnectRequest */
+        SRV_CONN_CONNECTING,    /* CREATE_SESSION proposed, waiting for its apply */
+        SRV_CONN_ACTIVE,        /* session attached */
+        SRV_CONN_CLOSED,        /* socket gone; kept until its proposed writes are applied */
+};
+
+/* One client connection. Freed when closed and no write of it is in flight. */
+struct srv_conn {
+        uint64_t id; /* conn_id for the watch manager; never reused */
+        struct srv *srv;
+        struct net_conn *net; /* NULL once closed */
+        enum srv_conn_state state;
+        uint64_t session_id;
+        int32_t timeout_ms; /* negotiated */
+        bool has_read_only;
+        uint8_t passwd[ZK_PASSWD_BYTES];
+        struct pl_queue queue;
+        /* Identities: ids[0] is ip:<address>; then one per digest auth. */
+        struct zk_id ids[SRV_CONN_AUTH_IDS_MAX];
+        char *id_strings[SRV_CONN_AUTH_IDS_MAX]; /* owned storage of ids[i].id */
+        int32_t id_count;
+        bool super;
+        char ip[64];
+        int port;
+        /* statistics for stat/cons */
+        uint64_t packets_received;
+        uint64_t packets_sent;
+        int64_t established_ms;
+        uint64_t accepted_mono_ms; /* for the handshake deadline */
+        int64_t last_response_ms;
+        int32_t last_cxid;
+        int64_t last_zxid;
+        int32_t last_op;
+        int64_t last_latency_ms;
+        int64_t latency_min_ms, latency_max_ms, latency_total_ms;
+        uint64_t latency_count;
+        bool dead;                     /* on srv.dead, freed at the next before_sleep */
+        struct srv_conn *hash_next;    /* srv.conns bucket chain, then srv.dead */
+        bool stalled;                  /* reads held back by a full output */
+        bool stalled_listed;           /* on srv.stalled (kept alive until pumped) */
+        struct srv_conn *stalled_next; /* srv.stalled chain */
+        struct srv_conn *session_next; /* srv.sessions bucket chain */
+};
+
+/* A write proposed to raft and not yet applied, in log order. */
+struct srv_pending {
+        uint64_t index;
+        struct srv_conn *conn; /* NULL for the server's own txns (expiry, reaping) */
+        struct srv_pending *next;
+};
+
+struct srv_persist_mark {
+        struct raft_persist_mark mark;
+        uint64_t ticket; /* 0 until the flush that carries it */
+        struct srv_persist_mark *next;
+};
+
+#define SRV_CONN_BUCKETS 1024
+
+struct srv_stats {
+        uint64_t packets_received;
+        uint64_t packets_sent;
+        int64_t latency_min_ms, latency_max_ms, latency_total_ms;
+        uint64_t latency_count;
+        uint64_t auth_failed;
+        uint64_t conns_rejected;
+        uint64_t requests_throttled;
+        uint64_t sessions_expired;
+        uint64_t nodes_reaped;
+        uint64_t snapshots_taken;
+        uint64_t snapshots_failed;
+        uint64_t entries_applied;
+        uint64_t fsync_count;
+};
+
+struct srv {
+        struct srv_config config;
+        struct net net;
+        bool net_ready;
+        struct net_async wal_async;
+        bool wal_async_ready;
+        struct wal wal;
+        bool wal_open;
+        struct raft raft;
+        bool raft_ready;
+        struct tree tree;
+        bool tree_ready;
+        struct watch_manager watches;
+        bool watches_ready;
+        struct sess_expiry expiry;
+        bool expiry_ready;
+        struct tree_result result; /* reused by every apply */
+        struct tree_events events; /* reused by every apply */
+        struct watch_events deliveries;
+        struct tree_paths paths;   /* reused for reaping and getEphemerals */
+        struct syn_writer scratch; /* txn encoding */
+        struct syn_rand rng;       /* session passwords */
+        uint64_t applied_index;    /* last log index applied (NOOPs included) = zxid */
+        uint64_t snapshot_index;   /* of the newest durable snapshot */
+        uint64_t session_seq;      /* low bits of the next session id */
+        uint64_t next_conn_id;
+        struct srv_conn *conns[SRV_CONN_BUCKETS];    /* by id */
+        struct srv_conn *sessions[SRV_CONN_BUCKETS]; /* by session id (ACTIVE only) */
+        uint32_t conn_count;
+        struct srv_conn *dead;    /* closed connections waiting to be freed */
+        struct srv_conn *stalled; /* connections whose reads wait for output room */
+        struct srv_pending *pending_head, *pending_tail;
+        uint32_t pending_count;
+        struct srv_persist_mark *marks_head, *marks_tail;
+        uint64_t last_ticket;
+        enum raft_role role;
+        pid_t snapshot_pid; /* 0 = no snapshot child running */
+        uint64_t snapshot_child_index;
+        uint64_t snapshot_child_term;
+        int64_t last_reap_ms;
+        int64_t last_purge_ms;
+        int64_t last_handshake_scan_ms;
+        int64_t start_ms;
+        int fatal; /* SYN_OK, or the error that stopped the server */
+        bool stopping;
+        struct srv_stats stats;
+};
+
+/*
+ * Starts the server: data directory, snapshot + WAL recovery, raft (single voter),
+ * listener. `config` is copied. Returns 0; SYN_ECORRUPT (a corrupt WAL or no valid
+ * snapshot where one is needed: logged with the file), SYN_ESYS (bind, mkdir),
+ * SYN_ENOMEM or another SYN_E* code. On error everything is released.
+ */
+int srv_init(struct srv *srv, const struct srv_config *config);
+
+/* Runs until SIGINT/SIGTERM or a fatal error; returns 0 or that error. */
+int srv_run(struct srv *srv);
+
+/* Closes connections, waits for the WAL, frees everything. */
+void srv_close(struct srv *srv);
+
+/* ---- private to src/server ----
+ * All run on the loop thread. Pointers to srv_conn stay valid until the next
+ * before_sleep after the connection closed (pipeline_free_dead frees them then).
+ */
+
+/* host.c: the one place that steps raft and obeys its updates (persist → send → apply). */
+/* Proposes `data` (borrowed for the call) as a normal entry and records which connection
+ * waits for it (NULL: a server txn). *index = its log index = zxid. Errors: SYN_ENOTLEADER,
+ * SYN_EBUSY, SYN_ETOOBIG, SYN_ENOMEM from raft, or the fatal error. */
+int host_propose(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len,
+                 uint64_t *index);
+/* One raft tick. */
+void host_tick(struct srv *srv);
+/* Hands the WAL batch to the I/O thread (group commit) and applies what is durable. */
+void host_before_sleep(struct srv *srv);
+/* The WAL's async wake-up (arg = srv): steps RAFT_EV_PERSISTED for durable marks. */
+void host_wal_done(void *arg);
+/* Starts an election now (a single voter wins it at once). */
+void host_campaign(struct srv *srv);
+/* Steps raft with `ev` (borrowed) and obeys the update; returns raft's error. */
+int host_step(struct srv *srv, const struct raft_event *ev);
+
+/* pipeline.c: connections, the per-session FIFO (pipeline.h), writes and their replies. */
+/* net's on_accept: false refuses (maxClientCnxns, SRV_CONNS_MAX, shutting down). */
+bool pipeline_accept(struct srv *srv, struct net_conn *nc, const char *ip);
+/* One frame (borrowed for the call) of a connection. */
+void pipeline_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len);
+/* net's on_close: detaches the connection (session map, watches, queued reads). */
+void pipeline_conn_closed(struct srv *srv, struct srv_conn *conn);
+/* Frees the connections retired since the last call. */
+void pipeline_free_dead(struct srv *srv);
+/* Closes connections that sent no ConnectRequest within minSessionTimeout (like
+ * ZooKeeper's session-less connection expiry), so idle sockets cannot hold slots. */
+void pipeline_close_silent(struct srv *srv);
+/* Shutdown: frees every connection and queued request (the sockets are already closed). */
+void pipeline_free_all(struct srv *srv);
+/* Runs the reads held back by backpressure where the output has room again. */
+void pipeline_pump_stalled(struct srv *srv);
+/* Closes the socket (with `flush`, after the queued output); on_close follows at once. */
+void pipeline_close_conn(struct srv *srv, struct srv_conn *conn, bool flush);
+/* An entry was applied: reply to the write it carried and run what waits behind it.
+ * pending->conn NULL: a server txn or a replayed entry; txn NULL: the entry was lost. */
+void pipeline_applied(struct srv *srv, struct srv_pending *pending, const struct txn *txn);
+/* Lookups; NULL if none. */
+struct srv_conn *pipeline_conn_by_id(struct srv *srv, uint64_t id);
+struct srv_conn *pipeline_conn_by_session(struct srv *srv, uint64_t session_id);
+void pipeline_attach_session(struct srv *srv, struct srv_conn *conn);
+void pipeline_detach_session(struct srv *srv, struct srv_conn *conn);
+/* Appends a reply frame to the connection's output (dropped if it is closed); body may be
+ * NULL and is borrowed for the call. */
+void pipeline_send_reply(struct srv_conn *conn, const struct zk_reply_header *h,
+                         const struct zk_response *body);
+/* Writes srv->deliveries as notifications to their connections, then resets it. */
+void pipeline_deliver_events(struct srv *srv);
+/* Request latency bookkeeping (stat, cons, mntr). */
+void pipeline_record_latency(struct srv_conn *conn, int64_t recv_ms);
+/* The connection's identities for ACL checks (borrowed from conn). */
+struct txn_auth pipeline_auth(const struct srv_conn *conn);
+
+/* reads.c: answers one read-type request of an ACTIVE connection (xid/type in req). */
+void reads_run(struct srv *srv, struct srv_conn *conn, const struct zk_request *req);
+
+/* sessions.c: ids, timeouts, leader-side expiry and reaping. */
+uint64_t sessions_new_id(struct srv *srv);
+/* Expires sessions past their deadline and reaps containers/TTL nodes (leader only). */
+void sessions_tick(struct srv *srv);
+/* Any packet of an ACTIVE connection refreshes its session's deadline. */
+void sessions_touch(struct srv *srv, struct srv_conn *conn);
+int32_t sessions_clamp_timeout(const struct srv *srv, int32_t requested_ms);
+/* A new leader starts tracking every session of the table with its full timeout. */
+void sessions_track_all(struct srv *srv);
+
+/* snapshot.c: fork snapshots, start-up load, retention. */
+void snapshot_maybe_start(struct srv *srv);
+/* SIGCHLD: collects the snapshot child; on success SNAPSHOT_TAKEN and retention. */
+void snapshot_reap_child(struct srv *srv);
+/* autopurge.purgeInterval timer. */
+void snapshot_purge_tick(struct srv *srv);
+/* Loads the newest valid snapshot into srv->tree (or an empty tree) and its index, term.
+ * Errors: SYN_ECORRUPT/SYN_ETRUNC (a snapshot that verified but does not load), I/O. */
+int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term);
+
+/* stats.c: answers a four-letter word on nc and closes it. */
+void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word);
+
+#endif

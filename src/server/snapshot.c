@@ -1,0 +1,179 @@
+/*
+ * Snapshots: loading the newest valid one at start-up, and taking new ones in
+ * the background (Redis's rdbSaveBackground).
+ *
+ * Every snapCount applied entries the loop fork()s. The child sees the tree as
+ * it was at that instant (copy-on-write pages) and streams tree_snap_write into
+ * a snapfile (temp file → fdatasync → rename → fsync dir), then _exit()s; the
+ * parent keeps serving. SIGCHLD brings the loop to snapshot_reap_child, which
+ * collects the child with waitpid and, on success, tells raft SNAPSHOT_TAKEN
+ * (the core compacts its log) and queues WAL retention: keep
+ * autopurge.snapRetainCount snapshots and drop the WAL segments they make
+ * obsolete. At most one child runs at a time.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "server/server.h"
+
+static void snap_dir(const struct srv *srv, char *buf, size_t cap)
+{
+        snprintf(buf, cap, "%s/snap", srv->config.data_dir);
+}
+
+static int read_stream(struct snapfile_reader *r, uint8_t **out, size_t *len)
+{
+        if (r->total_bytes > SNAP_STREAM_BYTES_MAX || r->total_bytes > SIZE_MAX - 1)
+                return SYN_ETOOBIG;
+        size_t total = (size_t)r->total_bytes;
+        uint8_t *buf = malloc(total + 1);
+        if (buf == NULL)
+                return SYN_ENOMEM;
+        size_t have = 0;
+        /* Bounded: each pass reads at least one byte of a stream of known length. */
+        while (have < total) {
+                size_t got = 0;
+                int rc = snapfile_read(r, buf + have, total - have, &got);
+                if (rc != 0 || got == 0) {
+                        free(buf);
+                        return rc != 0 ? rc : SYN_ETRUNC;
+                }
+                have += got;
+        }
+        *out = buf;
+        *len = total;
+        return 0;
+}
+
+int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term)
+{
+        char dir[SRV_PATH_BYTES_MAX + 16];
+        snap_dir(srv, dir, sizeof dir);
+        mkdir(dir, 0755);
+        struct tree_options topt = {.extended_types_enabled = srv->config.extended_types_enabled};
+        struct snapfile_reader r;
+        int rc = snapfile_open_latest(&r, storage_fs_posix(), dir);
+        if (rc == SYN_ENOTFOUND) {
+                *index = *term = 0;
+                return tree_init(&srv->tree, &topt);
+        }
+        if (rc != 0) {
+                SYN_ERROR("cannot open a snapshot in %s: %s", dir, syn_strerror(rc));
+                return rc;
+        }
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        rc = read_stream(&r, &bytes, &len);
+        *index = r.info.index;
+        *term = r.info.term;
+        char name[sizeof r.info.name];
+        memcpy(name, r.info.name, sizeof name);
+        snapfile_reader_close(&r);
+        if (rc == 0) {
+                rc = tree_snap_read(bytes, len, &topt, &srv->tree);
+                free(bytes);
+        }
+        if (rc != 0) {
+                SYN_ERROR("snapshot %s/%s does not load: %s", dir, name, syn_strerror(rc));
+                return rc;
+        }
+        SYN_INFO("loaded snapshot %s (index %llu, %llu nodes)", name, (unsigned long long)*index,
+                 (unsigned long long)tree_node_count(&srv->tree));
+        return 0;
+}
+
+static int child_write(void *arg, const void *p, size_t n)
+{
+        return snapfile_writer_write(arg, p, n);
+}
+
+/* In the forked child: plain blocking writes, then _exit (no atexit, no loop teardown). */
+static void child_main(struct srv *srv, uint64_t index, uint64_t term)
+{
+        char dir[SRV_PATH_BYTES_MAX + 16];
+        snap_dir(srv, dir, sizeof dir);
+        struct snapfile_writer w;
+        int rc = snapfile_writer_open(&w, storage_fs_posix(), dir, index, term);
+        if (rc == 0) {
+                rc = tree_snap_write_cb(&srv->tree, child_write, &w);
+                if (rc == 0)
+                        rc = snapfile_writer_finish(&w);
+                else
+                        snapfile_writer_abort(&w);
+        }
+        _exit(rc == 0 ? 0 : 1);
+}
+
+void snapshot_maybe_start(struct srv *srv)
+{
+        if (srv->snapshot_pid != 0 || srv->stopping || srv->applied_index == 0 ||
+            srv->applied_index - srv->snapshot_index < (uint64_t)srv->config.snap_count)
+                return;
+        uint64_t index = srv->applied_index;
+        uint64_t term = raft_term_at(&srv->raft, index);
+        if (term == 0)
+                return; /* not in the log any more: a newer snapshot covers it */
+        pid_t pid = fork();
+        if (pid < 0) {
+                SYN_WARN("snapshot: fork failed: %s", strerror(errno));
+                srv->stats.snapshots_failed++;
+                return;
+        }
+        if (pid == 0)
+                child_main(srv, index, term);
+        srv->snapshot_pid = pid;
+        srv->snapshot_child_index = index;
+        srv->snapshot_child_term = term;
+        SYN_INFO("snapshot at index %llu started (pid %d)", (unsigned long long)index, (int)pid);
+}
+
+void snapshot_reap_child(struct srv *srv)
+{
+        if (srv->snapshot_pid == 0)
+                return;
+        int status = 0;
+        pid_t pid = waitpid(srv->snapshot_pid, &status, WNOHANG);
+        if (pid == 0)
+                return; /* another child, or not finished yet */
+        srv->snapshot_pid = 0;
+        if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                SYN_WARN("snapshot at index %llu failed (status %d)",
+                         (unsigned long long)srv->snapshot_child_index, status);
+                srv->stats.snapshots_failed++;
+                return;
+        }
+        srv->stats.snapshots_taken++;
+        srv->snapshot_index = srv->snapshot_child_index;
+        SYN_INFO("snapshot at index %llu written", (unsigned long long)srv->snapshot_index);
+        struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN};
+        ev.snapshot_taken.index = srv->snapshot_index;
+        int rc = host_step(srv, &ev);
+        if (rc != 0)
+                SYN_WARN("raft refused the snapshot: %s", syn_strerror(rc));
+        rc = wal_retain(&srv->wal, (size_t)srv->config.snap_retain_count);
+        if (rc != 0)
+                SYN_WARN("snapshot retention: %s", syn_strerror(rc));
+        net_wake(&srv->net);
+}
+
+void snapshot_purge_tick(struct srv *srv)
+{
+        int64_t interval_ms = srv->config.purge_interval_hours * 3600 * 1000;
+        int64_t now = (int64_t)net_now_ms(&srv->net);
+        if (interval_ms <= 0 || now - srv->last_purge_ms < interval_ms)
+                return;
+        srv->last_purge_ms = now;
+        /* autopurge: the same retention that follows each snapshot, on a timer. */
+        int rc = wal_retain(&srv->wal, (size_t)srv->config.snap_retain_count);
+        if (rc != 0)
+                SYN_WARN("autopurge: %s", syn_strerror(rc));
+        net_wake(&srv->net);
+}

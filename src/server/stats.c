@@ -1,0 +1,506 @@
+/*
+ * Four-letter words, filled from the server's real counters and formatted by
+ * proto/fourlw.c. The answer goes out in one write, then the connection closes.
+ * Words not in 4lw.commands.whitelist get ZooKeeper's refusal text; unknown
+ * words close the connection without output.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "proto/fourlw.h"
+#include "server/server.h"
+
+static uint64_t dir_size(const char *path, int depth)
+{
+        DIR *d = opendir(path);
+        if (d == NULL)
+                return 0;
+        uint64_t total = 0;
+        int seen = 0;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL && seen++ < SRV_DIR_SCAN_ENTRIES_MAX) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                char child[PATH_MAX];
+                snprintf(child, sizeof child, "%s/%s", path, de->d_name);
+                struct stat st;
+                if (lstat(child, &st) != 0)
+                        continue;
+                if (S_ISDIR(st.st_mode) && depth < SRV_DIR_SCAN_DEPTH_MAX)
+                        total += dir_size(child, depth + 1);
+                else if (S_ISREG(st.st_mode))
+                        total += (uint64_t)st.st_size;
+        }
+        closedir(d);
+        return total;
+}
+
+static uint64_t open_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        if (d == NULL)
+                return 0;
+        uint64_t n = 0;
+        while (readdir(d) != NULL && n < 1000000)
+                n++;
+        closedir(d);
+        return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own fd */
+}
+
+static const char *op_abbrev(int32_t op)
+{
+        switch (op) {
+        case ZK_OP_CREATE:
+        case ZK_OP_CREATE2:
+        case ZK_OP_CREATE_CONTAINER:
+        case ZK_OP_CREATE_TTL:
+                return "CREA";
+        case ZK_OP_DELETE:
+                return "DELE";
+        case ZK_OP_EXISTS:
+                return "EXIS";
+        case ZK_OP_GET_DATA:
+                return "GETD";
+        case ZK_OP_SET_DATA:
+                return "SETD";
+        case ZK_OP_GET_ACL:
+                return "GETA";
+        case ZK_OP_SET_ACL:
+                return "SETA";
+        case ZK_OP_GET_CHILDREN:
+                return "GETC";
+        case ZK_OP_GET_CHILDREN2:
+                return "GETC";
+        case ZK_OP_SYNC:
+                return "SYNC";
+        case ZK_OP_PING:
+                return "PING";
+        case ZK_OP_MULTI:
+        case ZK_OP_MULTI_READ:
+                return "MULT";
+        case ZK_OP_CLOSE_SESSION:
+                return "CLOS";
+        case ZK_OP_SET_WATCHES:
+        case ZK_OP_SET_WATCHES2:
+                return "SETW";
+        default:
+                return "NA";
+        }
+}
+
+struct conn_list {
+        struct fourlw_conn *items;
+        char (*remotes)[96];
+        size_t count;
+};
+
+static int collect_conns(struct srv *srv, struct conn_list *out)
+{
+        out->items = calloc(srv->conn_count + 1, sizeof *out->items);
+        out->remotes = calloc(srv->conn_count + 1, sizeof *out->remotes);
+        out->count = 0;
+        if (out->items == NULL || out->remotes == NULL)
+                return SYN_ENOMEM;
+        for (size_t b = 0; b < SRV_CONN_BUCKETS; b++) {
+                for (struct srv_conn *c = srv->conns[b]; c != NULL; c = c->hash_next) {
+                        if (c->net == NULL || out->count >= srv->conn_count)
+                                continue;
+                        struct fourlw_conn *f = &out->items[out->count];
+                        snprintf(out->remotes[out->count], sizeof out->remotes[0], "%s:%d", c->ip,
+                                 c->port);
+                        f->remote = out->remotes[out->count];
+                        f->interest_ops = c->net->reading ? 1 : 0;
+                        f->queued = c->queue.count;
+                        f->received = c->packets_received;
+                        f->sent = c->packets_sent;
+                        f->session_id = c->state == SRV_CONN_ACTIVE ? c->session_id : 0;
+                        f->last_op = op_abbrev(c->last_op);
+                        f->established_ms = c->established_ms;
+                        f->timeout_ms = c->timeout_ms;
+                        f->last_cxid = c->last_cxid;
+                        f->last_zxid = c->last_zxid;
+                        f->last_response_ms = c->last_response_ms;
+                        f->last_latency_ms = (uint64_t)c->last_latency_ms;
+                        f->latency.count = c->latency_count;
+                        f->latency.min_ms = c->latency_min_ms > 0 ? (uint64_t)c->latency_min_ms : 0;
+                        f->latency.max_ms = (uint64_t)c->latency_max_ms;
+                        f->latency.sum_ms = (uint64_t)c->latency_total_ms;
+                        out->count++;
+                }
+        }
+        return 0;
+}
+
+static void fill_server(struct srv *srv, struct fourlw_server *s, const struct conn_list *conns,
+                        struct fourlw_metric *extra, size_t *extra_count)
+{
+        memset(s, 0, sizeof *s);
+        s->serving = srv->role == RAFT_LEADER && !srv->fatal;
+        s->synod_version = SYNOD_VERSION;
+        s->build_date = __DATE__ " " __TIME__;
+        s->mode = FOURLW_MODE_STANDALONE;
+        s->latency.count = srv->stats.latency_count;
+        s->latency.min_ms = (uint64_t)srv->stats.latency_min_ms;
+        s->latency.max_ms = (uint64_t)srv->stats.latency_max_ms;
+        s->latency.sum_ms = (uint64_t)srv->stats.latency_total_ms;
+        s->packets_received = srv->stats.packets_received;
+        s->packets_sent = srv->stats.packets_sent;
+        s->connections = srv->net.conn_count;
+        uint64_t outstanding = 0;
+        for (size_t i = 0; i < conns->count; i++)
+                outstanding += conns->items[i].queued;
+        s->outstanding_requests = outstanding;
+        s->last_zxid = (int64_t)srv->applied_index;
+        s->node_count = tree_node_count(&srv->tree);
+        s->proposal_size_last = s->proposal_size_min = s->proposal_size_max = -1;
+        s->conns = conns->items;
+        s->conn_count = conns->count;
+        struct watch_stats ws;
+        watch_get_stats(&srv->watches, &ws);
+        s->watch_count = ws.watch_count;
+        s->ephemerals_count = tree_ephemeral_count(&srv->tree);
+        s->approximate_data_size = tree_data_bytes(&srv->tree);
+        s->open_file_descriptor_count = open_fds();
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+                s->max_file_descriptor_count = (uint64_t)rl.rlim_cur;
+        s->uptime_ms = (uint64_t)(net_wall_ms(&srv->net) - srv->start_ms);
+        s->global_sessions = session_table_count(tree_sessions(&srv->tree));
+        s->auth_failed_count = srv->stats.auth_failed;
+        struct {
+                const char *key;
+                int64_t value;
+        } rows[] = {
+            {"synod_applied_index", (int64_t)srv->applied_index},
+            {"synod_raft_term", (int64_t)raft_term(&srv->raft)},
+            {"synod_fsync_count", (int64_t)srv->stats.fsync_count},
+            {"synod_snapshots_taken", (int64_t)srv->stats.snapshots_taken},
+            {"synod_snapshots_failed", (int64_t)srv->stats.snapshots_failed},
+            {"synod_sessions_expired", (int64_t)srv->stats.sessions_expired},
+            {"synod_nodes_reaped", (int64_t)srv->stats.nodes_reaped},
+            {"synod_connections_rejected", (int64_t)srv->stats.conns_rejected},
+            {"synod_requests_throttled", (int64_t)srv->stats.requests_throttled},
+            {"synod_protocol_errors", (int64_t)srv->net.protocol_errors},
+            {"synod_backpressure_pauses", (int64_t)srv->net.backpressure_pauses},
+            {"synod_watch_rejected", (int64_t)ws.rejected_count},
+            {"synod_max_client_cnxns", srv->config.max_client_cnxns},
+            {"synod_max_connections", SRV_CONNS_MAX},
+            {"synod_max_frame_bytes", srv->config.jute_max_buffer},
+            {"synod_conn_requests_inflight_max", SRV_CONN_REQUESTS_INFLIGHT_MAX},
+            {"synod_conn_output_bytes_soft_max", NET_CONN_OUTPUT_BYTES_SOFT_MAX},
+            {"synod_conn_output_bytes_hard_max", NET_CONN_OUTPUT_BYTES_HARD_MAX},
+            {"synod_watches_per_conn_max", WATCH_PER_CONN_MAX},
+            {"synod_snap_count", srv->config.snap_count},
+        };
+        size_t n = sizeof rows / sizeof rows[0];
+        for (size_t i = 0; i < n; i++) {
+                extra[i].key = rows[i].key;
+                extra[i].kind = FOURLW_METRIC_INT;
+                extra[i].int_value = rows[i].value;
+        }
+        *extra_count = n;
+        s->extra_metrics = extra;
+        s->extra_metric_count = n;
+}
+
+enum { EXTRA_METRICS_MAX = 32, CONF_LINES_MAX = 32 };
+
+struct conf_lines {
+        char lines[CONF_LINES_MAX][SRV_CONFIG_STRING_BYTES_MAX + 64];
+        const char *ptrs[CONF_LINES_MAX];
+        size_t count;
+};
+
+static void conf_emit(void *arg, const char *key, const char *value)
+{
+        static const char *const standard[] = {
+            "tickTime",          "dataDir",           "dataLogDir",
+            "clientPort",        "clientPortAddress", "minSessionTimeout",
+            "maxSessionTimeout", "maxClientCnxns",    "serverId",
+        };
+        struct conf_lines *c = arg;
+        for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
+                if (strcmp(key, standard[i]) == 0)
+                        return;
+        if (c->count >= CONF_LINES_MAX)
+                return;
+        snprintf(c->lines[c->count], sizeof c->lines[0], "%s=%s", key, value);
+        c->ptrs[c->count] = c->lines[c->count];
+        c->count++;
+}
+
+static int write_conf(struct srv *srv, struct syn_writer *w)
+{
+        struct conf_lines *lines = calloc(1, sizeof *lines);
+        if (lines == NULL)
+                return SYN_ENOMEM;
+        srv_config_each(&srv->config, conf_emit, lines);
+        const struct srv_config *c = &srv->config;
+        struct fourlw_conf conf = {
+            .client_port = net_port(&srv->net),
+            .secure_client_port = -1,
+            .data_dir = c->data_dir,
+            .data_dir_size = dir_size(c->data_dir, 0),
+            .data_log_dir = c->data_log_dir,
+            .data_log_size = dir_size(c->data_log_dir, 0),
+            .tick_time_ms = (int32_t)c->tick_time_ms,
+            .max_client_cnxns = (int32_t)c->max_client_cnxns,
+            .min_session_timeout_ms = (int32_t)c->min_session_timeout_ms,
+            .max_session_timeout_ms = (int32_t)c->max_session_timeout_ms,
+            .client_port_listen_backlog = NET_LISTEN_BACKLOG,
+            .server_id = c->server_id,
+            .extra_lines = lines->ptrs,
+            .extra_line_count = lines->count,
+        };
+        int rc = fourlw_write_conf(w, &conf);
+        free(lines);
+        return rc;
+}
+
+static int write_envi(struct srv *srv, struct syn_writer *w, const struct fourlw_server *s)
+{
+        (void)srv;
+        char host[256] = "localhost";
+        gethostname(host, sizeof host - 1);
+        struct utsname u;
+        memset(&u, 0, sizeof u);
+        uname(&u);
+        char cwd[PATH_MAX] = "";
+        if (getcwd(cwd, sizeof cwd) == NULL)
+                cwd[0] = '\0';
+        struct passwd *pw = getpwuid(getuid());
+        struct fourlw_env env = {
+            .host_name = host,
+            .os_name = u.sysname,
+            .os_arch = u.machine,
+            .os_version = u.release,
+            .user_name = pw ? pw->pw_name : "",
+            .user_home = pw ? pw->pw_dir : "",
+            .user_dir = cwd,
+        };
+        return fourlw_write_envi(w, s, &env);
+}
+
+static int write_watch_list(struct srv *srv, struct syn_writer *w, enum fourlw_cmd cmd)
+{
+        struct watch_pair *pairs = NULL;
+        size_t count = 0;
+        int rc = watch_list(&srv->watches, cmd == FOURLW_WCHC ? WATCH_BY_SESSION : WATCH_BY_PATH,
+                            &pairs, &count);
+        if (rc != 0)
+                return rc;
+        struct fourlw_watch_pair *fp = calloc(count + 1, sizeof *fp);
+        if (fp == NULL) {
+                free(pairs);
+                return SYN_ENOMEM;
+        }
+        for (size_t i = 0; i < count; i++) {
+                fp[i].session_id = pairs[i].session_id;
+                fp[i].path = pairs[i].path;
+                fp[i].path_len = pairs[i].path_len;
+        }
+        rc = cmd == FOURLW_WCHC ? fourlw_write_wchc(w, fp, count) : fourlw_write_wchp(w, fp, count);
+        free(fp);
+        free(pairs);
+        return rc;
+}
+
+struct deadline_id {
+        int64_t deadline_ms;
+        uint64_t id;
+};
+
+static int deadline_cmp(const void *a, const void *b)
+{
+        const struct deadline_id *x = a, *y = b;
+        if (x->deadline_ms != y->deadline_ms)
+                return x->deadline_ms < y->deadline_ms ? -1 : 1;
+        return x->id < y->id ? -1 : (x->id > y->id);
+}
+
+/* Groups the sessions by expiry deadline (ZooKeeper's buckets); ids[] is reordered to match.
+ * Returns the bucket count. */
+static size_t fill_buckets(struct srv *srv, struct session **list, uint32_t count, uint64_t *ids,
+                           struct fourlw_session_bucket *buckets, struct deadline_id *order)
+{
+        int64_t wall_offset = net_wall_ms(&srv->net) - (int64_t)net_now_ms(&srv->net);
+        for (uint32_t i = 0; i < count; i++) {
+                int64_t d =
+                    srv->expiry_ready ? sess_expiry_deadline(&srv->expiry, list[i]->id) : -1;
+                order[i].deadline_ms = d >= 0 ? d + wall_offset : 0;
+                order[i].id = list[i]->id;
+        }
+        qsort(order, count, sizeof *order, deadline_cmp);
+        size_t n = 0;
+        for (uint32_t i = 0; i < count; i++) {
+                ids[i] = order[i].id;
+                if (n == 0 || buckets[n - 1].expire_at_ms != order[i].deadline_ms) {
+                        buckets[n].expire_at_ms = order[i].deadline_ms;
+                        buckets[n].session_ids = &ids[i];
+                        buckets[n].count = 0;
+                        n++;
+                }
+                buckets[n - 1].count++;
+        }
+        return n;
+}
+
+/* dump: sessions by expiry bucket, then the ephemerals of each session. */
+static int write_dump(struct srv *srv, struct syn_writer *w)
+{
+        struct session **list = NULL;
+        uint32_t count = 0;
+        if (session_table_sorted(tree_sessions(&srv->tree), &list, &count) != 0)
+                return SYN_ENOMEM;
+        struct fourlw_session_bucket *buckets = calloc(count + 1, sizeof *buckets);
+        uint64_t *ids = calloc(count + 1, sizeof *ids);
+        struct deadline_id *order = calloc(count + 1, sizeof *order);
+        struct fourlw_ephemerals *eph = calloc(count + 1, sizeof *eph);
+        const char **paths = NULL;
+        size_t eph_count = 0, path_total = 0, bucket_count = 0;
+        int rc = SYN_ENOMEM;
+        if (buckets == NULL || ids == NULL || eph == NULL || order == NULL)
+                goto out;
+        bucket_count = fill_buckets(srv, list, count, ids, buckets, order);
+        for (uint32_t i = 0; i < count; i++)
+                path_total += list[i]->ephemeral_count;
+        paths = calloc(path_total + 1, sizeof *paths);
+        struct tree_paths tp;
+        tree_paths_init(&tp);
+        char **owned = calloc(path_total + 1, sizeof *owned);
+        size_t used = 0;
+        if (paths == NULL || owned == NULL) {
+                free(owned);
+                goto out;
+        }
+        for (uint32_t i = 0; i < count && used <= path_total; i++) {
+                if (list[i]->ephemeral_count == 0)
+                        continue;
+                int32_t n = tree_session_ephemerals(&srv->tree, list[i]->id, "/", 1, &tp,
+                                                    (int32_t)(path_total - used));
+                if (n <= 0)
+                        continue;
+                eph[eph_count].session_id = list[i]->id;
+                eph[eph_count].paths = paths + used;
+                eph[eph_count].count = (size_t)n;
+                for (int32_t k = 0; k < n; k++) {
+                        owned[used] = strndup((const char *)tp.items[k].path.data,
+                                              (size_t)tp.items[k].path.len);
+                        paths[used] = owned[used] ? owned[used] : "";
+                        used++;
+                }
+                eph_count++;
+        }
+        tree_paths_close(&tp);
+        struct fourlw_dump d = {buckets, bucket_count, eph, eph_count, NULL, 0};
+        rc = fourlw_write_dump(w, &d);
+        for (size_t i = 0; i < used; i++)
+                free(owned[i]);
+        free(owned);
+out:
+        free(paths);
+        free(order);
+        free(eph);
+        free(ids);
+        free(buckets);
+        free(list);
+        return rc;
+}
+
+static int write_word(struct srv *srv, struct syn_writer *w, enum fourlw_cmd cmd,
+                      const struct fourlw_server *s)
+{
+        if (!s->serving && cmd != FOURLW_RUOK && cmd != FOURLW_ISRO && cmd != FOURLW_ENVI) {
+                struct fourlw_input in = {.server = s};
+                return fourlw_write(w, cmd, &in);
+        }
+        switch (cmd) {
+        case FOURLW_CONF:
+                return write_conf(srv, w);
+        case FOURLW_ENVI:
+                return write_envi(srv, w, s);
+        case FOURLW_WCHC:
+        case FOURLW_WCHP:
+                return write_watch_list(srv, w, cmd);
+        case FOURLW_DUMP:
+                return write_dump(srv, w);
+        case FOURLW_DIRS:
+                return fourlw_write_dirs(w, dir_size(srv->config.data_dir, 0),
+                                         dir_size(srv->config.data_log_dir, 0));
+        default: {
+                struct fourlw_input in = {.server = s};
+                struct watch_stats ws;
+                watch_get_stats(&srv->watches, &ws);
+                in.watch_summary.connections = ws.conn_count;
+                in.watch_summary.paths = ws.path_count;
+                in.watch_summary.watches = ws.watch_count;
+                return fourlw_write(w, cmd, &in);
+        }
+        }
+}
+
+static void reset_stats(struct srv *srv, enum fourlw_cmd cmd)
+{
+        if (cmd == FOURLW_SRST) {
+                srv->stats.packets_received = srv->stats.packets_sent = 0;
+                srv->stats.latency_count = 0;
+                srv->stats.latency_min_ms = srv->stats.latency_max_ms = 0;
+                srv->stats.latency_total_ms = 0;
+        }
+        if (cmd == FOURLW_CRST) {
+                for (size_t b = 0; b < SRV_CONN_BUCKETS; b++)
+                        for (struct srv_conn *c = srv->conns[b]; c != NULL; c = c->hash_next) {
+                                c->packets_received = c->packets_sent = 0;
+                                c->latency_count = 0;
+                                c->latency_min_ms = -1;
+                                c->latency_max_ms = c->latency_total_ms = 0;
+                        }
+        }
+}
+
+void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word)
+{
+        enum fourlw_cmd cmd = fourlw_lookup((const uint8_t *)word);
+        if (cmd == FOURLW_UNKNOWN) {
+                net_conn_close(nc, false);
+                return;
+        }
+        struct syn_writer w;
+        syn_writer_init(&w, NET_FOURLW_OUTPUT_BYTES_MAX);
+        struct fourlw_whitelist wl;
+        fourlw_whitelist_parse(&wl, srv->config.fourlw_whitelist);
+        int rc;
+        if (!fourlw_allowed(&wl, cmd)) {
+                rc = fourlw_write_not_allowed(&w, cmd);
+        } else {
+                struct conn_list conns;
+                struct fourlw_metric extra[EXTRA_METRICS_MAX];
+                size_t extra_count = 0;
+                struct fourlw_server s;
+                rc = collect_conns(srv, &conns);
+                if (rc == 0) {
+                        fill_server(srv, &s, &conns, extra, &extra_count);
+                        rc = write_word(srv, &w, cmd, &s);
+                }
+                free(conns.items);
+                free(conns.remotes);
+                if (rc == 0)
+                        reset_stats(srv, cmd);
+        }
+        if (rc == 0 && w.len > 0)
+                net_conn_send(nc, w.data, w.len);
+        else if (rc != 0)
+                SYN_WARN("four-letter word %s: %s", word, syn_strerror(rc));
+        syn_writer_close(&w);
+        net_conn_close(nc, true);
+}

@@ -1,0 +1,67 @@
+"""pytest setup for the fault suite (tests/faults).
+
+Puts tests/lib (the integration harness: ports, process runner, server launchers) and this
+directory (faultlib) on sys.path, bounds every test in time with SIGALRM, and offers
+`make_server(target, **cfg)`: a fresh server in a private temp dir, destroyed (its process
+group killed, its dir removed unless SYNOD_KEEP_TMP=1) after the test.
+
+A synod server needs SYNOD_BIN; tests that need it are skipped when it is not set, so the
+ZooKeeper half runs anywhere Debian's zookeeper package is installed.
+"""
+
+import os
+import signal
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, HERE)
+
+import faultlib  # noqa: E402
+import servers  # noqa: E402
+
+TEST_TIMEOUT_S = int(os.environ.get("SYNOD_TEST_TIMEOUT_S", "240"))
+
+
+class TimeLimitExceeded(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _test_time_limit():
+    """SIGALRM after TEST_TIMEOUT_S fails the running test instead of hanging the suite."""
+    def expired(signum, frame):
+        raise TimeLimitExceeded("test exceeded %d s" % TEST_TIMEOUT_S)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def require_target(target):
+    if target == "synod" and not os.environ.get("SYNOD_BIN"):
+        pytest.skip("synod target needs SYNOD_BIN")
+    if target == "zookeeper" and not os.path.exists(servers.ZK_JARS[0]):
+        pytest.skip("ZooKeeper jars not installed")
+
+
+@pytest.fixture
+def make_server():
+    made = []
+
+    def make(target, name="srv", **cfg):
+        require_target(target)
+        srv = servers.make_server(name, target=target, cfg_overrides=cfg)
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in made:
+        faultlib.crash(srv)
+        srv.destroy()

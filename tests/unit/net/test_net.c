@@ -1,0 +1,269 @@
+/*
+ * Unit tests of src/net with a real loop on 127.0.0.1 and a client thread using
+ * blocking sockets: frames split into single bytes arrive whole and in order,
+ * replies queued in one iteration arrive, a four-letter word is recognised and
+ * answered before the close, a hostile length closes the connection, and a
+ * server that pauses a connection gets no frames until it resumes.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "net/net.h"
+
+enum { FRAMES_MAX = 64 };
+
+struct fixture {
+        struct net net;
+        struct net_async done;
+        int port;
+        /* server side observations */
+        int frames;
+        uint32_t frame_values[FRAMES_MAX];
+        char word[8];
+        int closes;
+        bool pause_after_first;
+        struct net_conn *paused;
+        /* client side observations */
+        uint8_t reply[256];
+        size_t reply_len;
+        bool saw_eof;
+        void (*client)(struct fixture *f);
+};
+
+static bool on_accept(void *arg, struct net_conn *conn, const char *ip)
+{
+        (void)arg;
+        (void)conn;
+        return strcmp(ip, "127.0.0.1") == 0;
+}
+
+static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size_t len)
+{
+        struct fixture *f = arg;
+        assert_int_equal(len, 4);
+        if (f->frames < FRAMES_MAX)
+                f->frame_values[f->frames] = syn_get_be32(data);
+        f->frames++;
+        uint8_t echo[8];
+        syn_put_be32(echo, 4);
+        memcpy(echo + 4, data, 4);
+        assert_int_equal(net_conn_send(conn, echo, sizeof echo), 0);
+        if (f->pause_after_first && f->frames == 1) {
+                net_conn_pause_reading(conn, true);
+                f->paused = conn;
+        }
+}
+
+static void on_fourlw(void *arg, struct net_conn *conn, const char *word)
+{
+        struct fixture *f = arg;
+        snprintf(f->word, sizeof f->word, "%s", word);
+        net_conn_send(conn, "imok", 4);
+        net_conn_close(conn, true);
+}
+
+static void on_close(void *arg, struct net_conn *conn)
+{
+        struct fixture *f = arg;
+        (void)conn;
+        f->closes++;
+}
+
+static void on_tick(void *arg)
+{
+        struct fixture *f = arg;
+        if (f->paused != NULL) { /* resume a tick later: frames must have waited */
+                assert_int_equal(f->frames, 1);
+                net_conn_pause_reading(f->paused, false);
+                f->paused = NULL;
+        }
+}
+
+static void on_done(void *arg)
+{
+        struct fixture *f = arg;
+        net_stop(&f->net);
+}
+
+static int client_connect(struct fixture *f)
+{
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+        return fd;
+}
+
+/* Reads until EOF or `want` bytes. */
+static void client_read(struct fixture *f, int fd, size_t want)
+{
+        while (f->reply_len < want && f->reply_len < sizeof f->reply) {
+                ssize_t n = read(fd, f->reply + f->reply_len, sizeof f->reply - f->reply_len);
+                if (n <= 0) {
+                        f->saw_eof = true;
+                        return;
+                }
+                f->reply_len += (size_t)n;
+        }
+}
+
+static void *client_main(void *arg)
+{
+        struct fixture *f = arg;
+        f->client(f);
+        net_async_send(&f->done);
+        return NULL;
+}
+
+static void run(struct fixture *f)
+{
+        syn_log_configure(SYN_LOG_ERROR, NULL, NULL);
+        struct net_options o = {
+            .address = "127.0.0.1",
+            .port = 0,
+            .frame_bytes_max = 1024,
+            .tick_ms = 20,
+            .callbacks = {.on_accept = on_accept,
+                          .on_frame = on_frame,
+                          .on_fourlw = on_fourlw,
+                          .on_close = on_close,
+                          .on_tick = on_tick},
+            .arg = f,
+        };
+        assert_int_equal(net_init(&f->net, &o), 0);
+        assert_int_equal(net_async_init(&f->net, &f->done, on_done, f), 0);
+        f->port = net_port(&f->net);
+        assert_true(f->port > 0);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, client_main, f), 0);
+        net_run(&f->net);
+        pthread_join(t, NULL);
+        net_close(&f->net);
+}
+
+static void send_frames_bytewise(struct fixture *f)
+{
+        int fd = client_connect(f);
+        for (uint32_t v = 1; v <= 3; v++) {
+                uint8_t frame[8];
+                syn_put_be32(frame, 4);
+                syn_put_be32(frame + 4, v * 1000);
+                for (size_t i = 0; i < sizeof frame; i++) {
+                        assert_int_equal(write(fd, frame + i, 1), 1);
+                        usleep(1000);
+                }
+        }
+        client_read(f, fd, 24);
+        close(fd);
+}
+
+static void frames_split_into_bytes_arrive_whole_and_in_order(void **state)
+{
+        (void)state;
+        static struct fixture f;
+        memset(&f, 0, sizeof f);
+        f.client = send_frames_bytewise;
+        run(&f);
+        assert_int_equal(f.frames, 3);
+        assert_int_equal(f.frame_values[0], 1000);
+        assert_int_equal(f.frame_values[2], 3000);
+        assert_int_equal(f.reply_len, 24);
+        assert_int_equal(syn_get_be32(f.reply + 4), 1000);
+        assert_int_equal(syn_get_be32(f.reply + 20), 3000);
+}
+
+static void send_ruok(struct fixture *f)
+{
+        int fd = client_connect(f);
+        assert_int_equal(write(fd, "ruok", 4), 4);
+        client_read(f, fd, sizeof f->reply);
+        close(fd);
+}
+
+static void fourlw_is_answered_then_closed(void **state)
+{
+        (void)state;
+        static struct fixture f;
+        memset(&f, 0, sizeof f);
+        f.client = send_ruok;
+        run(&f);
+        assert_string_equal(f.word, "ruok");
+        assert_int_equal(f.reply_len, 4);
+        assert_memory_equal(f.reply, "imok", 4);
+        assert_true(f.saw_eof);
+        assert_int_equal(f.closes, 1);
+        assert_int_equal(f.frames, 0);
+}
+
+static void send_hostile_length(struct fixture *f)
+{
+        int fd = client_connect(f);
+        uint8_t len[4];
+        syn_put_be32(len, 4096); /* over frame_bytes_max = 1024 */
+        assert_int_equal(write(fd, len, 4), 4);
+        client_read(f, fd, sizeof f->reply);
+        close(fd);
+}
+
+static void hostile_length_closes_the_connection(void **state)
+{
+        (void)state;
+        static struct fixture f;
+        memset(&f, 0, sizeof f);
+        f.client = send_hostile_length;
+        run(&f);
+        assert_true(f.saw_eof);
+        assert_int_equal(f.reply_len, 0);
+        assert_int_equal(f.frames, 0);
+        assert_int_equal(f.closes, 1);
+        assert_int_equal(f.net.protocol_errors, 1);
+}
+
+static void send_two_frames_at_once(struct fixture *f)
+{
+        int fd = client_connect(f);
+        uint8_t frames[16];
+        syn_put_be32(frames, 4);
+        syn_put_be32(frames + 4, 7);
+        syn_put_be32(frames + 8, 4);
+        syn_put_be32(frames + 12, 8);
+        assert_int_equal(write(fd, frames, sizeof frames), (ssize_t)sizeof frames);
+        client_read(f, fd, 16);
+        close(fd);
+}
+
+static void paused_connection_gets_buffered_frames_after_resume(void **state)
+{
+        (void)state;
+        static struct fixture f;
+        memset(&f, 0, sizeof f);
+        f.client = send_two_frames_at_once;
+        f.pause_after_first = true;
+        run(&f);
+        assert_int_equal(f.frames, 2); /* on_tick asserted only one arrived while paused */
+        assert_int_equal(f.frame_values[1], 8);
+        assert_int_equal(f.reply_len, 16);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(frames_split_into_bytes_arrive_whole_and_in_order),
+            cmocka_unit_test(fourlw_is_answered_then_closed),
+            cmocka_unit_test(hostile_length_closes_the_connection),
+            cmocka_unit_test(paused_connection_gets_buffered_frames_after_resume),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

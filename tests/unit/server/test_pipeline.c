@@ -1,0 +1,244 @@
+/*
+ * Unit tests of the pipeline ordering (server/pipeline.h) and of digest auth.
+ *
+ * The ordering test drives several sessions with a seeded random mix of reads and
+ * writes against a model log that applies proposed writes in order, in random
+ * batches, and checks the two promises of the pipeline: replies leave each session
+ * in request order, and every read sees exactly the writes of its session that
+ * came before it (none missing, none from later).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "base/rand.h"
+#include "server/auth.h"
+#include "server/pipeline.h"
+
+enum { SESSIONS = 4, REQUESTS = 400, LOG_MAX = SESSIONS * REQUESTS };
+
+struct model_session {
+        struct pl_queue q;
+        int32_t next_xid;      /* xid of the next request sent */
+        int32_t next_reply;    /* xid the next reply must carry */
+        int32_t writes_sent;   /* writes submitted so far */
+        int32_t writes_done;   /* writes of this session applied to the model state */
+        int32_t last_proposed; /* xid of the last write proposed: proposals keep request order */
+        bool stalled;          /* reads held back (output full) */
+        struct pl_item items[REQUESTS];
+        int32_t writes_before[REQUESTS]; /* per xid: writes sent before it */
+};
+
+struct model {
+        struct model_session s[SESSIONS];
+        int log_session[LOG_MAX + 1]; /* index -> session of the proposed write */
+        uint64_t proposed;            /* last index proposed */
+        uint64_t applied;             /* last index applied */
+        int replies;
+        struct syn_rand rng;
+};
+
+static void reply(struct model *m, int sid, struct pl_item *item)
+{
+        struct model_session *s = &m->s[sid];
+        assert_int_equal(item->xid, s->next_reply); /* FIFO per session */
+        s->next_reply++;
+        if (item->kind == PL_READ) /* read-your-writes, and nothing newer */
+                assert_int_equal(s->writes_done, s->writes_before[item->xid]);
+        m->replies++;
+}
+
+static void propose(struct model *m, int sid, struct pl_item *item)
+{
+        struct model_session *s = &m->s[sid];
+        assert_true(item->xid > s->last_proposed);
+        s->last_proposed = item->xid;
+        pl_proposed(item, ++m->proposed);
+        m->log_session[m->proposed] = sid;
+}
+
+/* Runs what the head of a session's queue allows: reads, or proposals. */
+static void pump(struct model *m, int sid)
+{
+        struct model_session *s = &m->s[sid];
+        struct pl_item *item;
+        /* Sometimes the output is full: reads are held back until a later pump. */
+        s->stalled = syn_rand_below(&m->rng, 100) < 20;
+        while ((item = pl_next(&s->q, !s->stalled)) != NULL) {
+                if (item->kind == PL_READ)
+                        reply(m, sid, item);
+                else
+                        propose(m, sid, item);
+        }
+}
+
+static void apply_one(struct model *m)
+{
+        uint64_t index = ++m->applied;
+        int sid = m->log_session[index];
+        struct model_session *s = &m->s[sid];
+        s->writes_done++;
+        struct pl_item *item = pl_write_applied(&s->q, index);
+        assert_int_equal(item->index, index);
+        reply(m, sid, item);
+        pump(m, sid); /* before the next entry is applied */
+}
+
+static void send_one(struct model *m, int sid, bool write)
+{
+        struct model_session *s = &m->s[sid];
+        int32_t xid = s->next_xid++;
+        struct pl_item *item = &s->items[xid];
+        memset(item, 0, sizeof *item);
+        item->xid = xid;
+        item->kind = write ? PL_WRITE : PL_READ;
+        s->writes_before[xid] = s->writes_sent;
+        if (write)
+                s->writes_sent++;
+        switch (pl_submit(&s->q, item)) {
+        case PL_RUN_NOW:
+                reply(m, sid, item);
+                break;
+        case PL_PROPOSE_NOW:
+                propose(m, sid, item);
+                break;
+        case PL_QUEUED:
+                break;
+        }
+}
+
+static void run_model(uint64_t seed, int write_percent)
+{
+        struct model *m = calloc(1, sizeof *m);
+        assert_non_null(m);
+        syn_rand_seed(&m->rng, seed);
+        for (int i = 0; i < SESSIONS; i++) {
+                pl_queue_init(&m->s[i].q);
+                m->s[i].last_proposed = -1;
+        }
+        int sent = 0;
+        /* Bounded: every pass sends, applies or unstalls, and each is finite. */
+        while (sent < SESSIONS * REQUESTS || m->applied < m->proposed || m->replies < sent) {
+                uint64_t r = syn_rand_below(&m->rng, 100);
+                int sid = (int)syn_rand_below(&m->rng, SESSIONS);
+                if (sent < SESSIONS * REQUESTS && r < 50) {
+                        if (m->s[sid].next_xid >= REQUESTS || m->s[sid].stalled)
+                                continue; /* a stalled connection is not read from */
+                        send_one(m, sid, (int)syn_rand_below(&m->rng, 100) < write_percent);
+                        sent++;
+                } else if (r < 80) {
+                        /* a batch of commits, like one group-committed fsync */
+                        uint64_t n = syn_rand_below(&m->rng, 4);
+                        for (uint64_t k = 0; k < n && m->applied < m->proposed; k++)
+                                apply_one(m);
+                } else if (m->s[sid].stalled) {
+                        pump(m, sid); /* output drained */
+                }
+        }
+        assert_int_equal(m->replies, SESSIONS * REQUESTS);
+        for (int i = 0; i < SESSIONS; i++) {
+                assert_int_equal(m->s[i].q.count, 0);
+                assert_int_equal(m->s[i].next_reply, REQUESTS);
+        }
+        free(m);
+}
+
+static void replies_in_order_and_reads_see_own_writes(void **state)
+{
+        (void)state;
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+                run_model(seed, 10);
+                run_model(seed, 50);
+                run_model(seed, 90);
+        }
+}
+
+static void read_behind_write_waits_for_apply(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q);
+        struct pl_item w = {.kind = PL_WRITE, .xid = 1};
+        struct pl_item r = {.kind = PL_READ, .xid = 2};
+        struct pl_item w2 = {.kind = PL_WRITE, .xid = 3};
+        struct pl_item r0 = {.kind = PL_READ, .xid = 0};
+        assert_int_equal(pl_submit(&q, &r0), PL_RUN_NOW); /* nothing ahead */
+        assert_int_equal(pl_submit(&q, &w), PL_PROPOSE_NOW);
+        pl_proposed(&w, 7);
+        assert_int_equal(pl_submit(&q, &r), PL_QUEUED);  /* behind a write: waits */
+        assert_int_equal(pl_submit(&q, &w2), PL_QUEUED); /* behind a read: not proposed */
+        assert_null(pl_next(&q, true));                  /* head is a proposed write */
+        assert_ptr_equal(pl_write_applied(&q, 7), &w);
+        assert_null(pl_next(&q, false)); /* held back: the write behind stays unproposed */
+        assert_ptr_equal(pl_next(&q, true), &r);
+        assert_ptr_equal(pl_next(&q, true), &w2);
+        pl_proposed(&w2, 9);
+        assert_null(pl_next(&q, true));
+        assert_ptr_equal(pl_write_applied(&q, 9), &w2);
+        assert_int_equal(q.count, 0);
+        assert_int_equal(q.writes, 0);
+        assert_int_equal(q.reads, 0);
+}
+
+static void failed_write_is_answered_in_order(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q);
+        struct pl_item w = {.kind = PL_WRITE, .xid = 1};
+        struct pl_item r = {.kind = PL_READ, .xid = 2};
+        assert_int_equal(pl_submit(&q, &w), PL_PROPOSE_NOW);
+        pl_write_failed(&q, &w); /* not proposed: becomes an answer in place */
+        assert_int_equal(pl_submit(&q, &r), PL_QUEUED);
+        assert_ptr_equal(pl_next(&q, true), &w);
+        assert_ptr_equal(pl_next(&q, true), &r);
+        assert_int_equal(q.count, 0);
+}
+
+static void digest_matches_zookeeper(void **state)
+{
+        (void)state;
+        char id[SRV_DIGEST_ID_BYTES];
+        const char *auth = "super:test";
+        assert_int_equal(srv_digest_identity((const uint8_t *)auth, strlen(auth), id, sizeof id),
+                         0);
+        assert_string_equal(id, "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+        const char *bob = "bob:secret";
+        assert_int_equal(srv_digest_identity((const uint8_t *)bob, strlen(bob), id, sizeof id), 0);
+        assert_string_equal(id, "bob:fyVmFCwVbTJYrznoSu1koqYEYF0=");
+        assert_int_equal(srv_digest_identity((const uint8_t *)"nocolon", 7, id, sizeof id),
+                         SYN_EINVAL);
+        assert_int_equal(srv_digest_identity((const uint8_t *)auth, strlen(auth), id, 10),
+                         SYN_ETOOBIG);
+}
+
+static void base64_pads_like_rfc4648(void **state)
+{
+        (void)state;
+        char out[16];
+        assert_int_equal(srv_base64_encode((const uint8_t *)"f", 1, out, sizeof out), 4);
+        assert_string_equal(out, "Zg==");
+        srv_base64_encode((const uint8_t *)"fo", 2, out, sizeof out);
+        assert_string_equal(out, "Zm8=");
+        srv_base64_encode((const uint8_t *)"foobar", 6, out, sizeof out);
+        assert_string_equal(out, "Zm9vYmFy");
+        assert_int_equal(srv_base64_encode((const uint8_t *)"foobar", 6, out, 8), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(replies_in_order_and_reads_see_own_writes),
+            cmocka_unit_test(read_behind_write_waits_for_apply),
+            cmocka_unit_test(failed_write_is_answered_in_order),
+            cmocka_unit_test(digest_matches_zookeeper),
+            cmocka_unit_test(base64_pads_like_rfc4648),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
