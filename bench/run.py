@@ -226,6 +226,7 @@ def main():
     p.add_argument("--servers", default="synod,zookeeper")
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args()
+    args.build = os.path.abspath(args.build)
     names = args.servers.split(",")
     res = {n: bench_server(n, args.build, args) for n in names}
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
