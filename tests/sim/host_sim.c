@@ -1,0 +1,818 @@
+/*
+ * One simulated node: the host of a raft core, written to obey the core's
+ * update contract (raft.h) exactly as the real server's host does.
+ *
+ * THE HOST ORDER lives in sim_host_step(), once:
+ *   1. persist  the hard state, the truncation and the entries go to the
+ *               simulated disk as ONE write, queued FIFO behind earlier writes;
+ *               it becomes durable when its SIM_EV_DISK event fires, and only
+ *               then is RAFT_EV_PERSISTED stepped with the update's mark;
+ *   2. send     u->msgs go to the network at once; u->msgs_after_persist wait
+ *               in the newest pending write (FIFO: every earlier write is
+ *               durable when it is) and leave when it completes; if nothing is
+ *               pending they leave at once;
+ *   3. apply    u->committed in order into the state machine (a running hash);
+ *   4. snapshot chunks are buffered; an install is one more FIFO write whose
+ *               completion loads the state machine and steps
+ *               RAFT_EV_SNAPSHOT_INSTALLED;
+ *   5. reads    read states are checked and served once applied >= index;
+ *   6. observe  role, term and commit are recorded and checked.
+ *
+ * The disk keeps only completed writes. A crash loses every pending write,
+ * except that (with the swarm's torn_ppm) a prefix of them may have reached
+ * the platter anyway, the last one torn: its hard state and truncation made
+ * it, and only some of its entries. That is what a WAL with per-record CRCs
+ * recovers after power loss; fsynced data is never lost.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/err.h"
+#include "sim.h"
+
+/* ---- the owned log ---- */
+
+uint64_t sim_log_last_index(const struct sim_log *l)
+{
+        return l->snap_index + l->n;
+}
+
+uint64_t sim_log_term_at(const struct sim_log *l, uint64_t index)
+{
+        if (index == l->snap_index)
+                return l->snap_term;
+        if (index < l->snap_index || index > sim_log_last_index(l))
+                return 0;
+        return l->e[index - l->snap_index - 1].term;
+}
+
+static const struct raft_entry *sim_log_get(const struct sim_log *l, uint64_t index)
+{
+        if (index <= l->snap_index || index > sim_log_last_index(l))
+                return NULL;
+        return &l->e[index - l->snap_index - 1];
+}
+
+static void sim_log_truncate(struct sim_log *l, uint64_t from)
+{
+        while (l->n > 0 && sim_log_last_index(l) >= from) {
+                l->n--;
+                free((void *)l->e[l->n].data);
+        }
+        if (from <= l->snap_index) {
+                /* Truncating below the start: the log restarts just before from. */
+                l->snap_index = from - 1;
+                l->snap_term = 0;
+        }
+}
+
+/* Appends a copy of e; false (and nothing done) unless it follows the last entry. */
+static bool sim_log_append(struct sim_log *l, const struct raft_entry *e)
+{
+        if (e->index != sim_log_last_index(l) + 1)
+                return false;
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 64;
+                struct raft_entry *ne = realloc(l->e, cap * sizeof(*ne));
+                SYN_ASSERT(ne != NULL);
+                l->e = ne;
+                l->cap = cap;
+        }
+        struct raft_entry c = *e;
+        if (e->len > 0) {
+                uint8_t *d = malloc(e->len);
+                SYN_ASSERT(d != NULL);
+                memcpy(d, e->data, e->len);
+                c.data = d;
+        } else {
+                c.data = NULL;
+        }
+        l->e[l->n++] = c;
+        return true;
+}
+
+/* Drops entries <= to, keeping the term of `to` as the new base. */
+static void sim_log_compact(struct sim_log *l, uint64_t to, uint64_t to_term)
+{
+        if (to <= l->snap_index)
+                return;
+        size_t drop = to - l->snap_index;
+        if (drop > l->n)
+                drop = l->n;
+        for (size_t i = 0; i < drop; i++)
+                free((void *)l->e[i].data);
+        memmove(l->e, l->e + drop, (l->n - drop) * sizeof(*l->e));
+        l->n -= drop;
+        l->snap_index = to;
+        l->snap_term = to_term;
+}
+
+/* Empties the log and restarts it after (index, term): a snapshot was installed. */
+static void sim_log_reset(struct sim_log *l, uint64_t index, uint64_t term)
+{
+        sim_log_truncate(l, l->snap_index + 1);
+        l->snap_index = index;
+        l->snap_term = term;
+}
+
+void sim_log_free(struct sim_log *l)
+{
+        sim_log_truncate(l, l->snap_index + 1);
+        free(l->e);
+        memset(l, 0, sizeof(*l));
+}
+
+/* ---- disk writes ---- */
+
+static void sim_write_free(struct sim_write *w)
+{
+        for (size_t i = 0; i < w->n_entries; i++)
+                free((void *)w->entries[i].data);
+        free(w->entries);
+        struct sim_packet *p = w->after_head;
+        while (p != NULL) {
+                struct sim_packet *next = p->next;
+                sim_packet_free(p);
+                p = next;
+        }
+        free(w);
+}
+
+/* Applies (a prefix of the entries of) w to the durable disk. */
+static void sim_disk_apply(struct sim_cluster *c, struct sim_node *n, const struct sim_write *w,
+                           size_t n_entries)
+{
+        if (w->snapshot_install) {
+                n->disk_snapshot.meta = w->snapshot_meta;
+                n->disk_snapshot.sm_hash = w->snapshot_sm_hash;
+                sim_log_reset(&n->disk_log, w->snapshot_meta.index, w->snapshot_meta.term);
+                return;
+        }
+        if (w->has_hard_state)
+                n->disk_hard_state = w->hard_state;
+        if (w->truncate_from != 0)
+                sim_log_truncate(&n->disk_log, w->truncate_from);
+        for (size_t i = 0; i < n_entries; i++) {
+                if (!sim_log_append(&n->disk_log, &w->entries[i])) {
+                        sim_fail(c, "n%llu: durable log ends at %llu, cannot append entry %llu",
+                                 (unsigned long long)n->id,
+                                 (unsigned long long)sim_log_last_index(&n->disk_log),
+                                 (unsigned long long)w->entries[i].index);
+                        return;
+                }
+        }
+}
+
+static void sim_write_queue(struct sim_cluster *c, struct sim_node *n, struct sim_write *w)
+{
+        if (n->writes_tail != NULL)
+                n->writes_tail->next = w;
+        else
+                n->writes_head = w;
+        n->writes_tail = w;
+        uint64_t done = c->now_us + syn_rand_range(&c->rand, c->sw.disk_us_min, c->sw.disk_us_max);
+        if (done < n->disk_free_us)
+                done = n->disk_free_us; /* FIFO: one disk, writes complete in order */
+        n->disk_free_us = done;
+        int rc = sim_queue_push(&c->q, (struct sim_event){.time_us = done,
+                                                          .slot = n->slot,
+                                                          .kind = SIM_EV_DISK,
+                                                          .incarnation = n->incarnation});
+        if (rc != SYN_OK)
+                sim_fail(c, "event queue full");
+}
+
+/* ---- node life cycle ---- */
+
+static void sim_node_schedule_tick(struct sim_cluster *c, struct sim_node *n, uint64_t at_us)
+{
+        int rc = sim_queue_push(&c->q, (struct sim_event){.time_us = at_us,
+                                                          .slot = n->slot,
+                                                          .kind = SIM_EV_TICK,
+                                                          .incarnation = n->incarnation});
+        if (rc != SYN_OK)
+                sim_fail(c, "event queue full");
+}
+
+static void sim_node_bootstrap_config(const struct sim_cluster *c, struct raft_config *cfg)
+{
+        memset(cfg, 0, sizeof(*cfg));
+        for (uint32_t i = 0; i < c->sw.nodes; i++)
+                cfg->voters[cfg->n_voters++] = i + 1;
+}
+
+int sim_node_start(struct sim_cluster *c, struct sim_node *n)
+{
+        SYN_ASSERT(!n->up);
+        struct raft_options o;
+        raft_options_default(&o, n->id);
+        o.election_ticks = c->sw.election_ticks;
+        o.heartbeat_ticks = c->sw.heartbeat_ticks;
+        o.pre_vote = c->sw.pre_vote;
+        o.check_quorum = c->sw.check_quorum;
+        o.lease_read = false;
+        o.snapshot_trailing = c->sw.snapshot_trailing;
+        o.max_msg_bytes = c->sw.max_msg_bytes;
+        o.max_inflight_msgs = c->sw.max_inflight_msgs;
+        o.seed = c->sw.seed * 0x9e3779b97f4a7c15ull + n->id * 1000003ull + n->incarnation;
+
+        struct raft_initial_state s;
+        memset(&s, 0, sizeof(s));
+        s.hard_state = n->disk_hard_state;
+        s.snapshot = n->disk_snapshot.meta;
+        uint64_t from = n->disk_snapshot.meta.index + 1;
+        if (from <= n->disk_log.snap_index)
+                from = n->disk_log.snap_index + 1;
+        if (from <= sim_log_last_index(&n->disk_log)) {
+                s.entries = sim_log_get(&n->disk_log, from);
+                s.n_entries = sim_log_last_index(&n->disk_log) - from + 1;
+        }
+        if (n->bootstrap)
+                sim_node_bootstrap_config(c, &s.bootstrap);
+        int rc = raft_init(&n->core, &o, &s);
+        if (rc != SYN_OK) {
+                sim_fail(c, "n%llu: raft_init failed on its own durable state: %s",
+                         (unsigned long long)n->id, syn_strerror(rc));
+                return rc;
+        }
+        n->up = true;
+        n->paused_until_us = 0;
+        /* The mirror of the core's log starts as the durable log. */
+        sim_log_free(&n->mirror);
+        n->mirror.snap_index = n->disk_log.snap_index;
+        n->mirror.snap_term = n->disk_log.snap_term;
+        for (uint64_t i = n->disk_log.snap_index + 1; i <= sim_log_last_index(&n->disk_log); i++) {
+                bool ok = sim_log_append(&n->mirror, sim_log_get(&n->disk_log, i));
+                SYN_ASSERT(ok);
+        }
+        /* The state machine is volatile: it restarts from the snapshot. */
+        n->applied = n->disk_snapshot.meta.index;
+        n->sm_hash = n->applied ? n->disk_snapshot.sm_hash : SIM_HASH_INIT;
+        if (n->applied)
+                n->applied_config = n->disk_snapshot.meta.config;
+        else if (n->bootstrap)
+                sim_node_bootstrap_config(c, &n->applied_config);
+        else
+                memset(&n->applied_config, 0, sizeof(n->applied_config));
+        n->role = raft_role(&n->core);
+        n->term = raft_term(&n->core);
+        n->commit = raft_commit_index(&n->core);
+        n->n_proposals = 0;
+        n->n_reads = 0;
+        n->recv_snapshot_len = 0;
+        n->snapshot_installing = false;
+        n->disk_free_us = c->now_us;
+        sim_node_schedule_tick(c, n, c->now_us + syn_rand_range(&c->rand, 1, SIM_TICK_US));
+        sim_trace(c, n, "start (incarnation %u) term=%llu vote=%llu log=%llu..%llu snap=%llu",
+                  n->incarnation, (unsigned long long)s.hard_state.term,
+                  (unsigned long long)s.hard_state.vote, (unsigned long long)from,
+                  (unsigned long long)sim_log_last_index(&n->disk_log),
+                  (unsigned long long)s.snapshot.index);
+        return SYN_OK;
+}
+
+/* On a crash, a prefix of the pending writes may have reached the disk anyway,
+ * the last of them torn after some of its entries. */
+static void sim_node_crash_disk(struct sim_cluster *c, struct sim_node *n)
+{
+        size_t pending = 0;
+        for (struct sim_write *w = n->writes_head; w != NULL; w = w->next)
+                pending++;
+        if (pending == 0 || c->healing || !syn_rand_chance(&c->rand, c->sw.torn_ppm))
+                return;
+        size_t k = syn_rand_range(&c->rand, 1, pending);
+        size_t i = 0;
+        for (struct sim_write *w = n->writes_head; w != NULL && i < k; w = w->next, i++) {
+                size_t keep = w->n_entries;
+                if (i + 1 == k && w->n_entries > 0)
+                        keep = syn_rand_below(&c->rand, w->n_entries); /* torn */
+                sim_disk_apply(c, n, w, keep);
+        }
+        c->st.torn_writes++;
+        sim_trace(c, n, "crash: %zu of %zu unsynced writes reached the disk (last torn)", k,
+                  pending);
+}
+
+void sim_node_crash(struct sim_cluster *c, struct sim_node *n)
+{
+        SYN_ASSERT(n->up);
+        sim_node_crash_disk(c, n);
+        struct sim_write *w = n->writes_head;
+        while (w != NULL) {
+                struct sim_write *next = w->next;
+                sim_write_free(w);
+                w = next;
+        }
+        n->writes_head = n->writes_tail = NULL;
+        raft_close(&n->core);
+        n->up = false;
+        n->incarnation++;
+        n->paused_until_us = 0;
+        n->n_proposals = 0;
+        n->n_reads = 0;
+        n->role = RAFT_FOLLOWER;
+        sim_trace(c, n, "crash");
+}
+
+void sim_node_wipe(struct sim_node *n)
+{
+        SYN_ASSERT(!n->up);
+        sim_log_free(&n->disk_log);
+        sim_log_free(&n->mirror);
+        memset(&n->disk_hard_state, 0, sizeof(n->disk_hard_state));
+        memset(&n->disk_snapshot, 0, sizeof(n->disk_snapshot));
+        n->applied = 0;
+        n->term = 0;
+        n->commit = 0;
+}
+
+/* ---- (1) persist ---- */
+
+/* Truncation must never take away an entry this node knew to be committed. */
+static void sim_host_check_truncation(struct sim_cluster *c, struct sim_node *n,
+                                      uint64_t truncate_from, uint64_t commit_before)
+{
+        uint64_t upto = commit_before > n->applied ? commit_before : n->applied;
+        if (truncate_from == 0 || truncate_from > upto)
+                return;
+        if (sim_log_last_index(&n->mirror) < upto) {
+                sim_fail(c, "n%llu truncated from %llu below its commit index %llu",
+                         (unsigned long long)n->id, (unsigned long long)truncate_from,
+                         (unsigned long long)upto);
+                return;
+        }
+        for (uint64_t i = truncate_from; i <= upto && i <= c->ck.committed_max; i++) {
+                const struct sim_committed *h = &c->ck.committed[i];
+                if (h->known && sim_log_term_at(&n->mirror, i) != h->term)
+                        sim_fail(c, "n%llu replaced committed entry %llu (term %llu)",
+                                 (unsigned long long)n->id, (unsigned long long)i,
+                                 (unsigned long long)h->term);
+        }
+}
+
+static void sim_host_persist(struct sim_cluster *c, struct sim_node *n, const struct raft_update *u)
+{
+        uint64_t commit_before = n->commit;
+        if (u->truncate_from != 0)
+                sim_log_truncate(&n->mirror, u->truncate_from);
+        for (size_t i = 0; i < u->n_entries; i++) {
+                const struct raft_entry *e = &u->entries[i];
+                if (e->index != sim_log_last_index(&n->mirror) + 1) {
+                        sim_fail(c,
+                                 "n%llu: entry %llu to persist does not follow the log (last %llu)",
+                                 (unsigned long long)n->id, (unsigned long long)e->index,
+                                 (unsigned long long)sim_log_last_index(&n->mirror));
+                        return;
+                }
+                sim_check_append(c, n, e, sim_log_term_at(&n->mirror, e->index - 1));
+                bool ok = sim_log_append(&n->mirror, e);
+                SYN_ASSERT(ok);
+        }
+        sim_host_check_truncation(c, n, u->truncate_from, commit_before);
+        if (!u->hard_state_changed && u->truncate_from == 0 && u->n_entries == 0) {
+                if (u->persist_mark.index != 0)
+                        sim_fail(c, "n%llu: persist mark %llu with nothing to persist",
+                                 (unsigned long long)n->id,
+                                 (unsigned long long)u->persist_mark.index);
+                return;
+        }
+        struct sim_write *w = calloc(1, sizeof(*w));
+        SYN_ASSERT(w != NULL);
+        w->has_hard_state = u->hard_state_changed;
+        w->hard_state = u->hard_state;
+        w->truncate_from = u->truncate_from;
+        w->mark = u->persist_mark;
+        if (u->n_entries > 0) {
+                w->entries = calloc(u->n_entries, sizeof(*w->entries));
+                SYN_ASSERT(w->entries != NULL);
+                for (size_t i = 0; i < u->n_entries; i++) {
+                        w->entries[i] = u->entries[i];
+                        if (u->entries[i].len > 0) {
+                                uint8_t *d = malloc(u->entries[i].len);
+                                SYN_ASSERT(d != NULL);
+                                memcpy(d, u->entries[i].data, u->entries[i].len);
+                                w->entries[i].data = d;
+                        }
+                }
+                w->n_entries = u->n_entries;
+        }
+        sim_write_queue(c, n, w);
+}
+
+/* ---- (2) send ---- */
+
+static void sim_encode_snapshot(const struct sim_snapshot *s, uint8_t *buf)
+{
+        uint64_t v[3] = {s->meta.index, s->meta.term, s->sm_hash};
+        memcpy(buf, v, sizeof(v));
+}
+
+static struct sim_packet *sim_host_packet(const struct sim_node *n, const struct raft_message *m)
+{
+        if (m->type != RAFT_MSG_SNAPSHOT)
+                return sim_packet_copy(m);
+        /* The core leaves the bytes of an InstallSnapshot chunk to the host. */
+        uint8_t buf[SIM_SNAPSHOT_BYTES];
+        if (n->disk_snapshot.meta.index != m->snapshot.meta.index ||
+            m->snapshot.offset >= SIM_SNAPSHOT_BYTES)
+                return NULL; /* no longer have it: drop, the leader retries */
+        sim_encode_snapshot(&n->disk_snapshot, buf);
+        struct raft_message filled = *m;
+        filled.snapshot.data = buf + m->snapshot.offset;
+        filled.snapshot.len = SIM_SNAPSHOT_BYTES - m->snapshot.offset;
+        filled.snapshot.done = true;
+        return sim_packet_copy(&filled);
+}
+
+static void sim_host_send(struct sim_cluster *c, struct sim_node *n, const struct raft_message *ms,
+                          size_t count, bool after_persist)
+{
+        for (size_t i = 0; i < count; i++) {
+                if (ms[i].from != n->id) {
+                        sim_fail(c, "n%llu emitted a message from %llu", (unsigned long long)n->id,
+                                 (unsigned long long)ms[i].from);
+                        return;
+                }
+                sim_check_emit(c, n, &ms[i]);
+                struct sim_packet *p = sim_host_packet(n, &ms[i]);
+                if (p == NULL)
+                        continue;
+                struct sim_write *tail = n->writes_tail;
+                if (after_persist && tail != NULL) {
+                        if (tail->after_tail != NULL)
+                                tail->after_tail->next = p;
+                        else
+                                tail->after_head = p;
+                        tail->after_tail = p;
+                } else {
+                        sim_check_release(c, n, &p->msg);
+                        sim_net_send(c, p);
+                }
+        }
+}
+
+/* ---- (3) apply ---- */
+
+static void sim_host_ack_writes(struct sim_cluster *c, struct sim_node *n,
+                                const struct raft_entry *e)
+{
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < n->n_proposals; i++) {
+                struct sim_proposal *p = &n->proposals[i];
+                if (p->index == e->index && p->term == e->term) {
+                        /* The client hears back: its write is complete. */
+                        if (e->index > c->ck.write_watermark)
+                                c->ck.write_watermark = e->index;
+                        c->st.acked_writes++;
+                        sim_trace(c, n, "write %llu acknowledged to its client",
+                                  (unsigned long long)e->index);
+                        if (c->live_index == e->index && c->live_term == e->term)
+                                c->live_proposer = n->id;
+                        continue;
+                }
+                if (p->index <= e->index)
+                        continue; /* lost: another entry took its place */
+                n->proposals[kept++] = *p;
+        }
+        n->n_proposals = kept;
+}
+
+static void sim_host_serve_reads(struct sim_cluster *c, struct sim_node *n)
+{
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < n->n_reads; i++) {
+                struct sim_read *r = &n->reads[i];
+                if (r->answered && n->applied >= r->index) {
+                        /* Served at the state after n->applied entries. */
+                        SYN_ASSERT(n->applied >= r->watermark);
+                        c->st.reads_served++;
+                        sim_trace(c, n, "read %llu served at applied %llu (read index %llu)",
+                                  (unsigned long long)r->ctx, (unsigned long long)n->applied,
+                                  (unsigned long long)r->index);
+                        continue;
+                }
+                n->reads[kept++] = *r;
+        }
+        n->n_reads = kept;
+}
+
+static void sim_host_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *es,
+                           size_t count)
+{
+        for (size_t i = 0; i < count && !c->ck.failed; i++) {
+                const struct raft_entry *e = &es[i];
+                if (e->index != n->applied + 1) {
+                        sim_fail(c, "n%llu: applying entry %llu after %llu (gap or repeat)",
+                                 (unsigned long long)n->id, (unsigned long long)e->index,
+                                 (unsigned long long)n->applied);
+                        return;
+                }
+                if (c->opt.rule_checks && sim_log_term_at(&n->disk_log, e->index) != e->term) {
+                        sim_fail(c,
+                                 "n%llu: applying entry %llu (term %llu) that is not durable here",
+                                 (unsigned long long)n->id, (unsigned long long)e->index,
+                                 (unsigned long long)e->term);
+                        return;
+                }
+                uint64_t content = sim_entry_content_hash(e);
+                n->sm_hash = sim_hash_bytes(n->sm_hash, &content, sizeof(content));
+                n->applied = e->index;
+                sim_check_apply(c, n, e);
+                if (e->type == RAFT_ENTRY_CONF) {
+                        struct raft_config cfg;
+                        if (raft_config_decode(&cfg, e->data, e->len) != SYN_OK) {
+                                sim_fail(c, "n%llu: conf entry %llu does not decode",
+                                         (unsigned long long)n->id, (unsigned long long)e->index);
+                                return;
+                        }
+                        n->applied_config = cfg;
+                }
+                sim_host_ack_writes(c, n, e);
+        }
+        sim_host_serve_reads(c, n);
+}
+
+/* ---- (4) snapshots ---- */
+
+static void sim_host_snapshot_chunk(struct sim_cluster *c, struct sim_node *n,
+                                    const struct raft_snapshot_chunk *ch)
+{
+        if (ch->offset == 0)
+                n->recv_snapshot_len = 0;
+        if (ch->offset != n->recv_snapshot_len || ch->len > SIM_SNAPSHOT_BYTES - ch->offset) {
+                sim_fail(c, "n%llu: snapshot chunk at %llu+%zu does not fit (have %llu)",
+                         (unsigned long long)n->id, (unsigned long long)ch->offset, ch->len,
+                         (unsigned long long)n->recv_snapshot_len);
+                return;
+        }
+        if (ch->len > 0)
+                memcpy(n->recv_snapshot + ch->offset, ch->data, ch->len);
+        n->recv_snapshot_len = ch->offset + ch->len;
+}
+
+static void sim_host_install(struct sim_cluster *c, struct sim_node *n,
+                             const struct raft_snapshot_meta *meta)
+{
+        uint64_t v[3];
+        if (n->recv_snapshot_len != SIM_SNAPSHOT_BYTES) {
+                sim_fail(c, "n%llu: install of an incomplete snapshot (%llu bytes)",
+                         (unsigned long long)n->id, (unsigned long long)n->recv_snapshot_len);
+                return;
+        }
+        memcpy(v, n->recv_snapshot, sizeof(v));
+        if (v[0] != meta->index || v[1] != meta->term) {
+                sim_fail(c, "n%llu: install meta %llu/%llu but the data is of %llu/%llu",
+                         (unsigned long long)n->id, (unsigned long long)meta->index,
+                         (unsigned long long)meta->term, (unsigned long long)v[0],
+                         (unsigned long long)v[1]);
+                return;
+        }
+        struct sim_write *w = calloc(1, sizeof(*w));
+        SYN_ASSERT(w != NULL);
+        w->snapshot_install = true;
+        w->snapshot_meta = *meta;
+        w->snapshot_sm_hash = v[2];
+        n->snapshot_installing = true;
+        /* The core's log is now the snapshot: so is the mirror. */
+        sim_log_reset(&n->mirror, meta->index, meta->term);
+        sim_write_queue(c, n, w);
+}
+
+void sim_host_take_snapshot(struct sim_cluster *c, struct sim_node *n)
+{
+        const struct raft_snapshot_meta *cur = raft_snapshot(&n->core);
+        if (n->applied <= cur->index || n->applied <= n->disk_snapshot.meta.index ||
+            n->snapshot_installing)
+                return;
+        uint64_t term = sim_log_term_at(&n->mirror, n->applied);
+        if (term == 0)
+                return;
+        /* Written, fsynced and renamed before the core hears of it. */
+        n->disk_snapshot.meta.index = n->applied;
+        n->disk_snapshot.meta.term = term;
+        n->disk_snapshot.meta.config = n->applied_config;
+        n->disk_snapshot.sm_hash = n->sm_hash;
+        c->st.snapshots++;
+        struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN,
+                                .snapshot_taken = {.index = n->applied}};
+        int rc = sim_host_step(c, n, &ev);
+        if (rc != SYN_OK)
+                sim_fail(c, "n%llu: SNAPSHOT_TAKEN at applied %llu refused: %s",
+                         (unsigned long long)n->id, (unsigned long long)n->applied,
+                         syn_strerror(rc));
+}
+
+/* ---- (5) reads ---- */
+
+static void sim_host_read_states(struct sim_cluster *c, struct sim_node *n,
+                                 const struct raft_read_state *rs, size_t count)
+{
+        for (size_t i = 0; i < count; i++) {
+                for (uint32_t j = 0; j < n->n_reads; j++) {
+                        struct sim_read *r = &n->reads[j];
+                        if (r->ctx != rs[i].ctx || r->answered)
+                                continue;
+                        if (rs[i].index < r->watermark) {
+                                sim_fail(c,
+                                         "n%llu: stale read: ReadIndex %llu for read %llu, but "
+                                         "write %llu was acknowledged before the read started",
+                                         (unsigned long long)n->id, (unsigned long long)rs[i].index,
+                                         (unsigned long long)r->ctx,
+                                         (unsigned long long)r->watermark);
+                                return;
+                        }
+                        r->answered = true;
+                        r->index = rs[i].index;
+                }
+        }
+        sim_host_serve_reads(c, n);
+}
+
+void sim_host_expire_reads(struct sim_cluster *c, struct sim_node *n)
+{
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < n->n_reads; i++) {
+                if (n->reads[i].start_us + SIM_READ_TIMEOUT_US < c->now_us)
+                        continue;
+                n->reads[kept++] = n->reads[i];
+        }
+        n->n_reads = kept;
+}
+
+/* ---- (6) observe ---- */
+
+static void sim_host_observe(struct sim_cluster *c, struct sim_node *n, const struct raft_update *u)
+{
+        if (u->term < n->term)
+                sim_fail(c, "n%llu: term went back from %llu to %llu", (unsigned long long)n->id,
+                         (unsigned long long)n->term, (unsigned long long)u->term);
+        if (u->commit < n->commit)
+                sim_fail(c, "n%llu: commit went back from %llu to %llu", (unsigned long long)n->id,
+                         (unsigned long long)n->commit, (unsigned long long)u->commit);
+        if (u->term != raft_term(&n->core) || u->role != raft_role(&n->core) ||
+            u->commit != raft_commit_index(&n->core))
+                sim_fail(c, "n%llu: update and accessors disagree on role/term/commit",
+                         (unsigned long long)n->id);
+        if (!n->snapshot_installing && raft_last_index(&n->core) != sim_log_last_index(&n->mirror))
+                sim_fail(c, "n%llu: core's last index %llu but it asked to persist up to %llu",
+                         (unsigned long long)n->id, (unsigned long long)raft_last_index(&n->core),
+                         (unsigned long long)sim_log_last_index(&n->mirror));
+        bool new_leader = u->role == RAFT_LEADER && (n->role != RAFT_LEADER || n->term != u->term);
+        if (u->role == RAFT_LEADER && !new_leader) {
+                sim_check_leader_commit(c, n, n->commit);
+                if (u->commit > n->commit)
+                        n->leader_committed = true;
+        }
+        n->role = u->role;
+        n->term = u->term;
+        n->commit = u->commit;
+        if (u->role == RAFT_LEADER)
+                sim_check_leader(c, n, new_leader);
+        if (new_leader) {
+                c->st.elections++;
+                sim_trace(c, n, "became leader of term %llu", (unsigned long long)u->term);
+        }
+}
+
+/* ---- the host order ---- */
+
+int sim_host_step(struct sim_cluster *c, struct sim_node *n, const struct raft_event *ev)
+{
+        SYN_ASSERT(n->up);
+        struct raft_update u;
+        int rc = raft_step(&n->core, ev, &u);
+        n->step_proposal_index = u.proposal_index;
+        n->step_proposal_term = u.proposal_term;
+        /* Before anything is applied: an entry committed in this step was
+         * committed in a term <= u.term (the checker's leader completeness). */
+        if (u.term > c->ck.max_term)
+                c->ck.max_term = u.term;
+        /* 1. persist (queued; durable when the disk says so) */
+        sim_host_persist(c, n, &u);
+        /* 2. send: at once, or behind the pending writes */
+        sim_host_send(c, n, u.msgs, u.n_msgs, false);
+        sim_host_send(c, n, u.msgs_after_persist, u.n_msgs_after_persist, true);
+        /* 3. apply */
+        sim_host_apply(c, n, u.committed, u.n_committed);
+        /* 4. snapshots */
+        if (u.snapshot_chunk != NULL)
+                sim_host_snapshot_chunk(c, n, u.snapshot_chunk);
+        if (u.snapshot_install != NULL)
+                sim_host_install(c, n, u.snapshot_install);
+        if (u.compacted_to != 0) {
+                sim_log_compact(&n->mirror, u.compacted_to,
+                                sim_log_term_at(&n->mirror, u.compacted_to));
+                sim_log_compact(&n->disk_log, u.compacted_to,
+                                sim_log_term_at(&n->disk_log, u.compacted_to));
+        }
+        /* 5. reads */
+        sim_host_read_states(c, n, u.read_states, u.n_read_states);
+        /* 6. observe */
+        sim_host_observe(c, n, &u);
+        return rc;
+}
+
+/* The disk completed n's oldest write: it is durable; report it, release the
+ * messages that waited for it. */
+void sim_host_disk_done(struct sim_cluster *c, struct sim_node *n)
+{
+        struct sim_write *w = n->writes_head;
+        SYN_ASSERT(w != NULL);
+        n->writes_head = w->next;
+        if (n->writes_head == NULL)
+                n->writes_tail = NULL;
+        sim_disk_apply(c, n, w, w->n_entries);
+        struct sim_packet *p = w->after_head;
+        w->after_head = w->after_tail = NULL;
+        while (p != NULL) {
+                struct sim_packet *next = p->next;
+                p->next = NULL;
+                sim_check_release(c, n, &p->msg);
+                sim_net_send(c, p);
+                p = next;
+        }
+        if (w->snapshot_install) {
+                n->snapshot_installing = false;
+                n->applied = w->snapshot_meta.index;
+                n->sm_hash = w->snapshot_sm_hash;
+                n->applied_config = w->snapshot_meta.config;
+                c->st.snapshots_installed++;
+                sim_check_snapshot_loaded(c, n);
+                struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_INSTALLED,
+                                        .snapshot_installed = {.index = w->snapshot_meta.index}};
+                int rc = sim_host_step(c, n, &ev);
+                if (rc != SYN_OK)
+                        sim_fail(c, "n%llu: SNAPSHOT_INSTALLED refused: %s",
+                                 (unsigned long long)n->id, syn_strerror(rc));
+        } else if (w->mark.index != 0) {
+                struct raft_event ev = {.type = RAFT_EV_PERSISTED, .persisted = w->mark};
+                int rc = sim_host_step(c, n, &ev);
+                if (rc != SYN_OK)
+                        sim_fail(c, "n%llu: PERSISTED %llu refused: %s", (unsigned long long)n->id,
+                                 (unsigned long long)w->mark.index, syn_strerror(rc));
+        }
+        sim_write_free(w);
+}
+
+/* ---- clients ---- */
+
+int sim_host_propose(struct sim_cluster *c, struct sim_node *n, bool liveness)
+{
+        uint8_t payload[SIM_PAYLOAD_BYTES_MAX];
+        size_t len = syn_rand_range(&c->rand, SIM_PAYLOAD_BYTES_MIN, SIM_PAYLOAD_BYTES_MAX);
+        uint64_t id = ++c->next_payload;
+        memcpy(payload, &id, sizeof(id));
+        for (size_t i = sizeof(id); i < len; i++)
+                payload[i] = (uint8_t)syn_rand_next(&c->rand);
+        struct raft_event ev = {.type = RAFT_EV_PROPOSE, .propose = {.data = payload, .len = len}};
+        int rc = sim_host_step(c, n, &ev);
+        sim_trace(c, n, "client proposes %zu bytes%s: %s index %llu", len,
+                  liveness ? " (liveness probe)" : "", syn_errname(rc),
+                  (unsigned long long)n->step_proposal_index);
+        if (rc != SYN_OK)
+                return rc;
+        if (n->step_proposal_index == 0 || n->step_proposal_term != n->term) {
+                sim_fail(c, "n%llu: accepted proposal named entry %llu of term %llu",
+                         (unsigned long long)n->id, (unsigned long long)n->step_proposal_index,
+                         (unsigned long long)n->step_proposal_term);
+                return SYN_OK;
+        }
+        c->st.proposals++;
+        if (liveness) {
+                c->live_index = n->step_proposal_index;
+                c->live_term = n->step_proposal_term;
+        }
+        if (n->n_proposals == SIM_PROPOSALS_PER_NODE_MAX) {
+                /* The oldest client gives up waiting. */
+                memmove(n->proposals, n->proposals + 1,
+                        (SIM_PROPOSALS_PER_NODE_MAX - 1) * sizeof(n->proposals[0]));
+                n->n_proposals--;
+        }
+        n->proposals[n->n_proposals++] =
+            (struct sim_proposal){.index = n->step_proposal_index, .term = n->step_proposal_term};
+        return SYN_OK;
+}
+
+int sim_host_read(struct sim_cluster *c, struct sim_node *n)
+{
+        if (n->n_reads == SIM_READS_PER_NODE_MAX)
+                return SYN_EBUSY;
+        uint64_t ctx = ++c->next_ctx;
+        /* Registered before the step: a leader may answer within it. */
+        n->reads[n->n_reads++] = (struct sim_read){
+            .ctx = ctx, .start_us = c->now_us, .watermark = c->ck.write_watermark};
+        struct raft_event ev = {.type = RAFT_EV_READ_INDEX, .read_index = {.ctx = ctx}};
+        int rc = sim_host_step(c, n, &ev);
+        sim_trace(c, n, "client read %llu (after write %llu): %s", (unsigned long long)ctx,
+                  (unsigned long long)c->ck.write_watermark, syn_errname(rc));
+        if (rc != SYN_OK) {
+                for (uint32_t i = 0; i < n->n_reads; i++) {
+                        if (n->reads[i].ctx == ctx) {
+                                n->reads[i] = n->reads[--n->n_reads];
+                                break;
+                        }
+                }
+        }
+        return rc;
+}

@@ -1,0 +1,429 @@
+/*
+ * The deterministic Raft simulator of synod: the internal contract between its files.
+ *
+ * One process runs a whole cluster of raft cores (src/raft) with a simulated
+ * clock, network and disk, all driven by one seed (TigerBeetle's VOPR and
+ * cowsql's raft fixture are the models). Nothing reads the real clock and
+ * nothing iterates in pointer order, so a seed replays exactly.
+ *
+ * Files:
+ *   sim_queue.c   the priority queue of events, ordered by (time, slot, kind, seq)
+ *   sim_msg.c     deep copies of raft messages and entries (the core's are borrowed)
+ *   host_sim.c    one simulated node: THE HOST ORDER (persist -> send -> apply),
+ *                 the non-durable disk, crash and restart
+ *   net_sim.c     the network: delay, loss, duplication, reordering, partitions
+ *   checker.c     the safety invariants and Raft's rules as seen in messages,
+ *                 checked after every step (docs/simulator.md lists them)
+ *   cluster.c     the run: event loop, driver (clients, faults, membership),
+ *                 fault phase, liveness phase, stability phase
+ *   swarm.c       per-seed fault parameters ("swarm testing")
+ *   main.c        the command line: one seed, or many in forked processes
+ *
+ * Time is in simulated microseconds. A node's timer ticks every SIM_TICK_US.
+ * Every limit of the simulator is a named constant here (tests are not a
+ * module of base/limits.h).
+ */
+#ifndef SYN_TESTS_SIM_SIM_H
+#define SYN_TESTS_SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/rand.h"
+#include "raft/raft.h"
+
+/* ---- limits ---- */
+
+/* One tick of a node's timer, simulated us (the server ticks every 10 ms). */
+#define SIM_TICK_US 10000
+/* The driver (clients, fault injection) acts every this many simulated us. */
+#define SIM_DRIVER_PERIOD_US 1000
+/* Node slots: the initial voters plus one spare for membership changes. */
+#define SIM_NODES_MIN 3
+#define SIM_NODES_MAX 7
+#define SIM_SLOTS_MAX (SIM_NODES_MAX + 1)
+/* Client requests remembered per node until acknowledged or dropped. */
+#define SIM_PROPOSALS_PER_NODE_MAX 64
+#define SIM_READS_PER_NODE_MAX     64
+/* A read not answered within this many simulated us is forgotten (the client times out). */
+#define SIM_READ_TIMEOUT_US (2 * 1000 * 1000)
+/* Clients wait for their writes: no new proposal while the leader has this many
+ * uncommitted entries (closed-loop load; an open loop would outgrow replication
+ * in the swarm's slowest configurations and make liveness meaningless). */
+#define SIM_UNCOMMITTED_ENTRIES_MAX 32
+/* Client payload sizes, bytes. */
+#define SIM_PAYLOAD_BYTES_MIN 12
+#define SIM_PAYLOAD_BYTES_MAX 96
+/* Default events per seed in the fault phase. */
+#define SIM_STEPS_DEFAULT 20000
+/* Liveness phase: after healing, a leader must commit a new entry on every member
+ * within this many maximal election timeouts, plus the time to ship the largest
+ * lag between logs (cluster.c, sim_liveness_bound_us). */
+#define SIM_LIVENESS_ELECTIONS_MAX 40
+/* Events queued at once: bounds the heap; exceeding it is a simulator failure. */
+#define SIM_QUEUE_EVENTS_MAX (1u << 20)
+/* Highest term the checker tracks: an election storm beyond it is reported. */
+#define SIM_TERMS_MAX (1u << 20)
+/* Highest log index the checker tracks. */
+#define SIM_INDEX_MAX (1u << 22)
+/* Parallel seed processes at most. */
+#define SIM_JOBS_MAX 64
+
+_Static_assert(SIM_SLOTS_MAX <= RAFT_NODES_MAX, "every slot can be a member");
+_Static_assert(SIM_DRIVER_PERIOD_US < SIM_TICK_US, "the driver acts between ticks");
+
+/* ---- swarm parameters (swarm.c) ---- */
+
+enum sim_partition_mode {
+        SIM_PART_SYMMETRIC = 1 << 0,  /* random split into two groups */
+        SIM_PART_ASYMMETRIC = 1 << 1, /* random one-way cuts */
+        SIM_PART_MINORITY = 1 << 2,   /* one minority group cut off */
+        SIM_PART_BRIDGE = 1 << 3,     /* two groups, one node talks to both */
+        SIM_PART_LEADER = 1 << 4,     /* the current leader cut off from everyone */
+};
+
+/* Everything a seed decides about its run; printed on failure. Rates are per
+ * driver action (every SIM_DRIVER_PERIOD_US) in parts per million. */
+struct sim_swarm {
+        uint64_t seed;
+        uint32_t nodes; /* initial voters: 3, 5 or 7 */
+        uint32_t election_ticks;
+        uint32_t heartbeat_ticks;
+        bool pre_vote;
+        bool check_quorum;
+        uint32_t delay_us_min, delay_us_max;
+        uint32_t drop_ppm;       /* per message */
+        uint32_t delay_tail_ppm; /* per message: a long delay (a TCP retransmit) */
+        uint32_t delay_tail_us_max;
+        uint32_t duplicate_ppm; /* per message */
+        uint32_t disk_us_min, disk_us_max;
+        uint32_t crash_ppm;
+        uint32_t down_us_max;
+        /* Per delivered message: the receiver crashes right after handling it
+         * (the moment a lost write or an early reply would matter), and comes
+         * back within restart_fast_us_max. */
+        uint32_t crash_after_receive_ppm;
+        /* Per commit advance of a leader: it crashes right after (before the
+         * rest of its term's entries spread: the Figure 3.7 schedule). */
+        uint32_t crash_after_commit_ppm;
+        uint32_t restart_fast_us_max;
+        uint32_t torn_ppm; /* on a crash: unacknowledged writes partly reach the disk */
+        uint32_t pause_ppm;
+        uint32_t pause_us_max;
+        uint32_t partition_ppm;
+        uint32_t partition_modes; /* enum sim_partition_mode bits */
+        uint32_t partition_us_max;
+        uint32_t propose_ppm;
+        uint32_t read_ppm;
+        uint32_t conf_ppm;
+        uint32_t transfer_ppm;
+        uint32_t snapshot_ppm;
+        uint64_t snapshot_trailing;
+        uint64_t max_msg_bytes;     /* raft option: small values send one entry per append */
+        uint32_t max_inflight_msgs; /* raft option */
+};
+
+/* Fills s from seed; nodes_forced != 0 overrides the node count. */
+void sim_swarm_from_seed(struct sim_swarm *s, uint64_t seed, uint32_t nodes_forced);
+void sim_swarm_print(const struct sim_swarm *s, FILE *f);
+
+/* ---- statistics (summed over seeds for the totals) ---- */
+
+struct sim_stats {
+        uint64_t seeds;
+        uint64_t events;
+        uint64_t sim_time_us;
+        uint64_t msgs_sent, msgs_dropped, msgs_duplicated;
+        uint64_t crashes, torn_writes, pauses, partitions;
+        uint64_t conf_changes, transfers, snapshots, snapshots_installed;
+        uint64_t proposals, acked_writes, reads_served, elections;
+        uint64_t committed_max;
+        uint64_t failures;
+        /* Hash of every event and the state it left (one seed; not summed):
+         * two runs of a seed must agree on it. */
+        uint64_t digest;
+};
+
+void sim_stats_add(struct sim_stats *sum, const struct sim_stats *s);
+void sim_stats_print(const struct sim_stats *s, FILE *f);
+
+/* ---- messages (sim_msg.c) ---- */
+
+/* A deep copy of a raft_message with its entries and payloads in one allocation. */
+struct sim_packet {
+        struct sim_packet *next; /* intrusive list (writes waiting to release messages) */
+        struct raft_message msg; /* entries / snapshot data point into this allocation */
+};
+
+/* Copies m deeply. Returns NULL on allocation failure. Caller frees with sim_packet_free. */
+struct sim_packet *sim_packet_copy(const struct raft_message *m);
+void sim_packet_free(struct sim_packet *p);
+/* 64-bit FNV-1a, extended: hash of a byte string continuing from h. */
+uint64_t sim_hash_bytes(uint64_t h, const void *data, size_t len);
+#define SIM_HASH_INIT 0xcbf29ce484222325ull
+/* Hash of an entry's identity-free content (type and payload). */
+uint64_t sim_entry_content_hash(const struct raft_entry *e);
+
+/* ---- a simple owned log (host_sim.c) ---- */
+
+struct sim_log {
+        uint64_t snap_index; /* entries start at snap_index + 1 */
+        uint64_t snap_term;
+        struct raft_entry *e; /* e[i].index == snap_index + 1 + i; data owned */
+        size_t n, cap;
+};
+
+/* ---- the event queue (sim_queue.c) ---- */
+
+/* Ties at equal time are broken by slot, then kind, then insertion order. */
+enum sim_ev_kind {
+        SIM_EV_TICK = 0,
+        SIM_EV_DISK = 1,
+        SIM_EV_DELIVER = 2,
+        SIM_EV_DRIVER = 3,
+};
+
+struct sim_event {
+        uint64_t time_us;
+        uint32_t slot; /* SIM_SLOTS_MAX for the driver */
+        enum sim_ev_kind kind;
+        uint64_t seq;
+        uint32_t incarnation;      /* TICK/DISK: ignored if the node restarted since */
+        struct sim_packet *packet; /* DELIVER: owned by the event */
+};
+
+struct sim_queue {
+        struct sim_event *heap;
+        size_t n, cap;
+        uint64_t seq_next;
+};
+
+void sim_queue_init(struct sim_queue *q);
+/* Frees the queue and any packets still in it. */
+void sim_queue_close(struct sim_queue *q);
+/* Copies ev in (seq is assigned). Returns SYN_ELIMIT over SIM_QUEUE_EVENTS_MAX. */
+int sim_queue_push(struct sim_queue *q, struct sim_event ev);
+/* Pops the earliest event into *ev; false when empty. */
+bool sim_queue_pop(struct sim_queue *q, struct sim_event *ev);
+
+/* ---- a node (host_sim.c) ---- */
+
+/* A write handed to the simulated disk: (1) of one update. */
+struct sim_write {
+        struct sim_write *next;
+        bool has_hard_state;
+        struct raft_hard_state hard_state;
+        uint64_t truncate_from;
+        struct raft_entry *entries; /* owned copies */
+        size_t n_entries;
+        struct raft_persist_mark mark;
+        /* A received snapshot to make durable (u->snapshot_install); then the
+         * write is nothing else. */
+        bool snapshot_install;
+        struct raft_snapshot_meta snapshot_meta;
+        uint64_t snapshot_sm_hash;
+        /* msgs_after_persist of this and later updates, released when this write
+         * is durable (FIFO: every earlier write is durable then too). */
+        struct sim_packet *after_head, *after_tail;
+};
+
+/* The host's snapshot "file": the state machine at an index. */
+struct sim_snapshot {
+        struct raft_snapshot_meta meta; /* index 0 = none */
+        uint64_t sm_hash;
+};
+/* Encoded size of a snapshot file: index, term, hash. */
+#define SIM_SNAPSHOT_BYTES 24
+
+struct sim_proposal {
+        uint64_t index, term;
+};
+
+struct sim_read {
+        uint64_t ctx;
+        uint64_t start_us;
+        uint64_t watermark; /* highest write acknowledged before the read started */
+        uint64_t index;     /* from the read state; 0 = not yet answered */
+        bool answered;
+};
+
+struct sim_node {
+        uint32_t slot;
+        uint64_t id;
+        bool up;
+        bool was_member; /* in some committed configuration (removal then kills it) */
+        bool bootstrap;  /* an initial voter: starts with the bootstrap configuration */
+        bool active; /* the slot holds a node that should be running (restarted after crashes) */
+        uint32_t incarnation;
+        uint64_t down_until_us;   /* while !up: restart at this time (0: stays down) */
+        uint64_t paused_until_us; /* events postponed until then */
+        struct raft core;
+
+        /* The durable disk: what survives a crash. */
+        struct raft_hard_state disk_hard_state;
+        struct sim_log disk_log;
+        struct sim_snapshot disk_snapshot;
+        /* What the core asked to persist so far (durable or not): its log. */
+        struct sim_log mirror;
+        struct sim_write *writes_head, *writes_tail; /* FIFO of pending writes */
+        uint64_t disk_free_us; /* the disk finishes the last pending write then */
+        /* A snapshot being received (u->snapshot_chunk). */
+        uint8_t recv_snapshot[SIM_SNAPSHOT_BYTES];
+        uint64_t recv_snapshot_len;
+        bool snapshot_installing;
+
+        /* The state machine (volatile: rebuilt after a restart). */
+        uint64_t applied;
+        uint64_t sm_hash;
+        struct raft_config applied_config;
+
+        /* The vote request being handled in the current step, if any, and this
+         * node's term and log before it (the checker's vote rules). */
+        bool vote_req_valid;
+        struct raft_message vote_req;
+        uint64_t vote_req_term_before, vote_req_last_index, vote_req_last_term;
+        /* The proposal named by the last step (u->proposal_index / term). */
+        uint64_t step_proposal_index, step_proposal_term;
+        bool leader_committed; /* its commit advanced as leader in the last step */
+        /* Observed from the core. */
+        enum raft_role role;
+        uint64_t term;
+        uint64_t commit;
+
+        /* Clients of this node. */
+        struct sim_proposal proposals[SIM_PROPOSALS_PER_NODE_MAX];
+        uint32_t n_proposals;
+        struct sim_read reads[SIM_READS_PER_NODE_MAX];
+        uint32_t n_reads;
+};
+
+/* ---- the checker (checker.c) ---- */
+
+struct sim_committed {
+        uint64_t term;
+        /* The highest term any node had when this entry was first known committed:
+         * it was committed in a term <= this, so every leader of a higher term
+         * must hold it (leader completeness, §5.4). */
+        uint64_t term_bound;
+        uint64_t content_hash;
+        uint64_t state_hash; /* the state machine after applying this entry */
+        bool known;
+};
+
+struct sim_checker {
+        uint64_t *leader_of_term; /* [term] = leader id, 0 none; grows */
+        size_t terms_cap;
+        struct sim_committed *committed; /* [index]; grows */
+        size_t committed_cap;
+        uint64_t committed_max; /* highest index known committed */
+        /* Log matching: every (index, term) ever appended anywhere -> content and
+         * the term of the entry before it (open addressing). */
+        struct sim_match_slot *match;
+        size_t match_cap, match_n;
+        uint64_t write_watermark; /* highest write index acknowledged to a client */
+        uint64_t max_term;        /* highest term any node has reached */
+        bool failed;
+        char reason[512];
+};
+
+struct sim_cluster;
+
+int sim_checker_init(struct sim_checker *ck);
+void sim_checker_close(struct sim_checker *ck);
+/* Records a violation (the first one wins) and stops the run. */
+void sim_fail(struct sim_cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An entry was appended to n's log after prev_term: log matching (§5.3). */
+void sim_check_append(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e,
+                      uint64_t prev_term);
+/* n applied e (its state machine hash is now sm_hash): committed history and
+ * state machine prefixes. */
+void sim_check_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e);
+/* n reports role leader in term: election safety, and leader completeness. */
+void sim_check_leader(struct sim_cluster *c, struct sim_node *n, bool new_leader);
+/* n emits m (about to leave, or to wait for persistence): the vote rules of
+ * Figure 3.1 / §9.6 as seen in messages. */
+void sim_check_emit(struct sim_cluster *c, struct sim_node *n, const struct raft_message *m);
+/* m leaves n now: whatever it promises must already be durable on n. */
+void sim_check_release(struct sim_cluster *c, struct sim_node *n, const struct raft_message *m);
+/* n's commit index moved from `before` in a step where n led term `term` throughout. */
+void sim_check_leader_commit(struct sim_cluster *c, struct sim_node *n, uint64_t before);
+/* n loaded a snapshot: its state hash must match the committed history. */
+void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n);
+
+/* ---- the cluster (cluster.c, net_sim.c, host_sim.c) ---- */
+
+struct sim_options {
+        uint64_t steps; /* events in the fault phase */
+        bool trace;
+        /* Off: only the end-to-end properties are checked (election safety, log
+         * matching, completeness, state machines, reads, liveness), not the
+         * rules as seen in messages and in what is applied. To measure what
+         * the end-to-end checks catch on their own. */
+        bool rule_checks;
+};
+
+struct sim_cluster {
+        struct sim_swarm sw;
+        struct sim_options opt;
+        struct syn_rand rand;
+        struct sim_queue q;
+        uint64_t now_us;
+        uint32_t n_slots;
+        struct sim_node nodes[SIM_SLOTS_MAX];
+        uint64_t next_id;
+        bool link_cut[SIM_SLOTS_MAX][SIM_SLOTS_MAX]; /* [from][to] */
+        uint64_t heal_at_us;                         /* partition ends (0: none) */
+        bool healing;                                /* liveness phase: no faults */
+        uint64_t next_ctx;
+        uint64_t next_payload;
+        struct raft_config committed_config; /* latest committed configuration */
+        uint64_t committed_config_index;
+        struct sim_checker ck;
+        struct sim_stats st;
+        /* liveness phase */
+        uint64_t live_index, live_term;
+        uint64_t live_proposer;
+        uint64_t live_retry_us;
+        uint64_t live_deadline_us;
+        bool recycle_pending; /* a configuration committed: kill removed nodes after the step */
+};
+
+/* host_sim.c */
+int sim_node_start(struct sim_cluster *c, struct sim_node *n);
+void sim_node_crash(struct sim_cluster *c, struct sim_node *n);
+/* Wipes a node's disk (a removed server's data is deleted) and frees its memory. */
+void sim_node_wipe(struct sim_node *n);
+/* Steps n's core with ev and carries out the update in the host order. Returns
+ * raft_step's result. */
+int sim_host_step(struct sim_cluster *c, struct sim_node *n, const struct raft_event *ev);
+/* The disk finished n's oldest pending write. */
+void sim_host_disk_done(struct sim_cluster *c, struct sim_node *n);
+/* Client actions against n's core. */
+int sim_host_propose(struct sim_cluster *c, struct sim_node *n, bool liveness);
+int sim_host_read(struct sim_cluster *c, struct sim_node *n);
+void sim_host_take_snapshot(struct sim_cluster *c, struct sim_node *n);
+/* Drops reads that timed out. */
+void sim_host_expire_reads(struct sim_cluster *c, struct sim_node *n);
+uint64_t sim_log_term_at(const struct sim_log *l, uint64_t index);
+uint64_t sim_log_last_index(const struct sim_log *l);
+void sim_log_free(struct sim_log *l);
+
+/* net_sim.c */
+/* Queues a copy of m for delivery (or drops it). */
+void sim_net_send(struct sim_cluster *c, struct sim_packet *p);
+/* Cuts links per one randomly chosen enabled mode. */
+void sim_net_partition(struct sim_cluster *c);
+void sim_net_heal(struct sim_cluster *c);
+struct sim_node *sim_node_by_id(struct sim_cluster *c, uint64_t id);
+
+/* cluster.c */
+/* Runs one seed. Returns 0 if every check held, 1 on a violation. */
+int sim_run(const struct sim_swarm *sw, const struct sim_options *opt, struct sim_stats *st);
+void sim_trace(struct sim_cluster *c, struct sim_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The leader with the highest term among running nodes, or NULL. */
+struct sim_node *sim_current_leader(struct sim_cluster *c);
+
+#endif
