@@ -45,8 +45,16 @@ const struct cli_command cli_commands[] = {
      "usage: synod lock [-t TIMEOUT_MS] [--read|--write] [--tolerate-suspend] NAME -- CMD...\n"
      "  Runs CMD while holding lock NAME (a bare name lives under /synod/locks).\n"
      "  CMD gets SYNOD_FENCING_TOKEN (grows with each holder) and SYNOD_LOCK_NODE.\n"
-     "  CMD is killed (exit 4) once the lock may be lost: when the connection is lost\n"
-     "  (SUSPENDED), or with --tolerate-suspend only when the session expired.\n"
+     "  CMD is stopped (TERM, then KILL after 2 s; exit 4) as soon as the lock may be\n"
+     "  lost. By default that is when the connection to the servers is lost\n"
+     "  (SUSPENDED): from then on we cannot know whether the session, and with it the\n"
+     "  lock, still exists; the servers may expire it and give the lock to another\n"
+     "  client before we notice, so keeping CMD running could let two holders overlap.\n"
+     "  --tolerate-suspend keeps CMD running through a connection loss and stops it\n"
+     "  only when the session expired (or a whole session timeout passed without a\n"
+     "  server): more available, but CMD may overlap the next holder for up to a\n"
+     "  session timeout, so use it only if the protected resource checks\n"
+     "  SYNOD_FENCING_TOKEN.\n"
      "  Exit 5 if not acquired within TIMEOUT_MS.\n"
      "  Otherwise exits with CMD's status.\n"},
     {"elect", cmd_elect, "run a command while leader; observe the leader",

@@ -286,7 +286,8 @@ static void cl_session_accept(struct synod *h, const struct cl_server *srv,
                               const struct zk_connect_response *resp)
 {
         memcpy(h->passwd, resp->passwd, ZK_PASSWD_BYTES);
-        h->read_timeout_ms = resp->timeout_ms * 2 / 3;
+        /* In 64 bits: a hostile server may negotiate up to INT32_MAX ms. */
+        h->read_timeout_ms = (int)((int64_t)resp->timeout_ms * 2 / 3);
         if (h->read_timeout_ms < CLIENT_READ_TIMEOUT_MS_MIN) /* a hostile tiny timeout */
                 h->read_timeout_ms = CLIENT_READ_TIMEOUT_MS_MIN;
         h->last_recv_ms = h->last_send_ms = cl_now_ms();

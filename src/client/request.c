@@ -287,9 +287,18 @@ static char *cl_strdup_bytes(struct zk_bytes b, bool *oom)
         return s;
 }
 
+/* A string field of a result: never NULL but on out of memory (a hostile server's null
+ * string becomes "", so callers may print or compare every name without checks). */
+static char *cl_strdup_str(struct zk_bytes b, bool *oom)
+{
+        if (b.len < 0)
+                b = (struct zk_bytes){(const uint8_t *)"", 0};
+        return cl_strdup_bytes(b, oom);
+}
+
 static char *cl_strdup_path(const char *chroot, struct zk_bytes b, bool *oom)
 {
-        char *full = cl_strdup_bytes(b, oom);
+        char *full = cl_strdup_str(b, oom);
         if (full == NULL)
                 return NULL;
         const char *stripped = cl_path_strip(chroot, full);
@@ -320,9 +329,7 @@ static void cl_result_fill_lists(const struct zk_response *z, struct synod_resul
                 }
                 res->child_count = z->names.count;
                 for (int32_t i = 0; i < z->names.count; i++) {
-                        res->children[i] = cl_strdup_bytes(z->names.items[i], oom);
-                        if (res->children[i] == NULL && !*oom)
-                                res->children[i] = strdup("");
+                        res->children[i] = cl_strdup_str(z->names.items[i], oom);
                 }
                 if (!*oom)
                         qsort(res->children, (size_t)res->child_count, sizeof(char *),
@@ -337,8 +344,8 @@ static void cl_result_fill_lists(const struct zk_response *z, struct synod_resul
                 res->acl_count = z->acl.count;
                 for (int32_t i = 0; i < z->acl.count; i++) {
                         res->acl[i].perms = z->acl.items[i].perms;
-                        res->acl[i].scheme = cl_strdup_bytes(z->acl.items[i].id.scheme, oom);
-                        res->acl[i].id = cl_strdup_bytes(z->acl.items[i].id.id, oom);
+                        res->acl[i].scheme = cl_strdup_str(z->acl.items[i].id.scheme, oom);
+                        res->acl[i].id = cl_strdup_str(z->acl.items[i].id.id, oom);
                 }
         }
 }

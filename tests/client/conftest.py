@@ -7,7 +7,8 @@ The server is picked like tests/integration does: SYNOD_TEST_TARGET=zookeeper|sy
 Fixtures:
 - server: one server for the whole session (tests must not stop it).
 - cli: run(args, ...) -> CompletedProcess of `synod-cli --server HOSTS args`.
-- spawn: start(args, ...) -> a background synod-cli process in its own session; every
+- spawn: start(args, ..., hosts=None) -> a background synod-cli process (connected to
+  hosts, default the server) in its own session; every
   process started is killed by PID (its process group) at the end of the test.
 - prefix: a unique znode path for the test, removed afterwards.
 """
@@ -66,8 +67,8 @@ def server():
         srv.destroy()
 
 
-def _argv(server, args, session_timeout_ms):
-    return [cli_path(), "--server", server.hosts,
+def _argv(server, args, session_timeout_ms, hosts=None):
+    return [cli_path(), "--server", hosts or server.hosts,
             "--session-timeout", str(session_timeout_ms)] + list(args)
 
 
@@ -123,8 +124,8 @@ class Spawned:
 def spawn(server, tmp_path):
     made = []
 
-    def start(args, session_timeout_ms=SESSION_TIMEOUT_MS):
-        p = Spawned(_argv(server, args, session_timeout_ms),
+    def start(args, session_timeout_ms=SESSION_TIMEOUT_MS, hosts=None):
+        p = Spawned(_argv(server, args, session_timeout_ms, hosts),
                     str(tmp_path / ("proc%d.out" % len(made))))
         made.append(p)
         return p

@@ -43,6 +43,14 @@ class Check:
         self.proc.wait(timeout=20)
         self.out.close()
 
+    def finish(self):
+        """SIGTERM (so an orderly exit frees everything: the valgrind run checks it),
+        SIGKILL if that does not end it."""
+        try:
+            self.stop(15)
+        except subprocess.TimeoutExpired:
+            self.stop(9)
+
 
 @pytest.fixture
 def checks(tmp_path):
@@ -55,7 +63,7 @@ def checks(tmp_path):
 
     yield start
     for c in made:
-        c.stop(9)
+        c.finish()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import os
 import time
 
 from conftest import SESSION_TIMEOUT_MS
+from proxy import CuttableProxy
 from waiting import wait_until
 
 HOLD_S = 0.3
@@ -93,3 +94,47 @@ def test_read_write_lock(spawn, cli, prefix, tmp_path):
     a.stop()
     b.stop()
     assert cli(["lock", "--write", "-t", "5000", prefix + "/RW", "--", "true"]).returncode == 0
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_lock_stops_command_on_connection_loss(spawn, server, prefix, tmp_path):
+    """By default CMD is stopped as soon as the connection is lost (SUSPENDED), well before
+    the session can expire and the lock pass to someone else; --tolerate-suspend keeps CMD
+    running until the session is given up for expired (a whole session timeout)."""
+    proxy = CuttableProxy(server.host, server.port)
+    try:
+        marks = {k: str(tmp_path / k) for k in ("strict", "tolerant")}
+        strict = spawn(["lock", prefix + "/S", "--", "sh", "-c",
+                        "echo $$ > %s; exec sleep 120" % marks["strict"]], hosts=proxy.hosts)
+        tolerant = spawn(["lock", "--tolerate-suspend", prefix + "/T", "--", "sh", "-c",
+                          "echo $$ > %s; exec sleep 120" % marks["tolerant"]],
+                         hosts=proxy.hosts)
+        for m in marks.values():
+            wait_until(lambda: os.path.exists(m) and open(m).read().strip(), timeout_s=20,
+                       what="holder running")
+        pids = {k: int(open(m).read()) for k, m in marks.items()}
+        t0 = time.monotonic()
+        proxy.cut()
+        wait_until(lambda: not _alive(pids["strict"]), timeout_s=SESSION_TIMEOUT_MS / 1000.0 - 1,
+                   what="strict holder's command stopped")
+        # The tolerant holder's command still runs while the session may live ...
+        assert _alive(pids["tolerant"])
+        # ... and is stopped once a whole session timeout passed without a server.
+        wait_until(lambda: not _alive(pids["tolerant"]),
+                   timeout_s=SESSION_TIMEOUT_MS / 1000.0 + 10,
+                   what="tolerant holder's command stopped")
+        assert time.monotonic() - t0 >= SESSION_TIMEOUT_MS / 1000.0 - 0.5
+        for p in (strict, tolerant):
+            p.proc.wait(timeout=SESSION_TIMEOUT_MS / 1000.0 + 10)
+            assert p.proc.returncode == 4, p.output()
+        assert "lost (SUSPENDED)" in strict.output()
+        assert "lost (EXPIRED)" in tolerant.output()
+    finally:
+        proxy.stop()

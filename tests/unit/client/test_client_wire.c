@@ -158,6 +158,47 @@ static void result_strips_chroot_and_sorts(void **state)
         synod_result_free(res);
 }
 
+/* A hostile server's null strings (length -1) become "", never NULL: callers print and
+ * compare children, ACL ids and created paths without checking (found by the fuzzer). */
+static void result_null_strings_become_empty(void **state)
+{
+        (void)state;
+        struct zk_bytes null_str = {NULL, -1};
+        struct zk_acl acls[] = {{ZK_PERM_READ, {null_str, null_str}}};
+        struct zk_response body = {.type = ZK_OP_GET_ACL, .acl = {acls, 1}};
+        size_t len;
+        uint8_t *b = encode_reply(&body, &len);
+        struct cl_req req = {.op = ZK_OP_GET_ACL, .user_op = SYNOD_OP_GET_ACL};
+        struct synod_result *res = cl_result_build("", &req, ZOK, 9, b, len);
+        assert_int_equal(res->err, ZOK);
+        assert_int_equal(res->acl_count, 1);
+        assert_string_equal(res->acl[0].scheme, "");
+        assert_string_equal(res->acl[0].id, "");
+        assert_int_equal(res->acl[0].perms, ZK_PERM_READ);
+        synod_result_free(res);
+        free(b);
+
+        struct zk_bytes names[] = {zk_bytes_of("b"), null_str};
+        struct zk_response ch = {.type = ZK_OP_GET_CHILDREN2, .names = {names, 2}};
+        b = encode_reply(&ch, &len);
+        req = (struct cl_req){.op = ZK_OP_GET_CHILDREN2, .user_op = SYNOD_OP_CHILDREN};
+        res = cl_result_build("/app", &req, ZOK, 9, b, len);
+        assert_int_equal(res->child_count, 2);
+        assert_string_equal(res->children[0], "");
+        assert_string_equal(res->children[1], "b");
+        synod_result_free(res);
+        free(b);
+
+        struct zk_response cr = {.type = ZK_OP_CREATE2, .path = null_str};
+        b = encode_reply(&cr, &len);
+        req = (struct cl_req){.op = ZK_OP_CREATE2, .user_op = SYNOD_OP_CREATE};
+        res = cl_result_build("/app", &req, ZOK, 9, b, len);
+        assert_non_null(res->path);
+        assert_string_equal(res->path, "");
+        synod_result_free(res);
+        free(b);
+}
+
 static void result_multi_reports_first_failure(void **state)
 {
         (void)state;
@@ -681,6 +722,7 @@ static const struct CMUnitTest wire_tests[] = {
     cmocka_unit_test(request_rejects_bad_input),
     cmocka_unit_test(result_strips_chroot_and_sorts),
     cmocka_unit_test(result_multi_reports_first_failure),
+    cmocka_unit_test(result_null_strings_become_empty),
     cmocka_unit_test(watch_table_follows_zookeeper_rules),
     cmocka_unit_test(set_watches_carries_every_watch),
     cmocka_unit_test(xid_out_of_order_drops_connection_and_reattaches),
