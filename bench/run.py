@@ -6,7 +6,7 @@ Both servers are started the same way (setsid, fresh data dir, a free port on
 the same load generator (synod-loadgen) drives each with the same workloads in
 the same run. For each workload it records ops/s, latency percentiles, the
 server's CPU time per operation (from /proc/PID/stat) and the load generator's
-own; after loading 100,000 nodes of 256 bytes it records the server's RSS.
+own; then it loads 100,000 nodes of 256 bytes into a fresh server and records its RSS.
 It prints a table with the synod/ZooKeeper ratios and rewrites the figures
 section of docs/BENCHMARKS.md.
 
@@ -158,14 +158,29 @@ def bench_server(name, build, args):
             span_ops = r["ops_per_s"] * (args.duration + args.warmup)
             r["server_cpu_us_per_op"] = (cpu1 - cpu0) * 1e6 / span_ops if span_ops else 0
             results[label] = r
-        loadgen(build, server.port, "--op", "populate", "--prefix", "/rss",
-                "--keys", str(RSS_NODES), "--value-size", str(RSS_VALUE_BYTES),
-                "--connections", "4", "--outstanding", "64")
-        results["rss_mib"] = server.rss_kib() / 1024
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    results["rss_mib"] = rss_after_load(name, build)
     return results
+
+
+def rss_after_load(name, build):
+    """RSS of a fresh server holding exactly RSS_NODES nodes of RSS_VALUE_BYTES.
+
+    A fresh server, not the one the workloads ran on: the create workload adds as
+    many nodes as the server's throughput allows, so after it the two servers would
+    hold different trees."""
+    workdir = tempfile.mkdtemp(prefix=f"synod-bench-{name}-rss-")
+    server = start_synod(workdir, build) if name == "synod" else start_zookeeper(workdir)
+    try:
+        loadgen(build, server.port, "--op", "populate", "--prefix", "/rss",
+                "--keys", str(RSS_NODES), "--value-size", str(RSS_VALUE_BYTES),
+                "--connections", "4", "--outstanding", "64")
+        return server.rss_kib() / 1024
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def machine():

@@ -135,6 +135,15 @@
  * (a watch costs ~100 bytes plus its path). Refusals are counted.
  */
 #define WATCH_PER_CONN_MAX (1024 * 1024)
+/*
+ * Bytes of watch bookkeeping one connection may hold: each (connection, path)
+ * entry is charged WATCH_ENTRY_OVERHEAD_BYTES plus its path length (the path
+ * record shared by other watchers is charged to each). The count cap alone lets
+ * one connection pin 1 Mi watches x 64 KiB paths = 64 GiB. ZooKeeper has no such
+ * limit; a registration past it is refused (counted in rejected_bytes_count).
+ */
+#define WATCH_PER_CONN_BYTES_MAX (64ull * 1024 * 1024)
+#define WATCH_ENTRY_OVERHEAD_BYTES 128
 /* Buckets of the watch manager's hash tables when empty: a power of two. */
 #define WATCH_TABLE_BUCKETS_MIN 64
 
@@ -148,6 +157,9 @@
 #define NET_CONN_OUTPUT_BYTES_HARD_MAX (64 * 1024 * 1024)
 /* Bytes read from the socket in one read callback (libuv's suggested size is 64 KiB). */
 #define NET_READ_CHUNK_BYTES (64 * 1024)
+/* Capacity a connection's idle input or output buffer may keep between uses: one
+ * large reply or request must not pin its buffer for the connection's lifetime. */
+#define NET_CONN_BUFFER_KEEP_BYTES (64 * 1024)
 /* Pending connections queued by the kernel on the listening socket. */
 #define NET_LISTEN_BACKLOG 511
 /* Longest accepted host name / address string in the config, bytes. */
@@ -173,10 +185,27 @@
 /* Requests of one connection queued in the pipeline and not yet answered; above it
  * the server stops reading from that connection until replies go out. */
 #define SRV_CONN_REQUESTS_INFLIGHT_MAX 1024
+/* Bytes of request copies (frame without trailing padding, plus bookkeeping) one
+ * connection may have queued in the pipeline before the server stops reading from
+ * it, like the count above: 1024 requests of up to ~1 MiB each would otherwise be
+ * 1 GiB per connection. One request over it is still queued (reading then pauses). */
+#define SRV_CONN_QUEUED_BYTES_MAX (16 * 1024 * 1024)
 /* Entries written between two snapshots (ZooKeeper's snapCount default). */
 #define SRV_SNAP_COUNT_DEFAULT 100000
 #define SRV_SNAP_COUNT_MIN     10
 #define SRV_SNAP_COUNT_MAX     100000000
+/* snapSizeLimitInKb (ZooKeeper's zookeeper.snapSizeLimitInKb, there 4 GiB): a snapshot
+ * is also taken once this many KiB of entries were logged since the last one. The
+ * Raft core keeps every entry since its last snapshot in memory, so this bounds that
+ * memory: loading 100,000 nodes of 256 B (~33 MB of creates) snapshots about every
+ * 25,000 creates instead of once, and the log never holds more than ~8 MiB. */
+#define SRV_SNAP_SIZE_LIMIT_KB_DEFAULT 8192
+#define SRV_SNAP_SIZE_LIMIT_KB_MIN     64
+#define SRV_SNAP_SIZE_LIMIT_KB_MAX     (64ll * 1024 * 1024)
+/* ...but never before the log holds 1/this of the tree's data (path + data bytes):
+ * a snapshot writes the whole tree, so this caps the bytes snapshots write per byte
+ * logged at about this many, however big the tree grows. */
+#define SRV_SNAP_TREE_SHARE_DIVISOR 4
 /* autopurge.snapRetainCount: snapshots (and the WAL needed by them) kept; ZooKeeper min 3. */
 #define SRV_SNAP_RETAIN_COUNT_DEFAULT 3
 #define SRV_SNAP_RETAIN_COUNT_MIN     3

@@ -9,10 +9,12 @@
  * stops and frames already buffered wait on `pending_input` until it resumes.
  *
  * Output: replies are appended to `out` during the iteration and the connection is
- * put on the `dirty` list; the prepare hook writes each dirty connection with one
- * uv_write. While a write is in flight new output keeps accumulating and goes out
- * when it completes. Output above the soft limit pauses reading; at the hard limit
- * the connection is closed.
+ * put on the `dirty` list; the prepare hook writes each dirty connection once,
+ * directly (uv_try_write) and, for what the socket does not take at once, with
+ * one uv_write. While a write is in flight new output keeps accumulating and goes
+ * out when it completes. Output above the soft limit pauses reading; at the hard
+ * limit the connection is closed. Idle buffers above NET_CONN_BUFFER_KEEP_BYTES
+ * are freed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +117,29 @@ void net_conn_close(struct net_conn *conn, bool flush)
         conn_finish(conn);
 }
 
+/* A buffer of the connection that stands idle gives back a large allocation. */
+static void trim_buffer(struct syn_writer *w)
+{
+        if (w->len == 0 && w->cap > NET_CONN_BUFFER_KEEP_BYTES) {
+                size_t cap_max = w->cap_max;
+                syn_writer_close(w);
+                syn_writer_init(w, cap_max);
+        }
+}
+
+/* Output drained (in part or in full): finish a flushing close, lift backpressure. */
+static void after_output_drained(struct net_conn *conn)
+{
+        if (conn->close_after_flush && conn->out.len == 0 && conn->out_inflight_bytes == 0) {
+                conn_finish(conn);
+                return;
+        }
+        update_reading(conn);
+        queue_pending_input(conn); /* frames held back by backpressure */
+        if (conn->out.len > 0)
+                mark_dirty(conn); /* output queued while a write was in flight */
+}
+
 static void on_write_done(uv_write_t *req, int status)
 {
         struct conn_write *w = (struct conn_write *)req;
@@ -135,30 +160,35 @@ static void on_write_done(uv_write_t *req, int status)
                 conn_finish(conn);
                 return;
         }
-        if (conn->close_after_flush && conn->out.len == 0 && conn->out_inflight_bytes == 0) {
-                conn_finish(conn);
-                return;
-        }
-        update_reading(conn);
-        queue_pending_input(conn); /* frames held back by backpressure */
-        if (conn->out.len > 0)
-                mark_dirty(conn); /* output queued while this write was in flight */
+        after_output_drained(conn);
 }
 
-static void conn_write(struct net_conn *conn)
+static void count_sent(struct net_conn *conn, size_t n)
 {
-        if (conn->out.len == 0 || conn->out_inflight_bytes > 0)
-                return; /* one write in flight at a time keeps output in order */
+        conn->bytes_sent += n;
+        conn->net->bytes_sent += n;
+}
+
+/* Hands out[skip..] to uv_write: the socket buffer is full, libuv writes the rest
+ * when the socket is writable. Returns false if the connection was closed. */
+static bool write_rest(struct net_conn *conn, size_t skip)
+{
         struct conn_write *w = malloc(sizeof *w);
         if (w == NULL) {
                 SYN_WARN("out of memory writing to %s:%d", conn->ip, conn->port);
-                return; /* retried on the next flush */
+                /* Keep the unsent tail; the next flush retries it. */
+                memmove(conn->out.data, conn->out.data + skip, conn->out.len - skip);
+                conn->out.len -= skip;
+                mark_dirty(conn);
+                return true;
         }
+        size_t total = 0;
         w->conn = conn;
-        w->data = syn_writer_take(&conn->out, &w->len);
+        w->data = syn_writer_take(&conn->out, &total);
+        w->len = total - skip;
         syn_writer_init(&conn->out, NET_CONN_OUTPUT_BYTES_HARD_MAX);
         conn->out_inflight_bytes += w->len;
-        uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+        uv_buf_t buf = uv_buf_init((char *)w->data + skip, (unsigned)w->len);
         int rc = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_write_done);
         if (rc != 0) {
                 conn->out_inflight_bytes -= w->len;
@@ -167,7 +197,41 @@ static void conn_write(struct net_conn *conn)
                 SYN_DEBUG("write to %s:%d failed: %s", conn->ip, conn->port, uv_strerror(rc));
                 conn_notify_close(conn);
                 conn_finish(conn);
+                return false;
         }
+        return true;
+}
+
+/*
+ * Writes the iteration's output. First directly with uv_try_write: usually the
+ * socket takes it all, and then there is no write request to allocate, no output
+ * buffer to give away and grow again, and no completion that makes libuv re-arm
+ * the socket in epoll (one epoll_ctl per write otherwise). Only what the socket
+ * refuses goes through uv_write.
+ */
+static void conn_write(struct net_conn *conn)
+{
+        if (conn->out.len == 0 || conn->out_inflight_bytes > 0)
+                return; /* one write in flight at a time keeps output in order */
+        uv_buf_t buf = uv_buf_init((char *)conn->out.data, (unsigned)conn->out.len);
+        int n = uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
+        if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+                SYN_DEBUG("write to %s:%d failed: %s", conn->ip, conn->port, uv_strerror(n));
+                conn_notify_close(conn);
+                conn_finish(conn);
+                return;
+        }
+        size_t sent = n > 0 ? (size_t)n : 0;
+        count_sent(conn, sent);
+        if (sent < conn->out.len) {
+                if (!write_rest(conn, sent))
+                        return;
+        } else {
+                conn->out.len = 0;
+                trim_buffer(&conn->out);
+        }
+        if (sent > 0)
+                after_output_drained(conn);
 }
 
 void net_conn_flush_all(struct net *net)
@@ -262,14 +326,15 @@ static bool deliver_one(struct net_conn *conn)
 {
         struct net *net = conn->net;
         struct zk_frame frame;
-        zk_frame_parse(conn->in.data, conn->in.len, !conn->got_first_bytes,
-                       net->options.frame_bytes_max, &frame);
+        zk_frame_parse(conn->in.data + conn->in_start, conn->in.len - conn->in_start,
+                       !conn->got_first_bytes, net->options.frame_bytes_max, &frame);
         switch (frame.kind) {
         case ZK_FRAME_NEED_MORE:
                 return false;
         case ZK_FRAME_FOURLW:
                 conn->got_first_bytes = true;
                 conn->in.len = 0;
+                conn->in_start = 0;
                 net->options.callbacks.on_fourlw(net->options.arg, conn, frame.word);
                 return false;
         case ZK_FRAME_BAD_LENGTH:
@@ -282,15 +347,27 @@ static bool deliver_one(struct net_conn *conn)
         net->options.callbacks.on_frame(net->options.arg, conn, frame.payload, frame.payload_len);
         if (uv_is_closing((uv_handle_t *)&conn->tcp) || conn->closing)
                 return false;
-        size_t rest = conn->in.len - frame.consumed;
-        memmove(conn->in.data, conn->in.data + frame.consumed, rest);
-        conn->in.len = rest;
+        /* Consumed frames are dropped once per read (compact_input), not one by one:
+         * a read of many small requests would otherwise move its tail each time. */
+        conn->in_start += frame.consumed;
         return true;
 }
 
 static bool frame_buffered(const struct net_conn *conn)
 {
-        return conn->in.len >= 4 && conn->in.len >= 4 + (size_t)syn_get_be32(conn->in.data);
+        size_t have = conn->in.len - conn->in_start;
+        return have >= 4 && have >= 4 + (size_t)syn_get_be32(conn->in.data + conn->in_start);
+}
+
+/* Moves the undelivered tail to the front of the input buffer. */
+static void compact_input(struct net_conn *conn)
+{
+        if (conn->in_start == 0)
+                return;
+        size_t rest = conn->in.len - conn->in_start;
+        memmove(conn->in.data, conn->in.data + conn->in_start, rest);
+        conn->in.len = rest;
+        conn->in_start = 0;
 }
 
 /* Delivers whole frames until the input is short or the server paused the connection. */
@@ -302,6 +379,7 @@ static void process_input(struct net_conn *conn)
                 if (!deliver_one(conn))
                         break;
         }
+        compact_input(conn);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -324,8 +402,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
                 return;
         }
         process_input(conn);
-        if (!conn->closing)
+        if (!conn->closing) {
+                trim_buffer(&conn->in);
                 update_reading(conn);
+        }
 }
 
 /* Reading is on unless paused by the server or by output backpressure. */

@@ -5,7 +5,7 @@
  * Order inside the prepare hook, every iteration:
  *   1. deliver frames buffered on connections whose reading was resumed;
  *   2. the server's before_sleep (persist → send → apply → reply, see server/host.c);
- *   3. one uv_write per connection with everything queued for it.
+ *   3. one write per connection with everything queued for it.
  * If step 1 or 2 left work (more buffered frames), an idle handle keeps the next
  * poll from blocking. This file is the only reader of the clock in synod.
  */

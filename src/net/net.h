@@ -8,8 +8,9 @@
  * async wake-ups from the WAL thread. Just before the loop would block again, the
  * prepare hook runs the server's `before_sleep` (Redis's beforeSleep: persist →
  * send → apply → reply) and then writes, per connection, everything queued during
- * the iteration in ONE uv_write. So every reply ready in one iteration leaves in
- * one system call per connection.
+ * the iteration in ONE write (uv_try_write; what the socket does not take goes
+ * by uv_write). So every reply ready in one iteration leaves in one system call
+ * per connection.
  *
  * Connections have a bounded input buffer (one frame of at most frame_bytes_max)
  * and a bounded output buffer: above NET_CONN_OUTPUT_BYTES_SOFT_MAX the connection
@@ -73,7 +74,8 @@ struct net_conn {
         char ip[64];
         int port;
         struct syn_writer
-            in; /* unparsed input; in.len <= 4 + frame_bytes_max + NET_READ_CHUNK_BYTES */
+            in;          /* unparsed input; in.len <= 4 + frame_bytes_max + NET_READ_CHUNK_BYTES */
+        size_t in_start; /* in.data[0, in_start) is delivered; 0 outside frame delivery */
         struct syn_writer out;     /* queued, not yet handed to uv_write */
         size_t out_inflight_bytes; /* handed to uv_write, not yet completed */
         bool got_first_bytes;      /* the 4lw check has been done */

@@ -66,6 +66,8 @@ static const struct config_row config_rows[] = {
     ROW_STRING("4lw.commands.whitelist", fourlw_whitelist, "srvr"),
     ROW_INT("snapCount", snap_count, SRV_SNAP_COUNT_MIN, SRV_SNAP_COUNT_MAX,
             SRV_SNAP_COUNT_DEFAULT),
+    ROW_INT("snapSizeLimitInKb", snap_size_limit_kb, SRV_SNAP_SIZE_LIMIT_KB_MIN,
+            SRV_SNAP_SIZE_LIMIT_KB_MAX, SRV_SNAP_SIZE_LIMIT_KB_DEFAULT),
     ROW_INT("znode.container.checkIntervalMs", reap_interval_ms, SRV_REAP_INTERVAL_MS_MIN,
             SRV_REAP_INTERVAL_MS_MAX, SRV_REAP_INTERVAL_MS_DEFAULT),
     ROW_BOOL("extendedTypesEnabled", extended_types_enabled, 1),

@@ -32,6 +32,7 @@ struct srv_config {
         char fourlw_whitelist[SRV_CONFIG_STRING_BYTES_MAX];
         /* synod's own keys */
         int64_t snap_count;
+        int64_t snap_size_limit_kb; /* also snapshot after this many KiB logged */
         int64_t reap_interval_ms;
         bool extended_types_enabled;
         char super_digest[SRV_CONFIG_STRING_BYTES_MAX]; /* "super:<base64 sha1>" or "" */

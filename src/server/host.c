@@ -52,6 +52,7 @@ static void persist(struct srv *srv, const struct raft_update *u)
         for (size_t i = 0; rc == 0 && i < u->n_entries; i++) {
                 const struct raft_entry *e = &u->entries[i];
                 rc = wal_append(&srv->wal, (uint8_t)e->type, e->term, e->index, e->data, e->len);
+                srv->logged_bytes += e->len; /* the core holds them too, until a snapshot */
         }
         if (rc != 0) {
                 host_fatal(srv, rc, "writing the WAL");
@@ -69,6 +70,8 @@ static void persist(struct srv *srv, const struct raft_update *u)
                 else
                         srv->marks_head = m;
                 srv->marks_tail = m;
+                if (srv->marks_unticketed == NULL)
+                        srv->marks_unticketed = m;
         }
 }
 
@@ -255,15 +258,18 @@ void host_before_sleep(struct srv *srv)
                 host_fatal(srv, rc, "flushing the WAL");
                 return;
         }
-        for (struct srv_persist_mark *m = srv->marks_head; m != NULL; m = m->next)
-                if (m->ticket == 0)
-                        m->ticket = ticket;
+        /* Only the marks queued since the last flush (a suffix) take this ticket: not a
+         * walk over every mark still waiting for an fdatasync, each iteration. */
+        for (struct srv_persist_mark *m = srv->marks_unticketed; m != NULL; m = m->next) {
+                SYN_ASSERT(m->ticket == 0);
+                m->ticket = ticket;
+        }
+        srv->marks_unticketed = NULL;
         srv->last_ticket = ticket;
         /* A ticket may already be done (nothing new to write): apply without waiting. */
         advance_persisted(srv);
-        for (struct srv_persist_mark *m = srv->marks_head; m != NULL; m = m->next)
-                if (m->ticket == 0)
-                        net_wake(&srv->net); /* queued by the step above: flush next pass */
+        if (srv->marks_unticketed != NULL)
+                net_wake(&srv->net); /* queued by the step above: flush next pass */
 }
 
 void host_tick(struct srv *srv)

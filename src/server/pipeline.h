@@ -10,9 +10,10 @@
  *      away if the queue is empty, else right after the write ahead of it is
  *      applied (before the next entry of the log is applied), or later if the
  *      server holds it back because the connection's output is full.
- *   2. A write is proposed to Raft when it is submitted if no read is queued
- *      (so a stream of writes pipelines through Raft); otherwise it waits,
- *      unproposed, until every read ahead of it has run.
+ *   2. A write is proposed to Raft when it is submitted if no read and no
+ *      unproposed write is queued (so a stream of writes pipelines through
+ *      Raft); otherwise it waits, unproposed, until every read ahead of it has
+ *      run and every write ahead of it was proposed.
  *
  * Invariant: every proposed write in a queue precedes every read in it. Hence
  * entries are applied in queue order, a held-back read can never be overtaken
@@ -40,7 +41,8 @@ struct pl_item {
         uint64_t index; /* PL_WRITE: the Raft index (= zxid) of its entry */
         int32_t xid;
         int32_t op;
-        void *data; /* the caller's: the request (owned by the caller) */
+        size_t bytes; /* memory the item holds (its request copy), charged to queue.bytes */
+        void *data;   /* the caller's: the request (owned by the caller) */
 };
 
 struct pl_queue {
@@ -48,6 +50,10 @@ struct pl_queue {
         uint32_t count;
         uint32_t writes; /* PL_WRITE items (proposed or not) */
         uint32_t reads;  /* PL_READ items; invariant: reads + writes == count */
+        size_t bytes;    /* sum of the queued items' `bytes` (a read run at once is not queued) */
+        /* private: NULL, or an item such that it and all items before it are proposed
+         * writes (pl_next resumes its scan there instead of at the head) */
+        struct pl_item *proposed_scan;
 };
 
 enum pl_action {
@@ -71,6 +77,12 @@ void pl_proposed(struct pl_item *item, uint64_t index);
 struct pl_item *pl_write_applied(struct pl_queue *q, uint64_t index);
 
 /*
+ * Backpressure: if Raft refuses a proposal for now (SYN_EBUSY, too many
+ * uncommitted bytes), the caller leaves the write queued and unproposed and
+ * simply stops pumping; pl_next hands the same write back on the next pump,
+ * and later writes queue behind it (pl_submit answers PL_QUEUED), so
+ * proposals stay in request order.
+ *
  * What the head asks for, after a completion:
  *   returns a PL_READ item, popped: run it (only if `may_run_reads`, else NULL);
  *   returns an unproposed PL_WRITE item, still queued: propose it and call

@@ -7,6 +7,8 @@ void pl_queue_init(struct pl_queue *q)
 {
         q->head = q->tail = NULL;
         q->count = q->writes = q->reads = 0;
+        q->bytes = 0;
+        q->proposed_scan = NULL;
 }
 
 static void append(struct pl_queue *q, struct pl_item *item)
@@ -18,6 +20,7 @@ static void append(struct pl_queue *q, struct pl_item *item)
                 q->head = item;
         q->tail = item;
         q->count++;
+        q->bytes += item->bytes;
         if (item->kind == PL_WRITE)
                 q->writes++;
         else
@@ -32,8 +35,12 @@ static struct pl_item *pop(struct pl_queue *q)
         q->head = item->next;
         if (q->head == NULL)
                 q->tail = NULL;
+        if (q->proposed_scan == item)
+                q->proposed_scan = NULL;
         SYN_ASSERT(q->count > 0);
         q->count--;
+        SYN_ASSERT(q->bytes >= item->bytes);
+        q->bytes -= item->bytes;
         if (item->kind == PL_WRITE) {
                 SYN_ASSERT(q->writes > 0);
                 q->writes--;
@@ -55,9 +62,13 @@ enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item)
                 append(q, item);
                 return PL_QUEUED;
         }
-        bool read_ahead = q->reads > 0;
+        /* Proposals keep queue order: a write waits behind any read, and behind an
+         * unproposed write (one Raft refused for now: pl_next hands it back first).
+         * Unproposed writes are never followed by proposed ones, so the tail tells. */
+        bool held =
+            q->reads > 0 || (q->tail != NULL && q->tail->kind == PL_WRITE && !q->tail->proposed);
         append(q, item);
-        return read_ahead ? PL_QUEUED : PL_PROPOSE_NOW;
+        return held ? PL_QUEUED : PL_PROPOSE_NOW;
 }
 
 void pl_proposed(struct pl_item *item, uint64_t index)
@@ -87,13 +98,18 @@ struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads)
         if (!head->proposed)
                 return head;
         /* Writes proposed back to back: the first unproposed one after them, unless a
-         * read comes first (then everything waits for the applies). */
-        for (struct pl_item *it = head->next; it != NULL; it = it->next) {
-                if (it->kind == PL_READ)
-                        return NULL;
-                if (!it->proposed)
-                        return it;
+         * read comes first (then everything waits for the applies). A write stays
+         * proposed until popped, so the scan resumes where the last one stopped:
+         * without that, every apply of a long run of writes rescans the run. */
+        struct pl_item *last = q->proposed_scan != NULL ? q->proposed_scan : head;
+        for (struct pl_item *it = last->next; it != NULL; it = it->next) {
+                if (it->kind == PL_READ || !it->proposed) {
+                        q->proposed_scan = last;
+                        return it->kind == PL_READ ? NULL : it;
+                }
+                last = it;
         }
+        q->proposed_scan = last;
         return NULL;
 }
 

@@ -303,6 +303,7 @@ static void free_queues(struct srv *srv)
                 srv->marks_head = m->next;
                 free(m);
         }
+        srv->marks_tail = srv->marks_unticketed = NULL;
 }
 
 void srv_close(struct srv *srv)

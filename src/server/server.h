@@ -145,6 +145,7 @@ struct srv {
         struct syn_rand rng;       /* session passwords */
         uint64_t applied_index;    /* last log index applied (NOOPs included) = zxid */
         uint64_t snapshot_index;   /* of the newest durable snapshot */
+        uint64_t logged_bytes;     /* entry payload logged since the last snapshot began */
         uint64_t session_seq;      /* low bits of the next session id */
         uint64_t next_conn_id;
         struct srv_conn *conns[SRV_CONN_BUCKETS];    /* by id */
@@ -155,6 +156,7 @@ struct srv {
         struct srv_pending *pending_head, *pending_tail;
         uint32_t pending_count;
         struct srv_persist_mark *marks_head, *marks_tail;
+        struct srv_persist_mark *marks_unticketed; /* first with ticket 0 (they are a suffix) */
         uint64_t last_ticket;
         enum raft_role role;
         pid_t snapshot_pid; /* 0 = no snapshot child running */
@@ -257,6 +259,9 @@ void sessions_track_all(struct srv *srv);
 
 /* snapshot.c: fork snapshots, start-up load, retention. */
 void snapshot_maybe_start(struct srv *srv);
+/* Whether a snapshot is due: snapCount entries applied since the last one, or more
+ * entry bytes logged than snapSizeLimitInKb and than a quarter of the tree. */
+bool snapshot_due(const struct srv *srv);
 /* SIGCHLD: collects the snapshot child; on success SNAPSHOT_TAKEN and retention. */
 void snapshot_reap_child(struct srv *srv);
 /* autopurge.purgeInterval timer. */

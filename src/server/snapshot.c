@@ -2,7 +2,8 @@
  * Snapshots: loading the newest valid one at start-up, and taking new ones in
  * the background (Redis's rdbSaveBackground).
  *
- * Every snapCount applied entries the loop fork()s. The child sees the tree as
+ * Every snapCount applied entries, or snapSizeLimitInKb logged (snapshot_due), the
+ * loop fork()s. The child sees the tree as
  * it was at that instant (copy-on-write pages) and streams tree_snap_write into
  * a snapfile (temp file → fdatasync → rename → fsync dir), then _exit()s; the
  * parent keeps serving. SIGCHLD brings the loop to snapshot_reap_child, which
@@ -12,6 +13,7 @@
  * obsolete. At most one child runs at a time.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,10 +114,27 @@ static void child_main(struct srv *srv, uint64_t index, uint64_t term)
         _exit(rc == 0 ? 0 : 1);
 }
 
+/*
+ * Due after snapCount entries, or once the entries logged since the last snapshot
+ * (which the Raft core keeps in memory until one is taken) exceed snapSizeLimitInKb
+ * and a quarter of the tree's size (SRV_SNAP_TREE_SHARE_DIVISOR), so a big tree is
+ * not rewritten for every few MiB logged.
+ */
+bool snapshot_due(const struct srv *srv)
+{
+        if (srv->applied_index <= srv->snapshot_index)
+                return false;
+        if (srv->applied_index - srv->snapshot_index >= (uint64_t)srv->config.snap_count)
+                return true;
+        uint64_t limit = (uint64_t)srv->config.snap_size_limit_kb * 1024;
+        uint64_t share = tree_data_bytes(&srv->tree) / SRV_SNAP_TREE_SHARE_DIVISOR;
+        return srv->logged_bytes >= (limit > share ? limit : share);
+}
+
 void snapshot_maybe_start(struct srv *srv)
 {
         if (srv->snapshot_pid != 0 || srv->stopping || srv->applied_index == 0 ||
-            srv->applied_index - srv->snapshot_index < (uint64_t)srv->config.snap_count)
+            !snapshot_due(srv))
                 return;
         uint64_t index = srv->applied_index;
         uint64_t term = raft_term_at(&srv->raft, index);
@@ -130,6 +149,7 @@ void snapshot_maybe_start(struct srv *srv)
         if (pid == 0)
                 child_main(srv, index, term);
         srv->snapshot_pid = pid;
+        srv->logged_bytes = 0; /* what is logged from now on waits for the next one */
         srv->snapshot_child_index = index;
         srv->snapshot_child_term = term;
         SYN_INFO("snapshot at index %llu started (pid %d)", (unsigned long long)index, (int)pid);
@@ -158,6 +178,12 @@ void snapshot_reap_child(struct srv *srv)
         int rc = host_step(srv, &ev);
         if (rc != 0)
                 SYN_WARN("raft refused the snapshot: %s", syn_strerror(rc));
+#ifdef __GLIBC__
+        /* The core just freed the entries the snapshot covers: thousands of small
+         * payloads between tree nodes, in pages malloc keeps. Give whole free pages
+         * back to the kernel (MADV_DONTNEED inside the heap), once per snapshot. */
+        malloc_trim(0);
+#endif
         rc = wal_retain(&srv->wal, (size_t)srv->config.snap_retain_count);
         if (rc != 0)
                 SYN_WARN("snapshot retention: %s", syn_strerror(rc));

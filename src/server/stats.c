@@ -201,6 +201,8 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_conn_output_bytes_hard_max", NET_CONN_OUTPUT_BYTES_HARD_MAX},
             {"synod_watches_per_conn_max", WATCH_PER_CONN_MAX},
             {"synod_snap_count", srv->config.snap_count},
+            {"synod_snap_size_limit_kb", srv->config.snap_size_limit_kb},
+            {"synod_logged_bytes_since_snapshot", (int64_t)srv->logged_bytes},
         };
         size_t n = sizeof rows / sizeof rows[0];
         for (size_t i = 0; i < n; i++) {

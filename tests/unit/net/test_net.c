@@ -3,7 +3,8 @@
  * blocking sockets: frames split into single bytes arrive whole and in order,
  * replies queued in one iteration arrive, a four-letter word is recognised and
  * answered before the close, a hostile length closes the connection, and a
- * server that pauses a connection gets no frames until it resumes.
+ * server that pauses a connection gets no frames until it resumes, and replies
+ * far larger than the socket buffers arrive whole and in order.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,7 +42,29 @@ struct fixture {
         size_t reply_len;
         bool saw_eof;
         void (*client)(struct fixture *f);
+        /* big replies: every frame is answered with BIG_REPLY_BYTES of a pattern */
+        bool big_replies;
+        int big_frames_verified;
 };
+
+/* 40 replies of 256 KiB: far over the socket buffers and the output soft limit, so
+ * writes go out in part, the rest through uv_write, and reading pauses and resumes
+ * while frames of one read wait in the input buffer. */
+enum { BIG_FRAMES = 40, BIG_REPLY_BYTES = 256 * 1024 };
+
+static uint8_t big_pattern(uint32_t value, size_t i)
+{
+        return (uint8_t)(value * 31u + i * 7u + (i >> 9));
+}
+
+static void send_big_reply(struct net_conn *conn, uint32_t value)
+{
+        static uint8_t reply[4 + BIG_REPLY_BYTES];
+        syn_put_be32(reply, BIG_REPLY_BYTES);
+        for (size_t i = 0; i < BIG_REPLY_BYTES; i++)
+                reply[4 + i] = big_pattern(value, i);
+        assert_int_equal(net_conn_send(conn, reply, sizeof reply), 0);
+}
 
 static bool on_accept(void *arg, struct net_conn *conn, const char *ip)
 {
@@ -56,6 +80,10 @@ static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size
         if (f->frames < FRAMES_MAX)
                 f->frame_values[f->frames] = syn_get_be32(data);
         f->frames++;
+        if (f->big_replies) {
+                send_big_reply(conn, syn_get_be32(data));
+                return;
+        }
         uint8_t echo[8];
         syn_put_be32(echo, 4);
         memcpy(echo + 4, data, 4);
@@ -257,6 +285,55 @@ static void paused_connection_gets_buffered_frames_after_resume(void **state)
         assert_int_equal(f.reply_len, 16);
 }
 
+static void send_many_read_big(struct fixture *f)
+{
+        int fd = client_connect(f);
+        uint8_t frames[BIG_FRAMES * 8];
+        for (uint32_t k = 0; k < BIG_FRAMES; k++) {
+                syn_put_be32(frames + 8 * k, 4);
+                syn_put_be32(frames + 8 * k + 4, k + 1);
+        }
+        assert_int_equal(write(fd, frames, sizeof frames), (ssize_t)sizeof frames);
+        usleep(100 * 1000); /* let the server fill the socket and its output buffer */
+        size_t total = (size_t)BIG_FRAMES * (4 + BIG_REPLY_BYTES);
+        uint8_t *in = malloc(total);
+        assert_non_null(in);
+        size_t have = 0;
+        while (have < total) {
+                ssize_t n = read(fd, in + have, total - have);
+                if (n <= 0)
+                        break;
+                have += (size_t)n;
+        }
+        for (uint32_t k = 0; k < BIG_FRAMES && have == total; k++) {
+                const uint8_t *r = in + (size_t)k * (4 + BIG_REPLY_BYTES);
+                if (syn_get_be32(r) != BIG_REPLY_BYTES)
+                        break;
+                size_t i = 0;
+                while (i < BIG_REPLY_BYTES && r[4 + i] == big_pattern(k + 1, i))
+                        i++;
+                if (i != BIG_REPLY_BYTES)
+                        break;
+                f->big_frames_verified++;
+        }
+        free(in);
+        close(fd);
+}
+
+static void big_output_arrives_whole_and_in_order(void **state)
+{
+        (void)state;
+        static struct fixture f;
+        memset(&f, 0, sizeof f);
+        f.client = send_many_read_big;
+        f.big_replies = true;
+        run(&f);
+        assert_int_equal(f.frames, BIG_FRAMES);
+        assert_int_equal(f.big_frames_verified, BIG_FRAMES);
+        assert_true(f.net.backpressure_pauses > 0); /* the soft limit was reached */
+        assert_int_equal(f.net.bytes_sent, (uint64_t)BIG_FRAMES * (4 + BIG_REPLY_BYTES));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -264,6 +341,7 @@ int main(void)
             cmocka_unit_test(fourlw_is_answered_then_closed),
             cmocka_unit_test(hostile_length_closes_the_connection),
             cmocka_unit_test(paused_connection_gets_buffered_frames_after_resume),
+            cmocka_unit_test(big_output_arrives_whole_and_in_order),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

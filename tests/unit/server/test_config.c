@@ -60,6 +60,7 @@ static void good_file_sets_every_key(void **state)
                            "autopurge.purgeInterval=2\n"
                            "4lw.commands.whitelist=ruok, mntr,conf\n"
                            "snapCount=1000\n"
+                           "snapSizeLimitInKb=2048\n"
                            "superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n"
                            "extendedTypesEnabled=false\n"
                            "znode.container.checkIntervalMs=500\n";
@@ -79,6 +80,7 @@ static void good_file_sets_every_key(void **state)
         assert_int_equal(c.snap_retain_count, 5);
         assert_int_equal(c.purge_interval_hours, 2);
         assert_int_equal(c.snap_count, 1000);
+        assert_int_equal(c.snap_size_limit_kb, 2048);
         assert_int_equal(c.reap_interval_ms, 500);
         assert_false(c.extended_types_enabled);
         assert_string_equal(c.super_digest, "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
