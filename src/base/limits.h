@@ -142,7 +142,7 @@
  * one connection pin 1 Mi watches x 64 KiB paths = 64 GiB. ZooKeeper has no such
  * limit; a registration past it is refused (counted in rejected_bytes_count).
  */
-#define WATCH_PER_CONN_BYTES_MAX (64ull * 1024 * 1024)
+#define WATCH_PER_CONN_BYTES_MAX   (64ull * 1024 * 1024)
 #define WATCH_ENTRY_OVERHEAD_BYTES 128
 /* Buckets of the watch manager's hash tables when empty: a power of two. */
 #define WATCH_TABLE_BUCKETS_MIN 64

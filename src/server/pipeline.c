@@ -8,9 +8,19 @@
  *
  *   - auth (xid -4) is applied at once, outside the order (as in ZooKeeper);
  *   - writes become txns, are proposed immediately and wait in the connection's
- *     FIFO as PL_WRITE items until their entry is applied (host.c);
+ *     FIFO as PL_WRITE items until their entry is applied (host.c); when Raft
+ *     refuses a proposal for now (SYN_EBUSY, over its uncommitted bytes) the
+ *     write stays queued unproposed, the connection stops being read, and the
+ *     stalled-list pump retries it after applies (new sessions likewise);
  *   - everything else (reads, ping, sync, setWatches, watch management) is a
  *     PL_READ item that runs as soon as nothing is ahead of it (pipeline.h).
+ *
+ * A queued request keeps a copy of its record (not the frame's ignored trailing
+ * bytes); the queue counts those bytes and reading pauses past
+ * SRV_CONN_QUEUED_BYTES_MAX as it does past SRV_CONN_REQUESTS_INFLIGHT_MAX.
+ *
+ * Watch notifications owed only to persistent or recursive watches are sent
+ * only if the connection may READ the node the event is about (pipeline_deliver_events).
  *
  * Connection lifetime: a closed connection keeps its struct until every write it
  * proposed has been applied (the apply path needs it to pop the FIFO); then it
@@ -294,13 +304,57 @@ void pipeline_send_reply(struct srv_conn *conn, const struct zk_reply_header *h,
         net_conn_output_done(conn->net);
 }
 
+/*
+ * The tree event (of the apply being delivered) a watch delivery came from:
+ * watch_trigger points the delivery's path at the tree event's own path
+ * string, and the deliveries follow the tree events' order, so a cursor
+ * usually finds it at once. NULL if none (then the caller fails closed).
+ */
+static const struct tree_event *source_event(const struct srv *srv, const struct watch_event *ev,
+                                             int32_t *cursor)
+{
+        const struct tree_events *te = &srv->events;
+        /* Bounded by the events of one apply, twice at worst (wrap-around). */
+        for (int32_t n = 0; n < te->count; n++) {
+                int32_t i = (*cursor + n) % te->count;
+                if ((const char *)te->items[i].path.data == ev->path) {
+                        *cursor = i;
+                        return &te->items[i];
+                }
+        }
+        return NULL;
+}
+
+/*
+ * Whether conn may receive ev. Deliveries owed to a one-shot watch pass (READ
+ * was checked when it was set, as in ZooKeeper 3.8); those owed only to
+ * persistent or recursive watches need READ on the node the event is about,
+ * with the ACL it had when the event happened (ZooKeeper 3.8.4's fix of
+ * CVE-2024-23944: otherwise `addWatch / recursive` leaks names under nodes
+ * the client cannot read).
+ */
+static bool delivery_permitted(const struct srv *srv, const struct srv_conn *conn,
+                               const struct watch_event *ev, int32_t *cursor)
+{
+        if ((ev->kinds & (WATCH_KIND_DATA | WATCH_KIND_EXIST | WATCH_KIND_CHILD)) != 0)
+                return true;
+        const struct tree_event *src = source_event(srv, ev, cursor);
+        if (src == NULL)
+                return false;
+        struct txn_auth auth = pipeline_auth(conn);
+        return tree_acl_check(src->acl, src->acl_count, ZK_PERM_READ, &auth);
+}
+
 void pipeline_deliver_events(struct srv *srv)
 {
+        int32_t cursor = 0;
         for (size_t i = 0; i < srv->deliveries.count; i++) {
                 const struct watch_event *ev = &srv->deliveries.items[i];
                 struct srv_conn *conn = pipeline_conn_by_id(srv, ev->conn_id);
                 if (conn == NULL || conn->net == NULL)
                         continue;
+                if (!delivery_permitted(srv, conn, ev, &cursor))
+                        continue; /* no READ on the node: silently dropped, as in 3.8.4 */
                 struct syn_writer *w = net_conn_output(conn->net);
                 if (w == NULL)
                         continue;
@@ -359,44 +413,62 @@ static int propose_txn(struct srv *srv, struct srv_conn *conn, const struct txn 
         return host_propose(srv, conn, srv->scratch.data, srv->scratch.len, index);
 }
 
-/* Queues the CREATE_SESSION write of a handshake (the queue is empty then). */
-static int push_session_write(struct srv_conn *conn, uint64_t index)
+/* Queues the (unproposed) CREATE_SESSION write of a handshake (the queue is empty then). */
+static struct srv_req *push_session_write(struct srv_conn *conn)
 {
         struct srv_req *r = calloc(1, sizeof *r);
         if (r == NULL)
-                return SYN_ENOMEM;
+                return NULL;
         r->item.kind = PL_WRITE;
         r->item.op = ZK_OP_CREATE_SESSION;
+        r->item.bytes = sizeof *r;
         r->item.data = r;
         r->recv_ms = (int64_t)net_now_ms(&conn->srv->net);
         enum pl_action action = pl_submit(&conn->queue, &r->item);
         SYN_ASSERT(action == PL_PROPOSE_NOW);
-        pl_proposed(&r->item, index);
-        return 0;
+        return r;
 }
+
+/* The CREATE_SESSION txn of a CONNECTING connection, from the id, timeout and
+ * password new_session chose (kept on the connection so a refused proposal can
+ * be retried unchanged). */
+static int propose_session(struct srv *srv, struct srv_conn *conn, uint64_t *index)
+{
+        struct txn t = {.type = TXN_CREATE_SESSION};
+        t.session.id = conn->session_id;
+        t.session.timeout_ms = conn->timeout_ms;
+        memcpy(t.session.passwd, conn->passwd, ZK_PASSWD_BYTES);
+        t.time_ms = net_wall_ms(&srv->net);
+        return propose_txn(srv, conn, &t, index);
+}
+
+static void set_stalled(struct srv *srv, struct srv_conn *conn, bool stalled);
 
 static void new_session(struct srv *srv, struct srv_conn *conn, int32_t timeout_ms)
 {
-        struct txn t = {.type = TXN_CREATE_SESSION};
-        t.session.id = sessions_new_id(srv);
-        t.session.timeout_ms = timeout_ms;
+        conn->session_id = sessions_new_id(srv);
+        conn->timeout_ms = timeout_ms;
         for (int i = 0; i < ZK_PASSWD_BYTES; i++)
-                t.session.passwd[i] = (uint8_t)syn_rand_next(&srv->rng);
-        t.time_ms = net_wall_ms(&srv->net);
+                conn->passwd[i] = (uint8_t)syn_rand_next(&srv->rng);
+        struct srv_req *r = push_session_write(conn);
         uint64_t index = 0;
-        int rc = propose_txn(srv, conn, &t, &index);
-        if (rc == 0)
-                rc = push_session_write(conn, index);
+        int rc = r == NULL ? SYN_ENOMEM : propose_session(srv, conn, &index);
+        if (rc == SYN_EBUSY) {
+                /* Raft is full of uncommitted entries: the write stays queued and
+                 * pump retries it once applies make room (the stalled list). */
+                conn->state = SRV_CONN_CONNECTING;
+                set_stalled(srv, conn, true);
+                return;
+        }
         if (rc != 0) {
-                /* Not leader yet (start-up) or busy: the client retries elsewhere/later. */
+                /* Not leader yet (start-up): the client retries elsewhere/later. */
                 SYN_INFO("cannot create a session for %s:%d now: %s", conn->ip, conn->port,
                          syn_strerror(rc));
+                conn->session_id = 0;
                 pipeline_close_conn(srv, conn, false);
                 return;
         }
-        conn->session_id = t.session.id;
-        conn->timeout_ms = timeout_ms;
-        memcpy(conn->passwd, t.session.passwd, ZK_PASSWD_BYTES);
+        pl_proposed(&r->item, index);
         conn->state = SRV_CONN_CONNECTING;
 }
 
@@ -646,20 +718,37 @@ static int propose_request(struct srv *srv, struct srv_conn *conn, const struct 
         return rc;
 }
 
-/* Proposes a queued write; on failure it becomes an error answer in its place. */
-static void propose_item(struct srv *srv, struct srv_conn *conn, struct srv_req *r)
+/*
+ * Proposes a queued write. Returns false if it was not proposed and the pump
+ * must stop: Raft refused it for now (SYN_EBUSY: the write stays queued,
+ * unproposed, in its place, to be retried; see pump) or the connection was
+ * closed. Another failure turns it into an error answer in its place.
+ */
+static bool propose_item(struct srv *srv, struct srv_conn *conn, struct srv_req *r)
 {
         uint64_t index = 0;
-        int rc = r->canned_err != 0 ? SYN_EINVAL : propose_request(srv, conn, &r->req, &index);
+        int rc;
+        if (r->item.op == ZK_OP_CREATE_SESSION)
+                rc = propose_session(srv, conn, &index);
+        else
+                rc = r->canned_err != 0 ? SYN_EINVAL : propose_request(srv, conn, &r->req, &index);
         if (rc == 0) {
                 pl_proposed(&r->item, index);
-                return;
+                return true;
         }
+        if (rc == SYN_EBUSY)
+                return false;
         SYN_INFO("write xid %d of %s:%d not proposed: %s", r->item.xid, conn->ip, conn->port,
                  syn_strerror(rc));
+        if (r->item.op == ZK_OP_CREATE_SESSION) {
+                conn->session_id = 0;
+                pipeline_close_conn(srv, conn, false); /* frees r */
+                return false;
+        }
         if (r->canned_err == 0)
                 r->canned_err = rc == SYN_EINVAL ? ZBADARGUMENTS : ZCONNECTIONLOSS;
         pl_write_failed(&conn->queue, &r->item);
+        return true;
 }
 
 static void run_read_item(struct srv *srv, struct srv_conn *conn, struct srv_req *r)
@@ -697,29 +786,40 @@ static void set_stalled(struct srv *srv, struct srv_conn *conn, bool stalled)
 }
 
 /* Runs what the head of the queue allows (pipeline.h): reads, proposals. Reads held
- * back by a full output stall the connection: it reads no new frames until
- * pipeline_pump_stalled finds room again. */
+ * back by a full output, and writes Raft refused (SYN_EBUSY: over its uncommitted
+ * bytes), stall the connection: it reads no new frames until pipeline_pump_stalled
+ * (every loop pass, so after the applies that make room) gets it going again. */
 static void pump(struct srv *srv, struct srv_conn *conn)
 {
         bool room = output_has_room(conn);
+        bool busy = false;
         struct pl_item *item;
-        /* Bounded by the queue length: every pass pops or proposes one item. */
-        while ((item = pl_next(&conn->queue, room)) != NULL) {
+        /* Bounded by the queue length: every pass pops or proposes one item, or stops. */
+        while (!busy && (item = pl_next(&conn->queue, room)) != NULL) {
                 if (item->kind == PL_READ) {
                         run_read_item(srv, conn, item->data);
                         room = output_has_room(conn);
                 } else {
-                        propose_item(srv, conn, item->data);
+                        busy = !propose_item(srv, conn, item->data);
                 }
         }
-        if (conn->net == NULL || conn->state != SRV_CONN_ACTIVE)
+        if (conn->net == NULL)
                 return;
-        bool stalled = !room && conn->queue.head != NULL && conn->queue.head->kind == PL_READ;
+        if (conn->state == SRV_CONN_CONNECTING) {
+                set_stalled(srv, conn, busy); /* reading is paused until the session exists */
+                return;
+        }
+        if (conn->state != SRV_CONN_ACTIVE)
+                return;
+        bool stalled =
+            busy || (!room && conn->queue.head != NULL && conn->queue.head->kind == PL_READ);
         set_stalled(srv, conn, stalled);
-        /* Hysteresis with active_frame, which pauses at SRV_CONN_REQUESTS_INFLIGHT_MAX. */
+        /* Hysteresis with active_frame, which pauses at SRV_CONN_REQUESTS_INFLIGHT_MAX
+         * requests or SRV_CONN_QUEUED_BYTES_MAX bytes queued. */
         if (stalled)
                 net_conn_pause_reading(conn->net, true);
-        else if (conn->queue.count < SRV_CONN_REQUESTS_INFLIGHT_MAX / 2)
+        else if (conn->queue.count < SRV_CONN_REQUESTS_INFLIGHT_MAX / 2 &&
+                 conn->queue.bytes < SRV_CONN_QUEUED_BYTES_MAX / 2)
                 net_conn_pause_reading(conn->net, false);
 }
 
@@ -733,47 +833,73 @@ void pipeline_pump_stalled(struct srv *srv)
                 list = conn->stalled_next;
                 conn->stalled_next = NULL;
                 conn->stalled_listed = false;
-                if (conn->stalled && conn->state == SRV_CONN_ACTIVE)
+                if (conn->stalled &&
+                    (conn->state == SRV_CONN_ACTIVE || conn->state == SRV_CONN_CONNECTING))
                         pump(srv, conn);
                 conn_maybe_free(srv, conn);
         }
 }
 
-/* Queues a request of an ACTIVE connection (a copy of its frame) and acts on it. */
+/*
+ * Queues a request of an ACTIVE connection and acts on it. `req` (decode result
+ * `rc`: 0 or SYN_ENOTSUP) is the caller's decoding of data[0..len), borrowed for
+ * the call. The queue keeps a copy of the record only, without the trailing
+ * bytes the decoder ignored (they would count against nothing but memory), and
+ * of no body at all for an unknown opcode (answered ZUNIMPLEMENTED from the
+ * header). The copy is charged to the queue's bytes (pipeline.h).
+ */
 static void submit(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len,
-                   int64_t recv_ms)
+                   const struct zk_request *req, int rc, int64_t recv_ms)
 {
-        struct srv_req *r = malloc(sizeof *r + len);
+        SYN_ASSERT(rc == 0 || rc == SYN_ENOTSUP);
+        SYN_ASSERT(req->trailing_bytes <= len);
+        size_t keep = rc == 0 ? len - req->trailing_bytes : 0;
+        struct srv_req *r = malloc(sizeof *r + keep);
         if (r == NULL) {
                 pipeline_close_conn(srv, conn, false);
                 return;
         }
         memset(r, 0, sizeof *r);
-        memcpy(r->frame, data, len);
-        r->len = len;
+        memcpy(r->frame, data, keep);
+        r->len = keep;
         r->recv_ms = recv_ms;
-        int rc = zk_request_decode(r->frame, len, &r->req);
-        r->decoded = true;
-        bool write = rc == 0 && is_write(r->req.type);
-        if (rc == SYN_ENOTSUP)
+        if (rc == 0) {
+                r->decoded = true;
+                if (zk_request_decode(r->frame, keep, &r->req) != 0) {
+                        /* Decoded once already: only memory can fail now. */
+                        req_free(r);
+                        pipeline_close_conn(srv, conn, false);
+                        return;
+                }
+        } else {
+                r->req.xid = req->xid;
+                r->req.type = req->type;
                 r->canned_err = ZUNIMPLEMENTED;
+        }
+        bool write = rc == 0 && is_write(r->req.type);
         r->item.kind = write ? PL_WRITE : PL_READ;
         r->item.xid = r->req.xid;
         r->item.op = r->req.type;
+        r->item.bytes = sizeof *r + keep;
         r->item.data = r;
         conn->last_op = r->req.type;
         switch (pl_submit(&conn->queue, &r->item)) {
         case PL_RUN_NOW:
                 run_read_item(srv, conn, r);
                 break;
-        case PL_PROPOSE_NOW:
-                propose_item(srv, conn, r);
-                break;
+        case PL_PROPOSE_NOW: /* pump proposes it: the head, or right after proposed writes */
         case PL_QUEUED:
                 break;
         }
         if (conn->net != NULL)
-                pump(srv, conn); /* a failed proposal answers now; throttle/stall state */
+                pump(srv, conn); /* proposes; a failed proposal answers now; stall state */
+}
+
+/* Whether the connection has so much queued that it should not be read from. */
+static bool queue_full(const struct srv_conn *conn)
+{
+        return conn->queue.count >= SRV_CONN_REQUESTS_INFLIGHT_MAX ||
+               conn->queue.bytes >= SRV_CONN_QUEUED_BYTES_MAX;
 }
 
 /* ---- the reply of an applied write ---- */
@@ -934,10 +1060,10 @@ static void active_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *
                 reads_run(srv, conn, &req);
                 pipeline_record_latency(conn, recv_ms);
         } else {
-                submit(srv, conn, data, len, recv_ms);
+                submit(srv, conn, data, len, &req, rc, recv_ms);
         }
         zk_request_free(&req);
-        if (conn->net != NULL && conn->queue.count >= SRV_CONN_REQUESTS_INFLIGHT_MAX) {
+        if (conn->net != NULL && queue_full(conn)) {
                 srv->stats.requests_throttled++;
                 net_conn_pause_reading(conn->net, true);
         }

@@ -7,7 +7,9 @@
  * Checks follow ZooKeeper's FinalRequestProcessor: path syntax (ZBADARGUMENTS),
  * existence (ZNONODE), then the ACL (ZNOAUTH). Watches are registered only where
  * ZooKeeper registers them: exists on a missing node leaves an exist watch;
- * getData/getChildren only on success. Replies carry the last applied zxid.
+ * getData/getChildren only on success. A watch the per-connection caps refuse
+ * fails the request with ZSYSTEMERROR (see add_watch). Replies carry the last
+ * applied zxid.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +46,25 @@ static bool allowed(const struct srv_conn *conn, const struct tree_node *n, int3
         return tree_check_perm(n, perm, &auth);
 }
 
-static void add_watch(struct srv *srv, struct srv_conn *conn, unsigned kind, struct zk_bytes path)
+/*
+ * Registers a watch for conn. Returns ZOK, or ZSYSTEMERROR when the watch
+ * manager refuses it (SYN_ELIMIT: the connection's watch count or watch bytes
+ * cap, base/limits.h; or SYN_ENOMEM); the caller then answers the whole
+ * request with that error instead of its result. ZooKeeper has no such caps;
+ * ZSYSTEMERROR (-1) is a code every 3.x client maps to a known exception
+ * (ZTHROTTLEDOP -127 is unknown to older ones), and failing the request is
+ * safer than answering it without the watch the client believes it set.
+ */
+static int32_t add_watch(struct srv *srv, struct srv_conn *conn, unsigned kind,
+                         struct zk_bytes path)
 {
         int rc = watch_add(&srv->watches, conn->id, conn->session_id, kind, (const char *)path.data,
                            (size_t)path.len);
-        if (rc != 0)
-                SYN_DEBUG("watch on %.*s for %s:%d refused: %s", (int)path.len,
-                          (const char *)path.data, conn->ip, conn->port, syn_strerror(rc));
+        if (rc == 0)
+                return ZOK;
+        SYN_INFO("watch on %.*s for %s:%d refused: %s", (int)path.len, (const char *)path.data,
+                 conn->ip, conn->port, syn_strerror(rc));
+        return ZSYSTEMERROR;
 }
 
 static void do_exists(struct srv *srv, struct srv_conn *conn, const struct zk_request *req)
@@ -60,8 +74,12 @@ static void do_exists(struct srv *srv, struct srv_conn *conn, const struct zk_re
         struct zk_response body = {.type = ZK_OP_EXISTS};
         if (n != NULL && !allowed(conn, n, ZK_PERM_READ))
                 err = ZNOAUTH;
-        if (req->path_watch.watch && (err == ZOK || err == ZNONODE))
-                add_watch(srv, conn, n ? WATCH_KIND_DATA : WATCH_KIND_EXIST, req->path_watch.path);
+        if (req->path_watch.watch && (err == ZOK || err == ZNONODE)) {
+                int32_t werr = add_watch(srv, conn, n ? WATCH_KIND_DATA : WATCH_KIND_EXIST,
+                                         req->path_watch.path);
+                if (werr != ZOK)
+                        err = werr;
+        }
         if (err == ZOK)
                 tree_node_stat(n, &body.stat);
         reply(srv, conn, req->xid, err, &body);
@@ -74,9 +92,9 @@ static void do_get_data(struct srv *srv, struct srv_conn *conn, const struct zk_
         struct zk_response body = {.type = ZK_OP_GET_DATA};
         if (n != NULL && !allowed(conn, n, ZK_PERM_READ))
                 err = ZNOAUTH;
+        if (err == ZOK && req->path_watch.watch)
+                err = add_watch(srv, conn, WATCH_KIND_DATA, req->path_watch.path);
         if (err == ZOK) {
-                if (req->path_watch.watch)
-                        add_watch(srv, conn, WATCH_KIND_DATA, req->path_watch.path);
                 body.data = tree_node_data(n);
                 tree_node_stat(n, &body.stat);
         }
@@ -159,7 +177,7 @@ static void do_get_children(struct srv *srv, struct srv_conn *conn, const struct
                         body.names.count = count > 0 ? tree_children(n, names, count) : 0;
                         tree_node_stat(n, &body.stat);
                         if (req->path_watch.watch)
-                                add_watch(srv, conn, WATCH_KIND_CHILD, req->path_watch.path);
+                                err = add_watch(srv, conn, WATCH_KIND_CHILD, req->path_watch.path);
                 }
         }
         reply(srv, conn, req->xid, err, &body);
@@ -295,11 +313,11 @@ static void do_add_watch(struct srv *srv, struct srv_conn *conn, const struct zk
                 reply(srv, conn, req->xid, ZBADARGUMENTS, NULL);
                 return;
         }
-        add_watch(srv, conn,
-                  mode == ZK_ADD_WATCH_PERSISTENT ? WATCH_KIND_PERSISTENT : WATCH_KIND_RECURSIVE,
-                  path);
+        int32_t err = add_watch(
+            srv, conn,
+            mode == ZK_ADD_WATCH_PERSISTENT ? WATCH_KIND_PERSISTENT : WATCH_KIND_RECURSIVE, path);
         struct zk_response body = {.type = ZK_OP_ADD_WATCH, .err = ZOK};
-        reply(srv, conn, req->xid, ZOK, &body);
+        reply(srv, conn, req->xid, err, &body);
 }
 
 static void do_watches(struct srv *srv, struct srv_conn *conn, const struct zk_request *req)

@@ -67,7 +67,8 @@ void sessions_track_all(struct srv *srv)
         free(list);
 }
 
-static void propose_server_txn(struct srv *srv, const struct txn *t)
+/* Proposes a txn of the server itself. Returns 0 or the host_propose error (logged). */
+static int propose_server_txn(struct srv *srv, const struct txn *t)
 {
         syn_writer_reset(&srv->scratch);
         uint64_t index;
@@ -77,8 +78,16 @@ static void propose_server_txn(struct srv *srv, const struct txn *t)
         if (rc != 0)
                 SYN_WARN("server txn %s not proposed: %s", txn_type_name(t->type),
                          syn_strerror(rc));
+        return rc;
 }
 
+/*
+ * Proposes CLOSE_SESSION for each session past its deadline. The pop already
+ * forgot the id, so when the proposal is refused (SYN_EBUSY: Raft is over its
+ * uncommitted bytes) the id goes back with the shortest timeout: its deadline
+ * rounds up to the next expiry bucket and a later tick retries. Without that
+ * the session would never expire and its ephemerals would stay forever.
+ */
 static void expire_sessions(struct srv *srv)
 {
         uint64_t ids[SRV_EXPIRE_PER_TICK_MAX];
@@ -87,12 +96,18 @@ static void expire_sessions(struct srv *srv)
         for (int32_t i = 0; i < n; i++) {
                 if (tree_session(&srv->tree, ids[i]) == NULL)
                         continue;
-                SYN_INFO("session 0x%llx expired", (unsigned long long)ids[i]);
-                srv->stats.sessions_expired++;
                 struct txn t = {.type = TXN_CLOSE_SESSION, .session_id = 0};
                 t.time_ms = net_wall_ms(&srv->net);
                 t.session.id = ids[i];
-                propose_server_txn(srv, &t);
+                if (propose_server_txn(srv, &t) != 0) {
+                        int rc = sess_expiry_touch(&srv->expiry, ids[i], 1, now);
+                        if (rc != 0)
+                                SYN_ERROR("session 0x%llx cannot be retried: %s",
+                                          (unsigned long long)ids[i], syn_strerror(rc));
+                        continue;
+                }
+                SYN_INFO("session 0x%llx expired", (unsigned long long)ids[i]);
+                srv->stats.sessions_expired++;
         }
 }
 

@@ -216,10 +216,16 @@ invalid:
 
 bool tree_acl_permits(const struct tree_acl_list *acl, int32_t perm, const struct txn_auth *auth)
 {
-        if (auth->super || acl->count == 0)
+        return tree_acl_check(acl->entries, acl->count, perm, auth);
+}
+
+bool tree_acl_check(const struct zk_acl *acl, int32_t count, int32_t perm,
+                    const struct txn_auth *auth)
+{
+        if (auth->super || count == 0)
                 return true;
-        for (int32_t i = 0; i < acl->count; i++) {
-                const struct zk_acl *a = &acl->entries[i];
+        for (int32_t i = 0; i < count; i++) {
+                const struct zk_acl *a = &acl[i];
                 if ((a->perms & perm) == 0)
                         continue;
                 if (bytes_is(a->id.scheme, "world") && bytes_is(a->id.id, "anyone"))
@@ -250,9 +256,8 @@ uint64_t tree_acl_hash(const struct zk_acl *entries, int32_t count)
                 const struct zk_acl *a = &entries[i];
                 h = syn_mix64(h ^ (uint64_t)(uint32_t)a->perms);
                 h = syn_hash_bytes(h, a->id.scheme.data,
-                                    (size_t)(a->id.scheme.len > 0 ? a->id.scheme.len : 0));
-                h = syn_hash_bytes(h, a->id.id.data,
-                                    (size_t)(a->id.id.len > 0 ? a->id.id.len : 0));
+                                   (size_t)(a->id.scheme.len > 0 ? a->id.scheme.len : 0));
+                h = syn_hash_bytes(h, a->id.id.data, (size_t)(a->id.id.len > 0 ? a->id.id.len : 0));
         }
         return h;
 }
@@ -338,6 +343,11 @@ static struct tree_acl_list *acl_list_new(const struct zk_acl *e, int32_t count,
                 }
         }
         return l;
+}
+
+struct tree_acl_list *tree_acl_copy(const struct tree_acl_list *l)
+{
+        return acl_list_new(l->entries, l->count, l->hash);
 }
 
 int tree_acl_intern_id(struct tree *t, const struct zk_acl *entries, int32_t count, uint32_t id,

@@ -176,12 +176,14 @@ static int session_check(const struct apply_ctx *c)
         return ZOK;
 }
 
-static int push_change_events(struct tree_events *ev, int32_t type, const char *path, size_t len)
+/* The event on the node (whose ACL is acl) and NodeChildrenChanged on its parent. */
+static int push_change_events(struct tree_events *ev, int32_t type, const char *path, size_t len,
+                              const struct tree_acl_list *acl, const struct tree_node *parent)
 {
-        if (tree_events_push(ev, type, path, len) != SYN_OK)
+        if (tree_events_push(ev, type, path, len, acl) != SYN_OK)
                 return SYN_ENOMEM;
         size_t plen = tree_parent_len(path, len);
-        if (tree_events_push(ev, ZK_EVENT_NODE_CHILDREN_CHANGED, path, plen) != SYN_OK)
+        if (tree_events_push(ev, ZK_EVENT_NODE_CHILDREN_CHANGED, path, plen, parent->acl) != SYN_OK)
                 return SYN_ENOMEM;
         return ZOK;
 }
@@ -202,7 +204,7 @@ int tree_delete_node(struct tree *t, struct tree_node *n, const char *path, size
 {
         SYN_ASSERT(n->parent != NULL);
         SYN_ASSERT(n->num_children == 0);
-        if (push_change_events(ev, ZK_EVENT_NODE_DELETED, path, len) != ZOK)
+        if (push_change_events(ev, ZK_EVENT_NODE_DELETED, path, len, n->acl, n->parent) != ZOK)
                 return SYN_ENOMEM;
         struct tree_node *parent = n->parent;
         struct tree_undo u = {.kind = TREE_UNDO_DELETE,
@@ -329,7 +331,7 @@ static int create_make(struct apply_ctx *c, const struct txn_op *op, int32_t idx
         struct tree *t = c->t;
         size_t name_off = tree_parent_len(final, len) == 1 ? 1 : tree_parent_len(final, len) + 1;
         if (tree_index_reserve(t, 1) != SYN_OK ||
-            push_change_events(c->ev, ZK_EVENT_NODE_CREATED, final, len) != ZOK ||
+            push_change_events(c->ev, ZK_EVENT_NODE_CREATED, final, len, acl, parent) != ZOK ||
             tree_result_set_path(c->res, idx, final, len) != SYN_OK)
                 return SYN_ENOMEM;
         struct tree_node *n =
@@ -467,7 +469,7 @@ static int op_set_data(struct apply_ctx *c, const struct txn_op *op, int32_t idx
                               .old_version = n->version,
                               .old_mzxid = n->mzxid,
                               .old_mtime = n->mtime};
-        if (tree_events_push(c->ev, ZK_EVENT_NODE_DATA_CHANGED, path, len) != SYN_OK ||
+        if (tree_events_push(c->ev, ZK_EVENT_NODE_DATA_CHANGED, path, len, n->acl) != SYN_OK ||
             tree_undo_push(c->t, &u) != SYN_OK) {
                 free(data);
                 return SYN_ENOMEM;

@@ -107,21 +107,34 @@ void tree_events_init(struct tree_events *e)
         memset(e, 0, sizeof(*e));
 }
 
+/* Frees the ACL copies of items[from..count). */
+static void events_free_acls(struct tree_events *e, int32_t from)
+{
+        for (int32_t i = from; i < e->count; i++) {
+                free(e->items[i].acl_copy);
+                e->items[i].acl_copy = NULL;
+        }
+}
+
 void tree_events_reset(struct tree_events *e)
 {
+        events_free_acls(e, 0);
         e->count = 0;
         e->str_len = 0;
 }
 
 void tree_events_close(struct tree_events *e)
 {
+        events_free_acls(e, 0);
         free(e->items);
         free(e->strbuf);
         tree_events_init(e);
 }
 
-int tree_events_push(struct tree_events *e, int32_t type, const char *p, size_t len)
+int tree_events_push(struct tree_events *e, int32_t type, const char *p, size_t len,
+                     const struct tree_acl_list *acl)
 {
+        SYN_ASSERT(acl != NULL);
         if (grow_items((void **)&e->items, &e->cap, e->count, sizeof(*e->items)) != SYN_OK)
                 return SYN_ENOMEM;
         struct tree_event *ev = &e->items[e->count];
@@ -129,6 +142,11 @@ int tree_events_push(struct tree_events *e, int32_t type, const char *p, size_t 
         ev->type = type;
         if (arena_append(&e->strbuf, &e->str_len, &e->str_cap, p, len, &ev->path_off) != SYN_OK)
                 return SYN_ENOMEM;
+        ev->acl_copy = tree_acl_copy(acl);
+        if (ev->acl_copy == NULL)
+                return SYN_ENOMEM;
+        ev->acl = ev->acl_copy->entries;
+        ev->acl_count = ev->acl_copy->count;
         ev->path.len = (int32_t)len;
         e->count++;
         return SYN_OK;
@@ -137,6 +155,7 @@ int tree_events_push(struct tree_events *e, int32_t type, const char *p, size_t 
 void tree_events_truncate(struct tree_events *e, int32_t count)
 {
         SYN_ASSERT(count <= e->count);
+        events_free_acls(e, count);
         e->count = count;
         e->str_len =
             count ? e->items[count - 1].path_off + (size_t)e->items[count - 1].path.len + 1 : 0;

@@ -109,6 +109,17 @@ struct tree_event {
         int32_t type; /* ZK_EVENT_NODE_CREATED / DELETED / DATA_CHANGED / CHILDREN_CHANGED */
         struct zk_bytes path; /* NUL-terminated, borrowed from the events buffer */
         uint32_t path_off;    /* private */
+        /*
+         * The ACL of the node the event is about (the parent for
+         * NodeChildrenChanged), as it was when the event was produced: for
+         * NodeDeleted, the ACL the node had before deletion. A copy owned by
+         * the events buffer (valid until its next reset/close), so it outlives
+         * the node; persistent and recursive watch deliveries check READ on it
+         * (CVE-2024-23944). acl_count 0 means an empty list (permits all).
+         */
+        const struct zk_acl *acl;
+        int32_t acl_count;
+        struct tree_acl_list *acl_copy; /* private: owns acl */
 };
 
 /* The events one apply triggered, in the order ZooKeeper fires them. */
@@ -221,6 +232,9 @@ int tree_node_path(const struct tree_node *n, char *buf, size_t cap);
  * (digest: equal strings; ip: address with optional /bits prefix).
  */
 bool tree_check_perm(const struct tree_node *n, int32_t perm, const struct txn_auth *auth);
+/* The same check against a bare ACL list (e.g. tree_event.acl): acl borrowed for the call. */
+bool tree_acl_check(const struct zk_acl *acl, int32_t count, int32_t perm,
+                    const struct txn_auth *auth);
 
 /* The table of live sessions (read-only; mutate only through txns). */
 const struct session_table *tree_sessions(const struct tree *t);

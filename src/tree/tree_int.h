@@ -144,6 +144,8 @@ int tree_acl_intern(struct tree *t, const struct zk_acl *entries, int32_t count,
 int tree_acl_intern_id(struct tree *t, const struct zk_acl *entries, int32_t count, uint32_t id,
                        struct tree_acl_list **out);
 void tree_acl_ref(struct tree_acl_list *l);
+/* An unshared copy of l (refs 0, not interned; free() it), or NULL on ENOMEM. */
+struct tree_acl_list *tree_acl_copy(const struct tree_acl_list *l);
 void tree_acl_release(struct tree *t, struct tree_acl_list *l);
 uint64_t tree_acl_hash(const struct zk_acl *entries, int32_t count);
 void tree_acl_table_free(struct tree *t);
@@ -156,7 +158,9 @@ int tree_result_push(struct tree_result *r, int32_t zk_op, struct tree_op_result
 /* Copies a string into r's arena and points op at it (resolved by tree_result_finish). */
 int tree_result_set_path(struct tree_result *r, int32_t op_index, const char *p, size_t len);
 void tree_result_finish(struct tree_result *r);
-int tree_events_push(struct tree_events *e, int32_t type, const char *p, size_t len);
+/* Appends an event about a node whose ACL is acl (copied: see struct tree_event). */
+int tree_events_push(struct tree_events *e, int32_t type, const char *p, size_t len,
+                     const struct tree_acl_list *acl);
 void tree_events_truncate(struct tree_events *e, int32_t count);
 void tree_events_finish(struct tree_events *e);
 int tree_paths_push(struct tree_paths *l, const char *p, size_t len, int32_t reason);

@@ -31,6 +31,11 @@ int watch_init(struct watch_manager *wm, const struct watch_options *options)
                 return SYN_EINVAL;
         wm->hash_seed = options->hash_seed;
         wm->watches_per_conn_max = options->watches_per_conn_max;
+        if (options->watch_bytes_per_conn_max > WATCH_PER_CONN_BYTES_MAX)
+                return SYN_EINVAL;
+        wm->watch_bytes_per_conn_max = options->watch_bytes_per_conn_max != 0
+                                           ? options->watch_bytes_per_conn_max
+                                           : WATCH_PER_CONN_BYTES_MAX;
         if (watch_table_init(&wm->paths) != 0)
                 goto oom;
         if (watch_table_init(&wm->conns) != 0)
@@ -159,6 +164,7 @@ static struct watch_entry *entry_get(struct watch_manager *wm, uint64_t conn_id,
         if (c->entries != NULL)
                 c->entries->conn_prev = e;
         c->entries = e;
+        c->bytes += watch_entry_bytes(path_len);
         e->node.hash = watch_hash_entry(wm->hash_seed, conn_id, p);
         watch_table_insert(&wm->entries, &e->node);
         wm->entry_count++;
@@ -193,6 +199,11 @@ int watch_add(struct watch_manager *wm, uint64_t conn_id, uint64_t session_id, u
                 wm->rejected_count++;
                 return SYN_ELIMIT;
         }
+        uint64_t held_bytes = c != NULL ? c->bytes : 0;
+        if (e == NULL && held_bytes + watch_entry_bytes(path_len) > wm->watch_bytes_per_conn_max) {
+                wm->rejected_bytes_count++;
+                return SYN_ELIMIT;
+        }
         if (e == NULL)
                 e = entry_get(wm, conn_id, session_id, path, path_len);
         if (e == NULL)
@@ -218,6 +229,8 @@ static void entry_free(struct watch_manager *wm, struct watch_entry *e)
                 c->entries = e->conn_next;
         if (e->conn_next != NULL)
                 e->conn_next->conn_prev = e->conn_prev;
+        SYN_ASSERT(c->bytes >= watch_entry_bytes(p->len));
+        c->bytes -= watch_entry_bytes(p->len);
         watch_table_remove(&wm->entries, &e->node);
         free(e);
         SYN_ASSERT(wm->entry_count > 0);
@@ -231,6 +244,7 @@ static void entry_free(struct watch_manager *wm, struct watch_entry *e)
         }
         if (c->entries == NULL) {
                 SYN_ASSERT(c->watch_count == 0);
+                SYN_ASSERT(c->bytes == 0);
                 watch_table_remove(&wm->conns, &c->node);
                 free(c);
         }
@@ -343,6 +357,7 @@ void watch_get_stats(const struct watch_manager *wm, struct watch_stats *stats)
         stats->entry_count = wm->entry_count;
         stats->watch_count = wm->watch_count;
         stats->rejected_count = wm->rejected_count;
+        stats->rejected_bytes_count = wm->rejected_bytes_count;
         stats->fired_count = wm->fired_count;
 }
 
@@ -383,13 +398,13 @@ int watch_events_reserve(struct watch_events *out, size_t n)
 }
 
 int watch_events_push(struct watch_events *out, uint64_t conn_id, int32_t type, const char *path,
-                      size_t path_len)
+                      size_t path_len, unsigned kinds)
 {
         int rc = watch_events_reserve(out, 1);
         if (rc != SYN_OK)
                 return rc;
         out->items[out->count++] = (struct watch_event){
-            .conn_id = conn_id, .type = type, .path = path, .path_len = path_len};
+            .conn_id = conn_id, .type = type, .path = path, .path_len = path_len, .kinds = kinds};
         return SYN_OK;
 }
 
@@ -425,7 +440,7 @@ bool watch_invariants_hold(const struct watch_manager *wm)
         for (size_t b = 0; b < wm->conns.bucket_count; b++) {
                 for (struct watch_node *n = wm->conns.buckets[b]; n != NULL; n = n->next) {
                         const struct watch_conn *c = (const struct watch_conn *)n;
-                        uint64_t w = 0;
+                        uint64_t w = 0, bytes = 0;
                         if (c->entries == NULL)
                                 return false;
                         for (const struct watch_entry *e = c->entries; e != NULL;
@@ -433,8 +448,9 @@ bool watch_invariants_hold(const struct watch_manager *wm)
                                 if (e->conn != c)
                                         return false;
                                 w += kind_count(e->kinds);
+                                bytes += watch_entry_bytes(e->path->len);
                         }
-                        if (w != c->watch_count)
+                        if (w != c->watch_count || bytes != c->bytes)
                                 return false;
                         conn_watches += w;
                 }

@@ -76,8 +76,9 @@ static int apply_list(struct watch_manager *wm, uint64_t conn_id, uint64_t sessi
                         lookup(lookup_arg, path, len, &info);
                         type = missed_event(rule, &info, relative_zxid);
                 }
-                int rc = type != 0 ? watch_events_push(out, conn_id, type, path, len)
-                                   : watch_add(wm, conn_id, session_id, rule_kind(rule), path, len);
+                int rc = type != 0
+                             ? watch_events_push(out, conn_id, type, path, len, rule_kind(rule))
+                             : watch_add(wm, conn_id, session_id, rule_kind(rule), path, len);
                 if (rc == SYN_ELIMIT)
                         (*refused)++;
                 else if (rc != SYN_OK)

@@ -8,7 +8,9 @@
  * then appear more than once (its entry on the path and a recursive entry on
  * an ancestor, or recursive entries on two ancestors), so the new events are
  * sorted by conn_id and duplicates dropped: one delivery per connection per
- * trigger, in a deterministic order.
+ * trigger, in a deterministic order. Each event carries the kinds that
+ * matched (merged over the duplicates) so the server can tell deliveries owed
+ * to a one-shot watch from those owed only to persistent / recursive ones.
  *
  * Ancestors are only walked when some recursive watch exists, and only for
  * events a recursive watch can receive (not NodeChildrenChanged).
@@ -52,11 +54,11 @@ static size_t parent_len(const char *path, size_t len)
 
 /* Appends into room made by watch_events_reserve: cannot fail. */
 static void push_reserved(struct watch_events *out, uint64_t conn_id, int32_t type,
-                          const char *path, size_t path_len)
+                          const char *path, size_t path_len, unsigned kinds)
 {
         SYN_ASSERT(out->count < out->cap);
         out->items[out->count++] = (struct watch_event){
-            .conn_id = conn_id, .type = type, .path = path, .path_len = path_len};
+            .conn_id = conn_id, .type = type, .path = path, .path_len = path_len, .kinds = kinds};
 }
 
 static size_t ancestors_bound(const struct watch_manager *wm, const char *path, size_t path_len)
@@ -79,7 +81,8 @@ static void ancestors_fire(const struct watch_manager *wm, int32_t type, const c
                         continue;
                 for (const struct watch_entry *e = p->entries; e != NULL; e = e->path_next) {
                         if (e->kinds & WATCH_KIND_RECURSIVE)
-                                push_reserved(out, e->conn->conn_id, type, path, path_len);
+                                push_reserved(out, e->conn->conn_id, type, path, path_len,
+                                              WATCH_KIND_RECURSIVE);
                 }
         }
 }
@@ -90,7 +93,7 @@ static int event_cmp_conn(const void *a, const void *b)
         return (x->conn_id > y->conn_id) - (x->conn_id < y->conn_id);
 }
 
-/* Sorts out->items[start..] by conn_id and drops repeated connections. */
+/* Sorts out->items[start..] by conn_id and merges repeated connections (kinds OR-ed). */
 static void events_sort_unique(struct watch_events *out, size_t start)
 {
         size_t n = out->count - start;
@@ -102,6 +105,8 @@ static void events_sort_unique(struct watch_events *out, size_t start)
         for (size_t i = 1; i < n; i++) {
                 if (v[i].conn_id != v[kept - 1].conn_id)
                         v[kept++] = v[i];
+                else
+                        v[kept - 1].kinds |= v[i].kinds;
         }
         out->count = start + kept;
 }
@@ -129,7 +134,7 @@ int watch_trigger(struct watch_manager *wm, int32_t type, const char *path, size
                 struct watch_entry *next = e->path_next;
                 unsigned fired = e->kinds & kinds;
                 if (fired != 0) {
-                        push_reserved(out, e->conn->conn_id, type, path, path_len);
+                        push_reserved(out, e->conn->conn_id, type, path, path_len, fired);
                         if (fired & WATCH_KIND_ONESHOT)
                                 watch_entry_clear(wm, e, fired & WATCH_KIND_ONESHOT);
                 }

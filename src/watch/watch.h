@@ -62,6 +62,9 @@ enum watch_kind {
 struct watch_options {
         /* Watches one connection may hold, 1..WATCH_PER_CONN_MAX (base/limits.h). */
         uint32_t watches_per_conn_max;
+        /* Bytes of watch entries one connection may hold (see WATCH_PER_CONN_BYTES_MAX
+         * for the charge); 0 means WATCH_PER_CONN_BYTES_MAX, else at most that. */
+        uint64_t watch_bytes_per_conn_max;
         /* Seed of the path hash, so a client cannot choose colliding paths offline. */
         uint64_t hash_seed;
 };
@@ -72,6 +75,14 @@ struct watch_event {
         int32_t type;     /* enum zk_event_type */
         const char *path; /* borrowed from the caller's input: see the producing call */
         size_t path_len;
+        /*
+         * The kinds (enum watch_kind) of the watches that caused this delivery,
+         * merged over the connection's matching entries. If it holds no one-shot
+         * kind (WATCH_KIND_PERSISTENT / RECURSIVE only), the server must check
+         * READ on the node the event is about before sending it (ZooKeeper
+         * 3.8.4, CVE-2024-23944); one-shot watches were checked when set.
+         */
+        unsigned kinds;
 };
 
 /*
@@ -90,12 +101,13 @@ void watch_events_reset(struct watch_events *events);
 void watch_events_close(struct watch_events *events);
 
 struct watch_stats {
-        uint64_t conn_count;     /* connections holding at least one watch */
-        uint64_t path_count;     /* distinct watched paths */
-        uint64_t entry_count;    /* (connection, path) pairs */
-        uint64_t watch_count;    /* watches: kind bits over all entries */
-        uint64_t rejected_count; /* registrations refused by watches_per_conn_max */
-        uint64_t fired_count;    /* deliveries produced by watch_trigger */
+        uint64_t conn_count;           /* connections holding at least one watch */
+        uint64_t path_count;           /* distinct watched paths */
+        uint64_t entry_count;          /* (connection, path) pairs */
+        uint64_t watch_count;          /* watches: kind bits over all entries */
+        uint64_t rejected_count;       /* registrations refused by watches_per_conn_max */
+        uint64_t rejected_bytes_count; /* ... refused by watch_bytes_per_conn_max */
+        uint64_t fired_count;          /* deliveries produced by watch_trigger */
 };
 
 /* Internal (watch_int.h): the hash-chain link embedded in paths, connections and entries. */
@@ -113,10 +125,12 @@ struct watch_manager {
         struct watch_table entries; /* (conn, path) -> struct watch_entry */
         uint64_t hash_seed;
         uint32_t watches_per_conn_max;
+        uint64_t watch_bytes_per_conn_max;
         uint64_t watch_count;
         uint64_t entry_count;
         uint64_t recursive_count; /* recursive watches anywhere: 0 = skip the ancestor walk */
         uint64_t rejected_count;
+        uint64_t rejected_bytes_count;
         uint64_t fired_count;
 };
 
@@ -135,8 +149,9 @@ void watch_close(struct watch_manager *wm);
  * borrowed for the call only. Errors: SYN_EINVAL for an empty or unknown kind
  * mask or a path that is empty, longer than ZK_PATH_BYTES_MAX, not starting
  * with '/' or containing a NUL; SYN_ELIMIT if the connection would exceed
- * watches_per_conn_max (nothing registered, counted in rejected_count);
- * SYN_ENOMEM. On error the manager is unchanged.
+ * watches_per_conn_max (nothing registered, counted in rejected_count) or,
+ * with a new (connection, path) entry, watch_bytes_per_conn_max (counted in
+ * rejected_bytes_count); SYN_ENOMEM. On error the manager is unchanged.
  */
 int watch_add(struct watch_manager *wm, uint64_t conn_id, uint64_t session_id, unsigned kinds,
               const char *path, size_t path_len);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/hash.h"
+#include "base/limits.h"
 
 /* One-shot kinds: removed when they fire. */
 #define WATCH_KIND_ONESHOT (WATCH_KIND_DATA | WATCH_KIND_EXIST | WATCH_KIND_CHILD)
@@ -44,6 +45,7 @@ struct watch_conn {
         uint64_t session_id;
         struct watch_entry *entries; /* invariant: non-empty while in the table */
         uint64_t watch_count;        /* kind bits over its entries */
+        uint64_t bytes;              /* watch_entry_bytes() over its entries */
 };
 
 struct watch_entry {
@@ -54,6 +56,12 @@ struct watch_entry {
         struct watch_entry *conn_prev, *conn_next;
         unsigned kinds; /* invariant: non-zero, within WATCH_KIND_ALL */
 };
+
+/* What one (connection, path) entry is charged against watch_bytes_per_conn_max. */
+static inline uint64_t watch_entry_bytes(size_t path_len)
+{
+        return WATCH_ENTRY_OVERHEAD_BYTES + (uint64_t)path_len;
+}
 
 /* ---- table.c ---- */
 uint64_t watch_hash_u64(uint64_t seed, uint64_t v);
@@ -78,7 +86,7 @@ void watch_entry_clear(struct watch_manager *wm, struct watch_entry *e, unsigned
 bool watch_path_valid(const char *path, size_t path_len);
 /* Appends one event; SYN_ENOMEM if `out` cannot grow. */
 int watch_events_push(struct watch_events *out, uint64_t conn_id, int32_t type, const char *path,
-                      size_t path_len);
+                      size_t path_len, unsigned kinds);
 /* Makes room for n more events without further allocation; SYN_ENOMEM. */
 int watch_events_reserve(struct watch_events *out, size_t n);
 

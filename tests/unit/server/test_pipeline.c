@@ -31,6 +31,7 @@ struct model_session {
         int32_t writes_done;   /* writes of this session applied to the model state */
         int32_t last_proposed; /* xid of the last write proposed: proposals keep request order */
         bool stalled;          /* reads held back (output full) */
+        bool held;             /* a write was refused by the model Raft (SYN_EBUSY) */
         struct pl_item items[REQUESTS];
         int32_t writes_before[REQUESTS]; /* per xid: writes sent before it */
 };
@@ -40,6 +41,9 @@ struct model {
         int log_session[LOG_MAX + 1]; /* index -> session of the proposed write */
         uint64_t proposed;            /* last index proposed */
         uint64_t applied;             /* last index applied */
+        uint64_t uncommitted_max;     /* model Raft refuses beyond this many unapplied */
+        int busy_percent;             /* ... and refuses this share at random */
+        int refusals;
         int replies;
         struct syn_rand rng;
 };
@@ -54,13 +58,32 @@ static void reply(struct model *m, int sid, struct pl_item *item)
         m->replies++;
 }
 
-static void propose(struct model *m, int sid, struct pl_item *item)
+/* The model Raft: refuses (like SYN_EBUSY) past uncommitted_max or at random;
+ * then the write stays queued unproposed and the session stops pumping. */
+static bool propose(struct model *m, int sid, struct pl_item *item)
 {
         struct model_session *s = &m->s[sid];
+        if (m->proposed - m->applied >= m->uncommitted_max ||
+            (int)syn_rand_below(&m->rng, 100) < m->busy_percent) {
+                m->refusals++;
+                s->held = true;
+                return false;
+        }
+        s->held = false;
         assert_true(item->xid > s->last_proposed);
         s->last_proposed = item->xid;
         pl_proposed(item, ++m->proposed);
         m->log_session[m->proposed] = sid;
+        return true;
+}
+
+/* queue.bytes is the sum over the queued items. */
+static void check_bytes(const struct pl_queue *q)
+{
+        size_t sum = 0;
+        for (const struct pl_item *it = q->head; it != NULL; it = it->next)
+                sum += it->bytes;
+        assert_int_equal(q->bytes, sum);
 }
 
 /* Runs what the head of a session's queue allows: reads, or proposals. */
@@ -70,12 +93,14 @@ static void pump(struct model *m, int sid)
         struct pl_item *item;
         /* Sometimes the output is full: reads are held back until a later pump. */
         s->stalled = syn_rand_below(&m->rng, 100) < 20;
+        s->held = false;
         while ((item = pl_next(&s->q, !s->stalled)) != NULL) {
                 if (item->kind == PL_READ)
                         reply(m, sid, item);
-                else
-                        propose(m, sid, item);
+                else if (!propose(m, sid, item))
+                        break; /* retried by a later pump, like pipeline_pump_stalled */
         }
+        check_bytes(&s->q);
 }
 
 static void apply_one(struct model *m)
@@ -98,6 +123,7 @@ static void send_one(struct model *m, int sid, bool write)
         memset(item, 0, sizeof *item);
         item->xid = xid;
         item->kind = write ? PL_WRITE : PL_READ;
+        item->bytes = 16 + (size_t)syn_rand_below(&m->rng, 1000);
         s->writes_before[xid] = s->writes_sent;
         if (write)
                 s->writes_sent++;
@@ -113,11 +139,13 @@ static void send_one(struct model *m, int sid, bool write)
         }
 }
 
-static void run_model(uint64_t seed, int write_percent)
+static void run_model(uint64_t seed, int write_percent, uint64_t uncommitted_max, int busy_percent)
 {
         struct model *m = calloc(1, sizeof *m);
         assert_non_null(m);
         syn_rand_seed(&m->rng, seed);
+        m->uncommitted_max = uncommitted_max;
+        m->busy_percent = busy_percent;
         for (int i = 0; i < SESSIONS; i++) {
                 pl_queue_init(&m->s[i].q);
                 m->s[i].last_proposed = -1;
@@ -128,8 +156,11 @@ static void run_model(uint64_t seed, int write_percent)
                 uint64_t r = syn_rand_below(&m->rng, 100);
                 int sid = (int)syn_rand_below(&m->rng, SESSIONS);
                 if (sent < SESSIONS * REQUESTS && r < 50) {
-                        if (m->s[sid].next_xid >= REQUESTS || m->s[sid].stalled)
-                                continue; /* a stalled connection is not read from */
+                        /* A stalled connection is not read from; frames already read
+                         * still arrive after a refusal paused reading. */
+                        if (m->s[sid].next_xid >= REQUESTS || m->s[sid].stalled ||
+                            (m->s[sid].held && syn_rand_below(&m->rng, 100) < 70))
+                                continue;
                         send_one(m, sid, (int)syn_rand_below(&m->rng, 100) < write_percent);
                         sent++;
                 } else if (r < 80) {
@@ -137,13 +168,16 @@ static void run_model(uint64_t seed, int write_percent)
                         uint64_t n = syn_rand_below(&m->rng, 4);
                         for (uint64_t k = 0; k < n && m->applied < m->proposed; k++)
                                 apply_one(m);
-                } else if (m->s[sid].stalled) {
-                        pump(m, sid); /* output drained */
+                } else if (m->s[sid].stalled || m->s[sid].held) {
+                        pump(m, sid); /* output drained, or retry the refused write */
                 }
         }
         assert_int_equal(m->replies, SESSIONS * REQUESTS);
+        if (busy_percent > 0 || uncommitted_max < LOG_MAX)
+                assert_true(m->refusals > 0); /* the refusals did happen */
         for (int i = 0; i < SESSIONS; i++) {
                 assert_int_equal(m->s[i].q.count, 0);
+                assert_int_equal(m->s[i].q.bytes, 0);
                 assert_int_equal(m->s[i].next_reply, REQUESTS);
         }
         free(m);
@@ -153,10 +187,48 @@ static void replies_in_order_and_reads_see_own_writes(void **state)
 {
         (void)state;
         for (uint64_t seed = 1; seed <= 20; seed++) {
-                run_model(seed, 10);
-                run_model(seed, 50);
-                run_model(seed, 90);
+                run_model(seed, 10, LOG_MAX, 0);
+                run_model(seed, 50, LOG_MAX, 0);
+                run_model(seed, 90, LOG_MAX, 0);
         }
+}
+
+/* The same promises when Raft refuses proposals for a while (SYN_EBUSY): the
+ * refused write keeps its place and later writes do not overtake it. */
+static void busy_raft_keeps_order(void **state)
+{
+        (void)state;
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+                run_model(seed, 50, 3, 0);
+                run_model(seed, 90, 2, 20);
+                run_model(seed, 30, 8, 40);
+        }
+}
+
+static void busy_write_keeps_its_place(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q);
+        struct pl_item w1 = {.kind = PL_WRITE, .xid = 1};
+        struct pl_item w2 = {.kind = PL_WRITE, .xid = 2};
+        struct pl_item r3 = {.kind = PL_READ, .xid = 3};
+        assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
+        /* Raft said SYN_EBUSY: w1 stays queued, unproposed. */
+        assert_int_equal(pl_submit(&q, &w2), PL_QUEUED); /* must not overtake w1 */
+        assert_int_equal(pl_submit(&q, &r3), PL_QUEUED);
+        assert_ptr_equal(pl_next(&q, true), &w1); /* the retry hands w1 back first */
+        assert_ptr_equal(pl_next(&q, true), &w1); /* refused again: still w1 */
+        pl_proposed(&w1, 5);
+        assert_ptr_equal(pl_next(&q, true), &w2);
+        pl_proposed(&w2, 6);
+        assert_null(pl_next(&q, true)); /* r3 waits for both applies */
+        assert_ptr_equal(pl_write_applied(&q, 5), &w1);
+        assert_null(pl_next(&q, true));
+        assert_ptr_equal(pl_write_applied(&q, 6), &w2);
+        assert_ptr_equal(pl_next(&q, true), &r3);
+        assert_int_equal(q.count, 0);
+        assert_int_equal(q.writes, 0);
 }
 
 static void read_behind_write_waits_for_apply(void **state)
@@ -201,6 +273,43 @@ static void failed_write_is_answered_in_order(void **state)
         assert_int_equal(q.count, 0);
 }
 
+/* queue.bytes: the sum of the queued items' bytes, whichever way they leave. */
+static void queued_bytes_are_accounted(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q);
+        struct pl_item r0 = {.kind = PL_READ, .xid = 0, .bytes = 1000};
+        struct pl_item w1 = {.kind = PL_WRITE, .xid = 1, .bytes = 300};
+        struct pl_item r2 = {.kind = PL_READ, .xid = 2, .bytes = 50};
+        struct pl_item w3 = {.kind = PL_WRITE, .xid = 3, .bytes = 7};
+        struct pl_item w4 = {.kind = PL_WRITE, .xid = 4, .bytes = 11};
+        assert_int_equal(pl_submit(&q, &r0), PL_RUN_NOW);
+        assert_int_equal(q.bytes, 0); /* run at once: never queued */
+        assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
+        pl_proposed(&w1, 1);
+        assert_int_equal(pl_submit(&q, &r2), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &w3), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);
+        assert_int_equal(q.bytes, 300 + 50 + 7 + 11);
+        assert_ptr_equal(pl_write_applied(&q, 1), &w1);
+        assert_int_equal(q.bytes, 50 + 7 + 11);
+        assert_ptr_equal(pl_next(&q, true), &r2);
+        assert_int_equal(q.bytes, 7 + 11);
+        assert_ptr_equal(pl_next(&q, true), &w3);
+        pl_proposed(&w3, 2);
+        assert_ptr_equal(pl_next(&q, true), &w4);
+        pl_write_failed(&q, &w4); /* becomes an answer in place: still queued */
+        assert_int_equal(q.bytes, 7 + 11);
+        struct pl_item *removed = pl_remove_unproposed(&q); /* the connection closed */
+        assert_ptr_equal(removed, &w4);
+        assert_null(removed->next);
+        assert_int_equal(q.bytes, 7); /* the proposed write stays until applied */
+        assert_ptr_equal(pl_pop_any(&q), &w3);
+        assert_int_equal(q.bytes, 0);
+        assert_int_equal(q.count, 0);
+}
+
 static void digest_matches_zookeeper(void **state)
 {
         (void)state;
@@ -235,6 +344,9 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(replies_in_order_and_reads_see_own_writes),
+            cmocka_unit_test(busy_raft_keeps_order),
+            cmocka_unit_test(busy_write_keeps_its_place),
+            cmocka_unit_test(queued_bytes_are_accounted),
             cmocka_unit_test(read_behind_write_waits_for_apply),
             cmocka_unit_test(failed_write_is_answered_in_order),
             cmocka_unit_test(digest_matches_zookeeper),

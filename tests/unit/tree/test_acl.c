@@ -210,6 +210,46 @@ static void equal_acl_lists_are_shared(void **state)
         assert_int_equal(f->t.acl_count, 1); /* released with its last node */
 }
 
+/* Whether the identity may READ the node of event i, per the ACL the event carries. */
+static bool event_readable(struct fx *f, int32_t i, const struct zk_id *id)
+{
+        assert_true(i < f->ev.count);
+        struct txn_auth a = {.ids = id, .id_count = 1};
+        return tree_acl_check(f->ev.items[i].acl, f->ev.items[i].acl_count, ZK_PERM_READ, &a);
+}
+
+/* Events carry a copy of the ACL of the node they are about (the parent for
+ * NodeChildrenChanged), still valid after the node and its interned ACL list
+ * are gone: persistent/recursive watch deliveries are checked against it. */
+static void events_carry_the_node_acl(void **state)
+{
+        F;
+        struct zk_id alice = ident("digest", "alice:h"), bob = ident("digest", "bob:h");
+        struct zk_acl secret = acl(ZK_PERM_ALL, "digest", "alice:h");
+        f->auth = (struct txn_auth){.ids = &alice, .id_count = 1}; /* alice writes */
+        assert_int_equal(create_with(f, "/s", &secret, 1), ZOK);
+        assert_int_equal(f->ev.count, 2);
+        assert_int_equal(f->ev.items[0].type, ZK_EVENT_NODE_CREATED);
+        assert_true(event_readable(f, 0, &alice));
+        assert_false(event_readable(f, 0, &bob));
+        assert_true(event_readable(f, 1, &bob)); /* "/" changed children: open */
+        assert_int_equal(fx_create(f, "/s/x", NULL, 0), ZOK);
+        assert_true(event_readable(f, 0, &bob));  /* /s/x itself is open */
+        assert_false(event_readable(f, 1, &bob)); /* NodeChildrenChanged of /s */
+        assert_int_equal(fx_set(f, "/s", "v", -1), ZOK);
+        assert_int_equal(f->ev.items[0].type, ZK_EVENT_NODE_DATA_CHANGED);
+        assert_false(event_readable(f, 0, &bob));
+        assert_int_equal(fx_delete(f, "/s/x", -1), ZOK);
+        assert_int_equal(fx_delete(f, "/s", -1), ZOK);
+        assert_int_equal(f->t.acl_count, 1); /* alice's list was released */
+        assert_int_equal(f->ev.items[0].type, ZK_EVENT_NODE_DELETED);
+        assert_int_equal(f->ev.items[0].acl_count, 1);
+        assert_false(event_readable(f, 0, &bob));
+        assert_true(event_readable(f, 0, &alice));
+        struct txn_auth super = {.super = true};
+        assert_true(tree_acl_check(f->ev.items[0].acl, 1, ZK_PERM_READ, &super));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
@@ -217,7 +257,7 @@ int main(void)
             T(invalid_acls_are_refused),   T(auth_scheme_expands_to_caller_ids),
             T(acl_lists_are_deduplicated), T(digest_ids_compare_as_strings),
             T(ip_ids_match_with_prefixes), T(each_op_checks_its_permission),
-            T(equal_acl_lists_are_shared),
+            T(equal_acl_lists_are_shared), T(events_carry_the_node_acl),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

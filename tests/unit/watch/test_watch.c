@@ -190,6 +190,32 @@ static void test_one_delivery_per_connection(void **state)
         assert_int_equal(st.fired_count, 2);
 }
 
+/* Each delivery names the kinds that caused it, merged over the connection's
+ * entries, so the server can check READ for persistent/recursive-only ones. */
+static void test_delivery_kinds(void **state)
+{
+        struct fixture *f = *state;
+        add(f, 1, WATCH_KIND_RECURSIVE, "/");
+        add(f, 2, WATCH_KIND_PERSISTENT, "/a/b");
+        add(f, 3, WATCH_KIND_DATA, "/a/b");
+        add(f, 3, WATCH_KIND_RECURSIVE, "/a");
+        add(f, 4, WATCH_KIND_EXIST | WATCH_KIND_PERSISTENT, "/a/b");
+        assert_int_equal(fire(f, ZK_EVENT_NODE_CREATED, "/a/b"), 4);
+        assert_int_equal(f->ev.items[0].kinds, WATCH_KIND_RECURSIVE);
+        assert_int_equal(f->ev.items[1].kinds, WATCH_KIND_PERSISTENT);
+        assert_int_equal(f->ev.items[2].kinds, WATCH_KIND_DATA | WATCH_KIND_RECURSIVE);
+        assert_int_equal(f->ev.items[3].kinds, WATCH_KIND_EXIST | WATCH_KIND_PERSISTENT);
+        /* The one-shots went: now only the lasting kinds remain in the deliveries. */
+        assert_int_equal(fire(f, ZK_EVENT_NODE_DATA_CHANGED, "/a/b"), 4);
+        assert_int_equal(f->ev.items[2].kinds, WATCH_KIND_RECURSIVE);
+        assert_int_equal(f->ev.items[3].kinds, WATCH_KIND_PERSISTENT);
+        /* NodeChildrenChanged: a child watch is one-shot, a persistent one is not. */
+        add(f, 5, WATCH_KIND_CHILD, "/a/b");
+        assert_int_equal(fire(f, ZK_EVENT_NODE_CHILDREN_CHANGED, "/a/b"), 3);
+        assert_int_equal(f->ev.items[0].kinds, WATCH_KIND_PERSISTENT);
+        assert_int_equal(f->ev.items[2].kinds, WATCH_KIND_CHILD);
+}
+
 static void test_persistent_gets_all_four_and_stays(void **state)
 {
         struct fixture *f = *state;
@@ -391,6 +417,56 @@ static void test_limit_per_connection(void **state)
         add(f, 1, WATCH_KIND_DATA, "/c");
 }
 
+/* The per-connection byte budget: entries are charged overhead + path length. */
+static void test_byte_limit_per_connection(void **state)
+{
+        (void)state;
+        enum { LONG = 1000 };
+        const uint64_t budget =
+            2 * (WATCH_ENTRY_OVERHEAD_BYTES + LONG) + (WATCH_ENTRY_OVERHEAD_BYTES + 10);
+        struct watch_manager wm;
+        assert_int_equal(
+            watch_init(&wm, &(struct watch_options){.watches_per_conn_max = WATCH_PER_CONN_MAX,
+                                                    .watch_bytes_per_conn_max = budget}),
+            SYN_OK);
+        char p1[LONG + 1], p2[LONG + 1];
+        memset(p1, 'a', LONG);
+        memset(p2, 'b', LONG);
+        p1[0] = p2[0] = '/';
+        p1[LONG] = p2[LONG] = '\0';
+        assert_int_equal(watch_add(&wm, 1, 1, WATCH_KIND_DATA, p1, LONG), SYN_OK);
+        assert_int_equal(watch_add(&wm, 1, 1, WATCH_KIND_CHILD, p1, LONG), SYN_OK); /* same entry */
+        assert_int_equal(watch_add(&wm, 1, 1, WATCH_KIND_DATA, p2, LONG), SYN_OK);
+        assert_int_equal(watch_add(&wm, 1, 1, WATCH_KIND_DATA, S("/c23456789")), SYN_OK);
+        /* Exactly at the budget: a new entry, however short, is refused ... */
+        assert_int_equal(watch_add(&wm, 1, 1, WATCH_KIND_DATA, S("/d")), SYN_ELIMIT);
+        assert_int_equal(watch_kinds_of(&wm, 1, S("/d")), 0);
+        /* ... a new kind on an entry it holds is not; other connections have their own. */
+        assert_int_equal(watch_add(&wm, 1, 1, WATCH_KIND_RECURSIVE, p2, LONG), SYN_OK);
+        assert_int_equal(watch_add(&wm, 2, 2, WATCH_KIND_DATA, p1, LONG), SYN_OK);
+        struct watch_stats st;
+        watch_get_stats(&wm, &st);
+        assert_int_equal(st.rejected_bytes_count, 1);
+        assert_int_equal(st.rejected_count, 0);
+        assert_true(watch_invariants_hold(&wm));
+        /* A fired one-shot frees its entry's bytes. */
+        struct watch_events ev;
+        watch_events_init(&ev);
+        assert_int_equal(watch_trigger(&wm, ZK_EVENT_NODE_DATA_CHANGED, S("/c23456789"), &ev),
+                         SYN_OK);
+        assert_int_equal(ev.count, 1);
+        watch_events_close(&ev);
+        assert_int_equal(watch_add(&wm, 1, 1, WATCH_KIND_DATA, S("/d")), SYN_OK);
+        assert_true(watch_invariants_hold(&wm));
+        watch_drop_conn(&wm, 1);
+        assert_true(watch_invariants_hold(&wm));
+        watch_close(&wm);
+        assert_int_equal(watch_init(&wm, &(struct watch_options){.watches_per_conn_max = 1,
+                                                                 .watch_bytes_per_conn_max =
+                                                                     WATCH_PER_CONN_BYTES_MAX + 1}),
+                         SYN_EINVAL);
+}
+
 /* ---- SetWatches with a fake tree ---- */
 
 struct fake_node {
@@ -476,6 +552,9 @@ static void test_set_watches_rules(void **state)
         expect_event(f, 0, ZK_EVENT_NODE_DATA_CHANGED, "/dchg");
         expect_event(f, 1, ZK_EVENT_NODE_DELETED, "/gone");
         expect_event(f, 2, ZK_EVENT_NODE_CREATED, "/born");
+        /* Replayed one-shot watches: no READ re-check at delivery. */
+        assert_int_equal(f->ev.items[0].kinds, WATCH_KIND_DATA);
+        assert_int_equal(f->ev.items[2].kinds, WATCH_KIND_EXIST);
         expect_event(f, 3, ZK_EVENT_NODE_CHILDREN_CHANGED, "/cchg");
         expect_event(f, 4, ZK_EVENT_NODE_DELETED, "/gone2");
         /* Persistent lists never consult the tree. */
@@ -772,12 +851,14 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_drop_conn, setup, teardown),
             cmocka_unit_test_setup_teardown(test_add_is_idempotent, setup, teardown),
             cmocka_unit_test_setup_teardown(test_limit_per_connection, setup_small, teardown),
+            cmocka_unit_test(test_byte_limit_per_connection),
             cmocka_unit_test_setup_teardown(test_set_watches_rules, setup, teardown),
             cmocka_unit_test_setup_teardown(test_set_watches_equal_zxid_registers, setup, teardown),
             cmocka_unit_test_setup_teardown(test_set_watches_skips_hostile_paths, setup, teardown),
             cmocka_unit_test_setup_teardown(test_set_watches_limit, setup_small, teardown),
             cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
             cmocka_unit_test_setup_teardown(test_listing_empty, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_delivery_kinds, setup, teardown),
             cmocka_unit_test_setup_teardown(test_scale_grow_shrink, setup, teardown),
             cmocka_unit_test_setup_teardown(test_model_random, setup, teardown),
         };
