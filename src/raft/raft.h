@@ -74,6 +74,8 @@
  *                                    the last index, ignoring commit.
  *   SYNOD_PLANT_PREVOTE_NO_TERM_CHECK election.c + step.c: pre-votes are
  *                                    granted without the term and log checks.
+ *   SYNOD_PLANT_COMMIT_UNPERSISTED   replication.c: the leader counts its whole
+ *                                    log, not just what is durable, as its match.
  *   In a planted build the cross-node asserts (two leaders in one term) are
  *   off (RAFT_PEER_ASSERT in raft_priv.h) so the checkers notice, not an abort.
  */

@@ -23,7 +23,7 @@
  */
 #if defined(SYNOD_PLANT_COMMIT_OLD_TERM) || defined(SYNOD_PLANT_VOTE_NO_LOG_CHECK) ||              \
     defined(SYNOD_PLANT_VOTE_NOT_PERSISTED) || defined(SYNOD_PLANT_APPLY_BEFORE_COMMIT) ||         \
-    defined(SYNOD_PLANT_PREVOTE_NO_TERM_CHECK)
+    defined(SYNOD_PLANT_PREVOTE_NO_TERM_CHECK) || defined(SYNOD_PLANT_COMMIT_UNPERSISTED)
 #define RAFT_PLANTED           1
 #define RAFT_PEER_ASSERT(expr) ((void)0)
 #else

@@ -143,6 +143,10 @@ bool repl_maybe_commit(struct raft_priv *p)
                 uint64_t id = p->config.voters[i];
                 struct progress *pr = raft_progress(p, id);
                 match[n++] = id == p->id ? p->persisted : (pr != NULL ? pr->match : 0);
+#ifdef SYNOD_PLANT_COMMIT_UNPERSISTED
+                if (id == p->id)
+                        match[n - 1] = rlog_last_index(&p->log); /* planted: not durable yet */
+#endif
         }
         if (n == 0) {
                 return false;

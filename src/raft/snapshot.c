@@ -51,6 +51,16 @@ void snapshot_recv_resp(struct raft_priv *p, const struct raft_message *m)
         if (r->done) {
                 if (r->index > pr->match && r->index <= rlog_last_index(&p->log)) {
                         pr->match = r->index;
+                        /* A late or duplicated "done" can land after the
+                         * progress left SNAPSHOT (appends caught it up): keep
+                         * match < next, or the leader re-probes below match
+                         * forever and the follower's acks of match are ignored. */
+                        if (pr->next <= pr->match) {
+                                pr->next = pr->match + 1;
+                        }
+                        if (pr->state == PROGRESS_REPLICATE) {
+                                inflights_free_to(&pr->inflight, pr->match);
+                        }
                 }
                 if (pr->state == PROGRESS_SNAPSHOT) {
                         progress_become_probe(pr);

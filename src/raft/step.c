@@ -34,9 +34,15 @@ void become_follower(struct raft_priv *p, uint64_t term, uint64_t leader)
         raft_reset_timeout(p);
 }
 
-/* Sticky (§9.6 / etcd's inLease): a live leader was heard within the timeout. */
+/* Sticky (§9.6 / etcd's inLease): a live leader was heard within the timeout.
+ * With lease reads, a node that (re)started less than an election timeout ago
+ * is sticky too: before its crash it may have acknowledged the heartbeat round
+ * that a leader's lease counts from, and that lease runs until the leader's own
+ * election timeout passes. ticks restarts at 0 with the process. */
 static bool in_lease(const struct raft_priv *p)
 {
+        if (p->o.lease_read && p->ticks < p->o.election_ticks)
+                return true;
         return p->leader != RAFT_NONE && p->election_elapsed < p->o.election_ticks;
 }
 

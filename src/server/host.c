@@ -86,9 +86,11 @@ static void send_messages(struct srv *srv, const struct raft_update *u)
 
 /* Fails writes whose entries vanished (never in a single node: Raft would have to
  * truncate them). Their connections cannot get an in-order reply: close them. */
-static void drop_lost_pending(struct srv *srv, uint64_t index)
+static void drop_lost_pending(struct srv *srv, const struct raft_entry *e)
 {
-        while (srv->pending_head != NULL && srv->pending_head->index < index) {
+        while (srv->pending_head != NULL &&
+               (srv->pending_head->index < e->index ||
+                (srv->pending_head->index == e->index && srv->pending_head->term != e->term))) {
                 struct srv_pending *p = srv->pending_head;
                 srv->pending_head = p->next;
                 if (srv->pending_head == NULL)
@@ -126,7 +128,8 @@ static void apply_normal(struct srv *srv, const struct raft_entry *e)
         }
         pipeline_deliver_events(srv);
         struct srv_pending *p = NULL;
-        if (srv->pending_head != NULL && srv->pending_head->index == e->index) {
+        if (srv->pending_head != NULL && srv->pending_head->index == e->index &&
+            srv->pending_head->term == e->term) {
                 p = srv->pending_head;
                 srv->pending_head = p->next;
                 if (srv->pending_head == NULL)
@@ -144,7 +147,7 @@ static void apply_committed(struct srv *srv, const struct raft_update *u)
         for (size_t i = 0; i < u->n_committed && !srv->fatal; i++) {
                 const struct raft_entry *e = &u->committed[i];
                 SYN_ASSERT(e->index == srv->applied_index + 1);
-                drop_lost_pending(srv, e->index);
+                drop_lost_pending(srv, e);
                 if (e->type == RAFT_ENTRY_NORMAL)
                         apply_normal(srv, e);
                 else
@@ -154,8 +157,6 @@ static void apply_committed(struct srv *srv, const struct raft_update *u)
 
 static void observe(struct srv *srv, const struct raft_update *u)
 {
-        if (u->snapshot_chunk != NULL || u->snapshot_install != NULL)
-                SYN_WARN("raft: snapshot from a leader ignored (single node)");
         if (u->compacted_to != 0)
                 SYN_DEBUG("raft: log compacted to %llu", (unsigned long long)u->compacted_to);
         if (u->role_changed) {
@@ -167,8 +168,24 @@ static void observe(struct srv *srv, const struct raft_update *u)
         }
 }
 
+/*
+ * This host serves a single voter: no snapshot can arrive from a leader, no
+ * ReadIndex is asked for, and no message waits for persistence because none has
+ * a peer to go to. Adding peers must fail loudly here, not quietly drop them.
+ */
+static void assert_single_voter(struct srv *srv, const struct raft_update *u)
+{
+        if (raft_config(&srv->raft)->n_voters != 1)
+                return;
+        SYN_ASSERT(u->snapshot_install == NULL);
+        SYN_ASSERT(u->snapshot_chunk == NULL);
+        SYN_ASSERT(u->n_read_states == 0);
+        SYN_ASSERT(u->n_msgs_after_persist == 0);
+}
+
 static void host_obey(struct srv *srv, const struct raft_update *u)
 {
+        assert_single_voter(srv, u);
         persist(srv, u);
         send_messages(srv, u);
         apply_committed(srv, u);
@@ -204,6 +221,7 @@ int host_propose(struct srv *srv, struct srv_conn *conn, const uint8_t *data, si
                 return rc;
         }
         p->index = u.proposal_index;
+        p->term = u.proposal_term;
         p->conn = conn;
         /* Registered before obeying, so an apply in this very update would find it. */
         if (srv->pending_tail)

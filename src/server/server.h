@@ -93,6 +93,7 @@ struct srv_conn {
 /* A write proposed to raft and not yet applied, in log order. */
 struct srv_pending {
         uint64_t index;
+        uint64_t term; /* the proposal's term: an entry at index with another term is not it */
         struct srv_conn *conn; /* NULL for the server's own txns (expiry, reaping) */
         struct srv_pending *next;
 };

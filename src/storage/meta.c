@@ -5,7 +5,8 @@
  * Write number s goes to meta.(s % 2), so the write in progress never touches
  * the file holding the newest durable copy: a crash mid-write, or one file
  * rotting, leaves the previous value readable in the other file. On load the
- * valid copy with the higher sequence wins.
+ * valid copy with the higher sequence wins. A single bad copy is a torn first
+ * write only while wal/ and snap/ are still empty; otherwise it is refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,48 @@ static int meta_read_one(const struct storage_fs *fs, const char *dir, unsigned 
         return SYN_OK;
 }
 
+/* Whether <dir>/<name> holds any entry; a missing directory holds none. */
+static int meta_subdir_used(const struct storage_fs *fs, const char *dir, const char *name,
+                            bool *used)
+{
+        char path[STORAGE_PATH_BYTES_MAX];
+        int err = storage_path_join(path, dir, name);
+        if (err != SYN_OK)
+                return err;
+        char **names = NULL;
+        size_t count = 0;
+        /* max 1: the answer is known at the first name; a second is SYN_ELIMIT. */
+        err = fs->list_dir(fs->ctx, path, 1, &names, &count);
+        *used = err == SYN_ELIMIT || (err == SYN_OK && count > 0);
+        if (err == SYN_OK)
+                storage_fs_names_free(names, count);
+        if (err == SYN_ENOTFOUND || err == SYN_ELIMIT)
+                err = SYN_OK;
+        return err;
+}
+
+/* No valid copy and at most one file. The first meta write is durable before
+ * any WAL record or snapshot exists, so a torn first write leaves wal/ and
+ * snap/ empty; with data beside it the bad copy is damage to the only record
+ * of term and vote, and starting fresh could vote twice in a term. */
+static int meta_no_valid_copy(const struct storage_fs *fs, const char *dir, bool any_file)
+{
+        if (!any_file)
+                return SYN_OK;
+        bool wal_used = false, snap_used = false;
+        int err = meta_subdir_used(fs, dir, "wal", &wal_used);
+        if (err == SYN_OK)
+                err = meta_subdir_used(fs, dir, "snap", &snap_used);
+        if (err != SYN_OK)
+                return err;
+        if (wal_used || snap_used) {
+                SYN_ERROR("storage: the only metadata file in %s is corrupt but %s is not empty",
+                          dir, wal_used ? "wal/" : "snap/");
+                return SYN_ECORRUPT;
+        }
+        return SYN_OK; /* a torn first write, never acknowledged: fresh */
+}
+
 int wal_meta_load(const struct storage_fs *fs, const char *dir, struct wal_meta *meta,
                   uint64_t *sequence)
 {
@@ -102,8 +145,7 @@ int wal_meta_load(const struct storage_fs *fs, const char *dir, struct wal_meta 
                         SYN_ERROR("storage: both metadata files in %s are corrupt", dir);
                         return SYN_ECORRUPT;
                 }
-                /* At most one file, and it is bad: a torn first write, never acknowledged. */
-                return SYN_OK;
+                return meta_no_valid_copy(fs, dir, exists[0] || exists[1]);
         }
         unsigned win = (valid[0] && (!valid[1] || seq[0] > seq[1])) ? 0 : 1;
         if (seq[win] % 2 != win) {

@@ -108,8 +108,12 @@ struct wal_meta {
 };
 
 /* Loads <dir>/meta.0 and meta.1: the valid copy with the higher sequence wins.
- * Fresh state (both missing, or a torn first write): meta zeroed, *sequence 0.
- * SYN_ECORRUPT if both exist and neither is valid; I/O errors as returned. */
+ * Fresh state (both missing, or a torn first write: one file, invalid, while
+ * <dir>/wal and <dir>/snap are empty or missing): meta zeroed, *sequence 0.
+ * SYN_ECORRUPT if both exist and neither is valid, if the only file is invalid
+ * while wal/ or snap/ holds anything (damage, not a torn first write: starting
+ * fresh could vote twice in a term), or if the winner sits in the wrong file;
+ * I/O errors as returned. */
 int wal_meta_load(const struct storage_fs *fs, const char *dir, struct wal_meta *meta,
                   uint64_t *sequence);
 

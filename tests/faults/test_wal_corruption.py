@@ -15,8 +15,9 @@ asserted are the ones the format document gives:
   a warning naming it and the next one is loaded; with every snapshot bad the WAL alone
   rebuilds the tree; a stray .tmp is ignored.
 - meta.0/meta.1: one damaged copy → the other is used, with a warning naming the file; both
-  damaged → refused; a single existing copy that is damaged is a torn first write → fresh
-  state, the WAL still replays; a copy in the wrong file (sequence parity) → refused.
+  damaged → refused; a single existing copy that is damaged beside a non-empty WAL → refused
+  (a torn first write leaves wal/ and snap/ empty); a copy in the wrong file (sequence
+  parity) → refused.
 
 Multi-segment cases need several segments, and the server has no segment-size setting: the
 test splits the one segment into three at record boundaries (new headers, records copied
@@ -515,10 +516,13 @@ def test_meta_in_the_wrong_file_refuses(two_metas):
 
 
 def test_single_bad_meta_is_a_torn_first_write(populated):
-    """Only one copy exists and it does not check: the format calls that a torn first write
-    (fresh state). Here the WAL holds entries of that term, so it is damage after the fact."""
+    """Only one copy exists and it does not check. A torn first write can only happen while
+    wal/ and snap/ are empty (the first meta fsync precedes the first record); here the WAL
+    holds entries, so it is damage after the fact, and starting fresh (term 0, no vote)
+    could vote twice in a term: start-up must refuse, naming the file and the metadata."""
     srv = populated
     metas = [p for p in meta_paths(srv) if os.path.exists(p)]
     assert len(metas) == 1, metas
     faultlib.flip_byte(metas[0], 30)
-    expect_recovered_or_refused_clearly(srv, metas[0])
+    expect_refused(srv, r"%s does not check" % re.escape(metas[0]),
+                   r"ERROR.*only metadata file .* is corrupt")

@@ -340,6 +340,24 @@ void sim_check_release(struct sim_cluster *c, struct sim_node *n, const struct r
         }
 }
 
+/* Voters of the leader's configuration whose disk (log or snapshot) holds
+ * (index, term): a crashed voter's disk counts, its memory does not. */
+static uint32_t sim_voters_holding(struct sim_cluster *c, struct sim_node *n, uint64_t index,
+                                   uint64_t term)
+{
+        const struct raft_config *cfg = raft_config(&n->core);
+        uint32_t have = 0;
+        for (uint32_t i = 0; i < cfg->n_voters; i++) {
+                struct sim_node *v = sim_node_by_id(c, cfg->voters[i]);
+                if (v == NULL)
+                        continue;
+                if (v->disk_snapshot.meta.index >= index || v->disk_log.snap_index >= index ||
+                    sim_log_term_at(&v->disk_log, index) == term)
+                        have++;
+        }
+        return have;
+}
+
 void sim_check_leader_commit(struct sim_cluster *c, struct sim_node *n, uint64_t before)
 {
         uint64_t commit = raft_commit_index(&n->core);
@@ -352,4 +370,14 @@ void sim_check_leader_commit(struct sim_cluster *c, struct sim_node *n, uint64_t
                          "term %llu (§3.6.2)",
                          (unsigned long long)n->id, (unsigned long long)n->term,
                          (unsigned long long)commit, (unsigned long long)term);
+        /* Committed means durable on a majority of the leader's voters (§3.8:
+         * the leader counts itself only for what its own disk holds). */
+        uint32_t voters = raft_config(&n->core)->n_voters;
+        uint32_t have = sim_voters_holding(c, n, commit, term);
+        if (have < voters / 2 + 1)
+                sim_fail(c,
+                         "leader n%llu of term %llu committed %llu with only %u of %u voters "
+                         "holding it on disk",
+                         (unsigned long long)n->id, (unsigned long long)n->term,
+                         (unsigned long long)commit, have, voters);
 }

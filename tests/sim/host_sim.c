@@ -211,7 +211,7 @@ int sim_node_start(struct sim_cluster *c, struct sim_node *n)
         o.heartbeat_ticks = c->sw.heartbeat_ticks;
         o.pre_vote = c->sw.pre_vote;
         o.check_quorum = c->sw.check_quorum;
-        o.lease_read = false;
+        o.lease_read = c->sw.lease_read;
         o.snapshot_trailing = c->sw.snapshot_trailing;
         o.max_msg_bytes = c->sw.max_msg_bytes;
         o.max_inflight_msgs = c->sw.max_inflight_msgs;
@@ -659,11 +659,12 @@ static void sim_host_observe(struct sim_cluster *c, struct sim_node *n, const st
                          (unsigned long long)n->id, (unsigned long long)raft_last_index(&n->core),
                          (unsigned long long)sim_log_last_index(&n->mirror));
         bool new_leader = u->role == RAFT_LEADER && (n->role != RAFT_LEADER || n->term != u->term);
-        if (u->role == RAFT_LEADER && !new_leader) {
+        /* Also in the step that made n leader: a single voter (or a planted
+         * bug) can commit right there. */
+        if (u->role == RAFT_LEADER)
                 sim_check_leader_commit(c, n, n->commit);
-                if (u->commit > n->commit)
-                        n->leader_committed = true;
-        }
+        if (u->role == RAFT_LEADER && !new_leader && u->commit > n->commit)
+                n->leader_committed = true;
         n->role = u->role;
         n->term = u->term;
         n->commit = u->commit;

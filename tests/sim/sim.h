@@ -93,6 +93,7 @@ struct sim_swarm {
         uint32_t heartbeat_ticks;
         bool pre_vote;
         bool check_quorum;
+        bool lease_read; /* only with check_quorum; such swarms never pause a node */
         uint32_t delay_us_min, delay_us_max;
         uint32_t drop_ppm;       /* per message */
         uint32_t delay_tail_ppm; /* per message: a long delay (a TCP retransmit) */
@@ -347,7 +348,9 @@ void sim_check_leader(struct sim_cluster *c, struct sim_node *n, bool new_leader
 void sim_check_emit(struct sim_cluster *c, struct sim_node *n, const struct raft_message *m);
 /* m leaves n now: whatever it promises must already be durable on n. */
 void sim_check_release(struct sim_cluster *c, struct sim_node *n, const struct raft_message *m);
-/* n's commit index moved from `before` in a step where n led term `term` throughout. */
+/* n's commit index moved from `before` in a step that n ended as leader (of
+ * its current term, possibly since this step): the new commit must be of that
+ * term and durable on a majority of n's voters. */
 void sim_check_leader_commit(struct sim_cluster *c, struct sim_node *n, uint64_t before);
 /* n loaded a snapshot: its state hash must match the committed history. */
 void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n);

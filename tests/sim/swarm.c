@@ -62,13 +62,20 @@ void sim_swarm_from_seed(struct sim_swarm *s, uint64_t seed, uint32_t nodes_forc
         s->snapshot_trailing = syn_rand_range(&r, 0, 64);
         s->max_msg_bytes = syn_rand_chance(&r, 300000) ? 1 : syn_rand_range(&r, 1, 8192);
         s->max_inflight_msgs = (uint32_t)syn_rand_range(&r, 1, 64);
+        /* Drawn last so the other parameters of a seed stay what they were.
+         * A lease is only as good as the clocks: a paused process whose ticks
+         * stall is a clock that stopped, which a lease cannot survive (the
+         * design assumes bounded drift), so lease swarms have no pauses. */
+        s->lease_read = s->check_quorum && syn_rand_chance(&r, 400000);
+        if (s->lease_read)
+                s->pause_ppm = 0;
 }
 
 void sim_swarm_print(const struct sim_swarm *s, FILE *f)
 {
         fprintf(f,
                 "  swarm: seed=%" PRIu64 " nodes=%u election_ticks=%u heartbeat_ticks=%u "
-                "pre_vote=%d check_quorum=%d\n"
+                "pre_vote=%d check_quorum=%d lease_read=%d\n"
                 "         delay_us=%u..%u delay_tail_ppm=%u delay_tail_us_max=%u drop_ppm=%u "
                 "duplicate_ppm=%u disk_us=%u..%u\n"
                 "         crash_ppm=%u down_us_max=%u crash_after_receive_ppm=%u "
@@ -79,7 +86,7 @@ void sim_swarm_print(const struct sim_swarm *s, FILE *f)
                 "         propose_ppm=%u read_ppm=%u conf_ppm=%u transfer_ppm=%u "
                 "snapshot_ppm=%u snapshot_trailing=%" PRIu64 "\n",
                 s->seed, s->nodes, s->election_ticks, s->heartbeat_ticks, s->pre_vote,
-                s->check_quorum, s->delay_us_min, s->delay_us_max, s->delay_tail_ppm,
+                s->check_quorum, s->lease_read, s->delay_us_min, s->delay_us_max, s->delay_tail_ppm,
                 s->delay_tail_us_max, s->drop_ppm, s->duplicate_ppm, s->disk_us_min, s->disk_us_max,
                 s->crash_ppm, s->down_us_max, s->crash_after_receive_ppm, s->crash_after_commit_ppm,
                 s->restart_fast_us_max, s->torn_ppm, s->pause_ppm, s->pause_us_max,

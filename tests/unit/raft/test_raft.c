@@ -21,6 +21,7 @@
 #include "base/rand.h"
 #include "net.h"
 #include "raft/raft.h"
+#include "raft/raft_priv.h"
 
 /* ---- helpers for core tests ---- */
 
@@ -1012,6 +1013,212 @@ static void test_lease_read_answers_without_a_round_only_while_lease_holds(void 
         net_close(&net);
 }
 
+/* A follower that restarts forgets its leader; unless it stays sticky for an
+ * election timeout it grants (pre-)votes at once, while the old leader still
+ * holds a lease that a round acknowledged by that very follower gave it, and a
+ * lease read there would miss a write the new leader committed. */
+static void test_lease_survives_follower_restart(void **state)
+{
+        (void)state;
+        struct net net;
+        net_init(&net, 3, lease);
+        uint64_t l = net_elect(&net, 100);
+        uint64_t a = l == 1 ? 2 : 1;
+        uint64_t b = 6 - l - a;
+        struct net_node *ln = net_node(&net, l);
+        struct net_node *bn = net_node(&net, b);
+        net_propose(&net, l, "w0");
+        net_deliver(&net);
+        net_tick_all(&net, 1);
+        net_deliver(&net);
+        net_cut(&net, l, b);
+        /* b stops hearing l; a keeps hearing l (sticky). Run until b is one tick
+         * from its next (pre-)campaign. */
+        for (int i = 0; i < 200; i++) {
+                struct raft_priv *bp = bn->r.p;
+                if (bp->election_elapsed + 1 >= bp->randomized_timeout &&
+                    raft_role(&bn->r) != RAFT_LEADER && i > 30)
+                        break;
+                net_tick(&net, l);
+                net_tick(&net, a);
+                net_tick(&net, b);
+                net_deliver(&net);
+        }
+        assert_int_equal(raft_role(&ln->r), RAFT_LEADER);
+        uint64_t term_l = raft_term(&ln->r);
+        /* A fresh heartbeat round acknowledged by a: the lease starts now. */
+        net_tick(&net, l);
+        net_deliver(&net);
+        net_isolate(&net, l);
+        net_crash(&net, a);
+        net_restart(&net, a);
+        /* b campaigns at its next tick; the restarted a must stay sticky until
+         * the lease l counts from that round has run out. While l still leads
+         * in term_l, every read it answers must see everything b committed. */
+        struct net_node *an = net_node(&net, a);
+        struct net_node *nn = NULL; /* the new leader */
+        uint64_t w1 = 0;
+        for (int i = 0; i < 60; i++) {
+                net_tick(&net, l);
+                net_tick(&net, a);
+                net_tick(&net, b);
+                net_deliver(&net);
+                if (w1 == 0 && raft_role(&an->r) == RAFT_LEADER)
+                        nn = an;
+                if (w1 == 0 && raft_role(&bn->r) == RAFT_LEADER)
+                        nn = bn;
+                if (w1 == 0 && nn != NULL) {
+                        assert_int_equal(net_propose(&net, nn->id, "w1"), 0);
+                        w1 = raft_last_index(&nn->r);
+                        net_deliver(&net);
+                }
+                if (raft_role(&ln->r) != RAFT_LEADER || raft_term(&ln->r) != term_l)
+                        continue;
+                size_t before = ln->n_reads;
+                assert_int_equal(read_index(&net, l, 4242 + (uint64_t)i), 0);
+                for (size_t k = before; k < ln->n_reads; k++) {
+                        if (w1 != 0 && raft_commit_index(&nn->r) >= w1)
+                                assert_true(ln->reads[k].index >= w1);
+                }
+        }
+        /* Liveness: a and b elect a leader and commit w1 once the lease is over. */
+        assert_true(w1 != 0);
+        assert_true(raft_commit_index(&nn->r) >= w1);
+        net_close(&net);
+}
+
+/* The i-th queued message from the head (to inspect before delivering). */
+static struct raft_message *queued_msg(struct net *net, size_t i)
+{
+        return &net->q[(net->q_head + i) % net->q_cap].m;
+}
+
+/* §6.4: a heartbeat answer to a round sent BEFORE a read arrived does not
+ * confirm leadership for that read (the answer may predate a new leader). */
+static void test_old_heartbeat_answer_does_not_confirm_newer_read(void **state)
+{
+        (void)state;
+        struct net net;
+        net_init(&net, 3, quick);
+        uint64_t l = net_elect(&net, 100);
+        struct net_node *ln = net_node(&net, l);
+        net_propose(&net, l, "w");
+        net_deliver(&net);
+        net_drop_all(&net);
+        /* Read 1 sends round 1; deliver its heartbeats, keep one answer back. */
+        assert_int_equal(read_index(&net, l, 1), 0);
+        size_t n0 = ln->n_reads;
+        for (size_t i = 0; i < net_queued(&net);) {
+                struct raft_message *m = queued_msg(&net, i);
+                if (m->type == RAFT_MSG_HEARTBEAT) {
+                        net_deliver_at(&net, i);
+                        continue;
+                }
+                i++;
+        }
+        /* Now the answers to round 1 are queued. Keep the first, drop the rest. */
+        size_t kept = 0;
+        for (size_t i = 0; i < net_queued(&net);) {
+                struct raft_message *m = queued_msg(&net, i);
+                if (m->type == RAFT_MSG_HEARTBEAT_RESP && kept == 0) {
+                        kept = 1;
+                        i++;
+                        continue;
+                }
+                net_drop_at(&net, i);
+        }
+        assert_int_equal(kept, 1);
+        /* A new read starts: round 2 goes out and is lost. */
+        assert_int_equal(read_index(&net, l, 2), 0);
+        for (size_t i = 1; i < net_queued(&net);)
+                net_drop_at(&net, i);
+        /* The old answer (round 1) arrives: it confirms read 1 only. */
+        net_deliver_at(&net, 0);
+        for (size_t i = n0; i < ln->n_reads; i++)
+                assert_int_not_equal(ln->reads[i].ctx, 2);
+        net_close(&net);
+}
+
+/*: a persist mark written before a truncation must not vouch for the
+ * entries that replaced the truncated ones at the same indexes (ABA). */
+static void test_stale_mark_after_truncation_and_regrowth_is_ignored(void **state)
+{
+        (void)state;
+        struct raft_options o;
+        raft_options_default(&o, 2);
+        quick(&o);
+        struct raft_initial_state s;
+        memset(&s, 0, sizeof(s));
+        s.bootstrap.n_voters = 3;
+        s.bootstrap.voters[0] = 1;
+        s.bootstrap.voters[1] = 2;
+        s.bootstrap.voters[2] = 3;
+        struct raft r;
+        assert_int_equal(raft_init(&r, &o, &s), 0);
+        struct raft_update u;
+        struct raft_entry e1[3], e2[3];
+        for (int i = 0; i < 3; i++) {
+                e1[i] = (struct raft_entry){
+                    .term = 1, .index = (uint64_t)i + 1, .type = RAFT_ENTRY_NOOP};
+                e2[i] = (struct raft_entry){
+                    .term = 2, .index = (uint64_t)i + 1, .type = RAFT_ENTRY_NOOP};
+        }
+        struct raft_message m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1};
+        m.append = (struct raft_msg_append){
+            .prev_index = 0, .prev_term = 0, .entries = e1, .n_entries = 3};
+        struct raft_event ev = {.type = RAFT_EV_RECEIVE, .receive = &m};
+        assert_int_equal(raft_step(&r, &ev, &u), 0);
+        struct raft_persist_mark old = u.persist_mark;
+        assert_int_equal(old.index, 3);
+        struct raft_message m2 = {.type = RAFT_MSG_APPEND, .from = 3, .to = 2, .term = 2};
+        m2.append = (struct raft_msg_append){
+            .prev_index = 0, .prev_term = 0, .entries = e2, .n_entries = 3};
+        ev.receive = &m2;
+        assert_int_equal(raft_step(&r, &ev, &u), 0);
+        assert_int_equal(u.truncate_from, 1);
+        assert_int_equal(u.persist_mark.index, 3);
+        /* The first write completes; the second (term-2 entries) is still pending. */
+        struct raft_event pe = {.type = RAFT_EV_PERSISTED, .persisted = old};
+        assert_int_equal(raft_step(&r, &pe, &u), 0);
+        assert_int_equal(raft_persisted_index(&r), 0);
+        raft_close(&r);
+}
+
+/* Figure 3.1: commitIndex = min(leaderCommit, index of last NEW entry),
+ * not the follower's last index, which may be a stale suffix. */
+static void test_follower_commit_stops_at_last_new_entry(void **state)
+{
+        (void)state;
+        struct raft_options o;
+        raft_options_default(&o, 2);
+        quick(&o);
+        struct raft_initial_state s;
+        memset(&s, 0, sizeof(s));
+        s.bootstrap.n_voters = 3;
+        s.bootstrap.voters[0] = 1;
+        s.bootstrap.voters[1] = 2;
+        s.bootstrap.voters[2] = 3;
+        struct raft r;
+        assert_int_equal(raft_init(&r, &o, &s), 0);
+        struct raft_update u;
+        struct raft_entry e1[5];
+        for (int i = 0; i < 5; i++)
+                e1[i] = (struct raft_entry){
+                    .term = 1, .index = (uint64_t)i + 1, .type = RAFT_ENTRY_NOOP};
+        struct raft_message m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1};
+        m.append = (struct raft_msg_append){.entries = e1, .n_entries = 5};
+        struct raft_event ev = {.type = RAFT_EV_RECEIVE, .receive = &m};
+        assert_int_equal(raft_step(&r, &ev, &u), 0);
+        /* Leader of term 2 holds 1..2 of term 1, then its own entries from 3 on;
+         * it has committed 4 and sends (prev 0, [1]). */
+        struct raft_message m2 = {.type = RAFT_MSG_APPEND, .from = 3, .to = 2, .term = 2};
+        m2.append = (struct raft_msg_append){.entries = e1, .n_entries = 1, .commit = 4};
+        ev.receive = &m2;
+        assert_int_equal(raft_step(&r, &ev, &u), 0);
+        assert_int_equal(raft_commit_index(&r), 1);
+        raft_close(&r);
+}
+
 /* ---- 4. snapshots ---- */
 
 static void trailing_two(struct raft_options *o)
@@ -1127,6 +1334,160 @@ static void test_snapshot_covering_follower_log_keeps_its_entries(void **state)
         assert_int_equal(raft_commit_index(&r), 2);
         assert_true(u.msgs_after_persist[0].snapshot_resp.done);
         raft_close(&r);
+}
+
+/* One entry per append, two entries kept after compaction. */
+static void one_per_append_trailing_two(struct raft_options *o)
+{
+        trailing_two(o);
+        o->max_msg_bytes = 1;
+}
+
+/* Position in the queue of the first message of type t from `from` to `to`. */
+static size_t queued_find(const struct net *net, uint64_t from, uint64_t to, enum raft_msg_type t)
+{
+        for (size_t i = 0; i < net_queued(net); i++) {
+                const struct raft_message *m = &net->q[net->q_head + i].m;
+                if (m->from == from && m->to == to && m->type == t) {
+                        return i;
+                }
+        }
+        return SIZE_MAX;
+}
+
+/* Moves queued message i to the head, keeping the others in order. */
+static void queued_to_head(struct net *net, size_t i)
+{
+        assert_true(i < net_queued(net));
+        struct net_msg m = net->q[net->q_head + i];
+        memmove(&net->q[net->q_head + 1], &net->q[net->q_head], i * sizeof(m));
+        net->q[net->q_head] = m;
+}
+
+static void deliver_one(struct net *net, uint64_t from, uint64_t to, enum raft_msg_type t)
+{
+        size_t i = queued_find(net, from, to, t);
+        assert_true(i != SIZE_MAX);
+        queued_to_head(net, i);
+        net_deliver_n(net, 1);
+}
+
+/* Delivers, in order, every queued message that neither comes from nor goes to f. */
+static void deliver_avoiding(struct net *net, uint64_t f)
+{
+        for (;;) {
+                size_t i = 0;
+                while (i < net_queued(net) &&
+                       (net->q[net->q_head + i].m.from == f || net->q[net->q_head + i].m.to == f)) {
+                        i++;
+                }
+                if (i == net_queued(net)) {
+                        return;
+                }
+                queued_to_head(net, i);
+                net_deliver_n(net, 1);
+        }
+}
+
+/*
+ * The leader sends f a snapshot, then late acks of appends sent before the
+ * compaction take f's progress out of SNAPSHOT (and a stale reject into PROBE)
+ * before the snapshot's "done" answer arrives. That answer raises match past
+ * next: the leader must still move next past match, or it re-probes below
+ * f's commit forever (f answers "ok match", which changes nothing).
+ */
+static void
+test_late_snapshot_done_after_leaving_snapshot_state_keeps_next_above_match(void **state)
+{
+        (void)state;
+        struct net net;
+        net_init(&net, 3, one_per_append_trailing_two);
+        uint64_t l = net_elect(&net, 100);
+        uint64_t f = l % 3 + 1;
+        net_propose(&net, l, "a");
+        net_deliver(&net);
+        net_tick_all(&net, 1);
+        net_deliver(&net);
+        uint64_t a = raft_last_index(&net_node(&net, l)->r);
+        assert_int_equal(net_node(&net, f)->applied_index, a);
+        /* Four entries; the appends to f are held back in the queue. */
+        for (int i = 0; i < 4; i++) {
+                assert_int_equal(net_propose(&net, l, "x"), 0);
+        }
+        deliver_avoiding(&net, f);
+        uint64_t s = a + 4;
+        assert_int_equal(raft_commit_index(&net_node(&net, l)->r), s);
+        assert_int_equal(net_snapshot(&net, l), 0);
+        assert_int_equal(raft_first_index(&net_node(&net, l)->r), s - 1);
+        /* A heartbeat overtakes them; the leader's empty append at s is
+         * rejected (f is at a), so the leader starts sending the snapshot. */
+        net_tick(&net, l);
+        deliver_one(&net, l, f, RAFT_MSG_HEARTBEAT);
+        deliver_avoiding(&net, f);
+        deliver_one(&net, f, l, RAFT_MSG_HEARTBEAT_RESP);
+        size_t i = queued_find(&net, l, f, RAFT_MSG_APPEND);
+        while (net.q[net.q_head + i].m.append.prev_index != s) {
+                i++;
+        }
+        queued_to_head(&net, i);
+        net_deliver_n(&net, 1);
+        i = queued_find(&net, f, l, RAFT_MSG_APPEND_RESP);
+        assert_false(net.q[net.q_head + i].m.append_resp.success);
+        net_duplicate_at(&net, i); /* the network delivers this reject twice */
+        deliver_one(&net, f, l, RAFT_MSG_APPEND_RESP);
+        assert_true(queued_find(&net, l, f, RAFT_MSG_SNAPSHOT) != SIZE_MAX);
+        /* The old appends of a+1..s-1 reach f now (the one of s is lost); the
+         * acks stay in the queue. */
+        for (int k = 0; k < 3; k++) {
+                deliver_one(&net, l, f, RAFT_MSG_APPEND);
+                assert_int_equal(raft_last_index(&net_node(&net, f)->r), a + 1 + (uint64_t)k);
+        }
+        net_drop_at(&net, queued_find(&net, l, f, RAFT_MSG_APPEND));
+        /* The snapshot goes through; f installs it and answers "done" (held). */
+        while (raft_snapshot(&net_node(&net, f)->r)->index != s) {
+                deliver_one(&net, l, f, RAFT_MSG_SNAPSHOT);
+                i = queued_find(&net, f, l, RAFT_MSG_SNAPSHOT_RESP);
+                if (!net.q[net.q_head + i].m.snapshot_resp.done) {
+                        queued_to_head(&net, i);
+                        net_deliver_n(&net, 1);
+                }
+        }
+        assert_int_equal(raft_commit_index(&net_node(&net, f)->r), s);
+        /* The late acks (REPLICATE again, match s-1), then the duplicated
+         * reject of s (PROBE at next = s); the appends they cause are lost. */
+        for (i = 0; i < net_queued(&net); i++) {
+                const struct raft_message *m = &net.q[net.q_head + i].m;
+                if (m->from == f && m->type == RAFT_MSG_APPEND_RESP && m->append_resp.success) {
+                        queued_to_head(&net, i);
+                        net_deliver_n(&net, 1);
+                        i = (size_t)-1;
+                }
+        }
+        deliver_one(&net, f, l, RAFT_MSG_APPEND_RESP);
+        assert_true(queued_find(&net, f, l, RAFT_MSG_APPEND_RESP) == SIZE_MAX);
+        while ((i = queued_find(&net, l, f, RAFT_MSG_APPEND)) != SIZE_MAX) {
+                net_drop_at(&net, i); /* lost */
+        }
+        while ((i = queued_find(&net, l, f, RAFT_MSG_SNAPSHOT)) != SIZE_MAX) {
+                net_drop_at(&net, i);
+        }
+        /* Now the "done" for s arrives: the next append must start at s. */
+        deliver_one(&net, f, l, RAFT_MSG_SNAPSHOT_RESP);
+        i = queued_find(&net, l, f, RAFT_MSG_APPEND);
+        assert_true(i != SIZE_MAX);
+        assert_int_equal(net.q[net.q_head + i].m.append.prev_index, s);
+        /* And f keeps up from here on. */
+        net_deliver(&net);
+        assert_int_equal(net_propose(&net, l, "later"), 0);
+        for (int k = 0; k < 5; k++) {
+                net_tick_all(&net, 1);
+                net_deliver(&net);
+        }
+        assert_int_equal(raft_last_index(&net_node(&net, f)->r), s + 1);
+        assert_int_equal(net_node(&net, f)->applied_index,
+                         raft_commit_index(&net_node(&net, l)->r));
+        net_check_safety(&net);
+        net_close(&net);
 }
 
 /* ---- 5. membership ---- */
@@ -1746,9 +2107,15 @@ int main(void)
             cmocka_unit_test(test_follower_read_index_is_forwarded_to_leader),
             cmocka_unit_test(test_read_index_without_leader_is_refused),
             cmocka_unit_test(test_lease_read_answers_without_a_round_only_while_lease_holds),
+            cmocka_unit_test(test_lease_survives_follower_restart),
+            cmocka_unit_test(test_old_heartbeat_answer_does_not_confirm_newer_read),
+            cmocka_unit_test(test_stale_mark_after_truncation_and_regrowth_is_ignored),
+            cmocka_unit_test(test_follower_commit_stops_at_last_new_entry),
             cmocka_unit_test(test_snapshot_taken_compacts_log_keeping_trailing_entries),
             cmocka_unit_test(test_lagging_follower_catches_up_by_chunked_snapshot),
             cmocka_unit_test(test_snapshot_covering_follower_log_keeps_its_entries),
+            cmocka_unit_test(
+                test_late_snapshot_done_after_leaving_snapshot_state_keeps_next_above_match),
             cmocka_unit_test(test_conf_change_waits_for_commit_in_leader_term),
             cmocka_unit_test(test_learner_replicates_without_voting_then_is_promoted),
             cmocka_unit_test(test_new_node_joins_as_learner_from_snapshot_then_votes),

@@ -446,6 +446,63 @@ static void meta_through_wal_survives_reopen(void **state)
         test_rmrf(dir);
 }
 
+/* A single bad meta copy is a torn first write (fresh start) only while no WAL
+ * record or snapshot exists: the first meta write is durable before either.
+ * Beside data it is damage, and a fresh term 0 could vote twice in a term. */
+static void single_bad_meta_beside_data_is_refused(void **state)
+{
+        (void)state;
+        char dir[256], path[512], snap[512];
+        test_tmpdir(dir);
+        const struct storage_fs *fs = storage_fs_posix();
+        struct wal wal;
+        struct wal_recovered rec;
+        struct wal_meta m = {.term = 3, .vote = 2};
+        uint64_t seq;
+        struct wal_options o = opts(NULL, 1 << 20, false);
+        assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_OK);
+        wal_recovered_free(&rec);
+        assert_int_equal(wal_save_meta(&wal, &m), SYN_OK);
+        assert_int_equal(wal_sync(&wal), SYN_OK);
+        wal_close(&wal);
+        /* Only meta.1 exists and wal/, snap/ are empty: torn first write. */
+        snprintf(path, sizeof path, "%s/meta.1", dir);
+        size_t len;
+        uint8_t *data = test_read_file(path, &len);
+        assert_int_equal(len, 64);
+        data[30] ^= 0x10;
+        test_write_file(path, data, len);
+        assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_OK);
+        assert_int_equal(rec.meta.term, 0);
+        wal_recovered_free(&rec);
+        /* Fresh again: the next write is sequence 1 (meta.1), then records. */
+        assert_int_equal(wal_save_meta(&wal, &m), SYN_OK);
+        append_range(&wal, 1, 3, 3);
+        assert_int_equal(wal_sync(&wal), SYN_OK);
+        wal_close(&wal);
+        free(data);
+        data = test_read_file(path, &len);
+        assert_int_equal(len, 64);
+        data[30] ^= 0x10;
+        test_write_file(path, data, len);
+        assert_int_equal(wal_meta_load(fs, dir, &m, &seq), SYN_ECORRUPT);
+        assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_ECORRUPT);
+        /* An empty file (torn at creation) is no different beside data. */
+        test_write_file(path, data, 0);
+        assert_int_equal(wal_meta_load(fs, dir, &m, &seq), SYN_ECORRUPT);
+        /* A snapshot alone is data too. */
+        snprintf(snap, sizeof snap, "%s/wal", dir);
+        test_rmrf(snap);
+        snprintf(snap, sizeof snap, "%s/snap/snap-%020d-%020d.snap", dir, 3, 3);
+        test_write_file(snap, "x", 1);
+        assert_int_equal(wal_meta_load(fs, dir, &m, &seq), SYN_ECORRUPT);
+        unlink(snap);
+        assert_int_equal(wal_meta_load(fs, dir, &m, &seq), SYN_OK);
+        assert_int_equal(seq, 0);
+        free(data);
+        test_rmrf(dir);
+}
+
 static void enospc_on_write_is_a_sticky_error(void **state)
 {
         (void)state;
@@ -683,6 +740,7 @@ int test_wal_group(void)
             cmocka_unit_test(truncate_prefix_deletes_whole_segments_only),
             cmocka_unit_test(meta_alternates_and_survives_one_bad_copy),
             cmocka_unit_test(meta_through_wal_survives_reopen),
+            cmocka_unit_test(single_bad_meta_beside_data_is_refused),
             cmocka_unit_test(enospc_on_write_is_a_sticky_error),
             cmocka_unit_test(failed_fsync_is_fatal_and_never_retried),
             cmocka_unit_test(failed_fsync_on_io_thread_reaches_the_loop),
