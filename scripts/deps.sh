@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-	build-essential cmake pkg-config clang libclang-rt-14-dev
+	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	libuv1-dev libcmocka-dev libssl-dev libreadline-dev
 	python3-kazoo python3-pytest
 	zookeeper zookeeper-bin libzookeeper-mt-dev

@@ -17,8 +17,7 @@
 /* Prints "file:line: assertion failed: expr" to stderr and aborts. */
 _Noreturn void syn_assert_fail(const char *expr, const char *file, int line);
 
-#define SYN_ASSERT(expr)                                                                           \
-        ((expr) ? (void)0 : syn_assert_fail(#expr, __FILE__, __LINE__))
+#define SYN_ASSERT(expr) ((expr) ? (void)0 : syn_assert_fail(#expr, __FILE__, __LINE__))
 
 #ifdef SYNOD_DEBUG_CHECKS
 #define SYN_DASSERT(expr) SYN_ASSERT(expr)
@@ -34,10 +33,10 @@ _Noreturn void syn_assert_fail(const char *expr, const char *file, int line);
  */
 #ifdef SYNOD_DEBUG_CHECKS
 #define ALWAYS(x) (SYN_ASSERT(x), true)
-#define NEVER(x) (SYN_ASSERT(!(x)), false)
+#define NEVER(x)  (SYN_ASSERT(!(x)), false)
 #else
 #define ALWAYS(x) (x)
-#define NEVER(x) (x)
+#define NEVER(x)  (x)
 #endif
 
 #endif

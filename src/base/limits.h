@@ -99,7 +99,7 @@
 /* Most names read from one storage directory listing. */
 #define STORAGE_DIR_ENTRIES_MAX 200000
 /* Chunk size of the snapshot writer, bytes; the reader accepts chunks up to the max. */
-#define SNAP_CHUNK_BYTES 65536
+#define SNAP_CHUNK_BYTES     65536
 #define SNAP_CHUNK_BYTES_MAX (1024 * 1024)
 /* Largest snapshot stream, bytes: a sanity bound for a hostile trailer (64 GiB). */
 #define SNAP_STREAM_BYTES_MAX (64ull * 1024 * 1024 * 1024)
@@ -110,7 +110,8 @@
 
 /* ---- tree / session ---- */
 
-/* Identities (scheme, id) carried in one txn for ACL checks: a connection rarely has more than 2. */
+/* Identities (scheme, id) carried in one txn for ACL checks: a connection rarely has more than 2.
+ */
 #define TXN_AUTH_IDS_MAX 64
 /* Bytes of one identity's scheme or id in a txn: an auth payload plus room for the digest form. */
 #define TXN_AUTH_ID_BYTES_MAX (ZK_AUTH_BYTES_MAX + 64)
@@ -230,7 +231,8 @@
 #define SRV_HANDSHAKE_SCAN_MS 1000
 /* Sessions expired in one tick at most, so a tick stays short; the rest wait a tick. */
 #define SRV_EXPIRE_PER_TICK_MAX 256
-/* Directory entries (and depth) `dirs`/`conf` sum at most: a huge dataDir must not stall the loop. */
+/* Directory entries (and depth) `dirs`/`conf` sum at most: a huge dataDir must not stall the loop.
+ */
 #define SRV_DIR_SCAN_ENTRIES_MAX 100000
 #define SRV_DIR_SCAN_DEPTH_MAX   4
 /* Most identities (ip + digest auths) one connection carries. */

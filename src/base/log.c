@@ -22,8 +22,8 @@ static void stderr_sink(void *arg, enum syn_log_level level, const char *line)
         gettimeofday(&tv, NULL);
         gmtime_r(&tv.tv_sec, &tm);
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(stderr, "%s.%03ldZ %-5s %s\n", stamp, (long)(tv.tv_usec / 1000),
-                level_names[level], line);
+        fprintf(stderr, "%s.%03ldZ %-5s %s\n", stamp, (long)(tv.tv_usec / 1000), level_names[level],
+                line);
 }
 
 void syn_log_configure(enum syn_log_level min_level, syn_log_sink_fn sink, void *arg)

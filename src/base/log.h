@@ -23,8 +23,8 @@ int syn_log_level_parse(const char *name);
 void syn_log(enum syn_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define SYN_DEBUG(...) syn_log(SYN_LOG_DEBUG, __VA_ARGS__)
-#define SYN_INFO(...) syn_log(SYN_LOG_INFO, __VA_ARGS__)
-#define SYN_WARN(...) syn_log(SYN_LOG_WARN, __VA_ARGS__)
+#define SYN_INFO(...)  syn_log(SYN_LOG_INFO, __VA_ARGS__)
+#define SYN_WARN(...)  syn_log(SYN_LOG_WARN, __VA_ARGS__)
 #define SYN_ERROR(...) syn_log(SYN_LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -160,8 +160,8 @@ enum zk_add_watch_mode {
 
 /* Owner-field markers of special nodes (EphemeralType). */
 #define ZK_OWNER_CONTAINER 0x8000000000000000ull
-#define ZK_OWNER_TTL_MASK 0xff00000000000000ull
-#define ZK_TTL_MAX_MS ((1ull << 40) - 1)
+#define ZK_OWNER_TTL_MASK  0xff00000000000000ull
+#define ZK_TTL_MAX_MS      ((1ull << 40) - 1)
 
 /* Stat: 68 bytes on the wire. */
 struct zk_stat {

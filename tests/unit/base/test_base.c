@@ -128,13 +128,13 @@ static void error_tables_name_every_code(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(reader_stops_at_end_and_stays_failed),
-                cmocka_unit_test(writer_round_trips_big_endian),
-                cmocka_unit_test(writer_cap_fails_sticky),
-                cmocka_unit_test(writer_patch_and_take),
-                cmocka_unit_test(crc32c_known_vectors),
-                cmocka_unit_test(rand_is_deterministic_and_bounded),
-                cmocka_unit_test(error_tables_name_every_code),
+            cmocka_unit_test(reader_stops_at_end_and_stays_failed),
+            cmocka_unit_test(writer_round_trips_big_endian),
+            cmocka_unit_test(writer_cap_fails_sticky),
+            cmocka_unit_test(writer_patch_and_take),
+            cmocka_unit_test(crc32c_known_vectors),
+            cmocka_unit_test(rand_is_deterministic_and_bounded),
+            cmocka_unit_test(error_tables_name_every_code),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
