@@ -74,6 +74,9 @@ void wal_io_close(struct wal *wal);
  * its name durable (fsync of wal/). */
 int wal_io_create_segment(struct wal *wal, uint64_t first_index);
 
+/* Appends seg to wal->segments (copied), growing the array. SYN_ENOMEM if it cannot. */
+int wal_segment_push(struct wal *wal, const struct wal_segment *seg);
+
 /* Deletes every segment (oldest first) and closes the active one. */
 int wal_io_remove_all(struct wal *wal);
 

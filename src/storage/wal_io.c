@@ -28,7 +28,7 @@ static struct wal_segment *io_active(struct wal *wal)
         return &wal->segments[wal->segment_count - 1];
 }
 
-static int io_segment_push(struct wal *wal, uint64_t first_index)
+int wal_segment_push(struct wal *wal, const struct wal_segment *seg)
 {
         if (wal->segment_count == wal->segment_cap) {
                 size_t cap = wal->segment_cap ? wal->segment_cap * 2 : 16;
@@ -38,12 +38,7 @@ static int io_segment_push(struct wal *wal, uint64_t first_index)
                 wal->segments = v;
                 wal->segment_cap = cap;
         }
-        wal->segments[wal->segment_count++] = (struct wal_segment){
-            .first_index = first_index,
-            .last_index = first_index - 1,
-            .last_term = 0,
-            .end_offset = WAL_SEGMENT_HEADER_BYTES,
-        };
+        wal->segments[wal->segment_count++] = *seg;
         return SYN_OK;
 }
 
@@ -83,8 +78,13 @@ int wal_io_create_segment(struct wal *wal, uint64_t first_index)
         /* The name must be durable before any record in it is reported durable. */
         if (err == SYN_OK)
                 err = wal->fs.sync_dir(wal->fs.ctx, wal->wal_dir);
-        if (err == SYN_OK)
-                err = io_segment_push(wal, first_index);
+        if (err == SYN_OK) {
+                struct wal_segment seg = {.first_index = first_index,
+                                          .last_index = first_index - 1,
+                                          .last_term = 0,
+                                          .end_offset = WAL_SEGMENT_HEADER_BYTES};
+                err = wal_segment_push(wal, &seg);
+        }
         if (err != SYN_OK) {
                 wal->fs.close(wal->fs.ctx, fd);
                 SYN_ERROR("storage: cannot create WAL segment %s: %s", path, syn_strerror(err));

@@ -193,21 +193,11 @@ static int recover_segment(struct wal *wal, uint64_t first, bool is_last, struct
         err = recover_judge(wal, path, first, is_last, &scan, c->rec, &keep);
         if (err != SYN_OK || !keep)
                 return err;
-        if (wal->segment_count == wal->segment_cap) {
-                size_t cap = wal->segment_cap ? wal->segment_cap * 2 : 16;
-                struct wal_segment *v = realloc(wal->segments, cap * sizeof *v);
-                if (!v)
-                        return SYN_ENOMEM;
-                wal->segments = v;
-                wal->segment_cap = cap;
-        }
-        wal->segments[wal->segment_count++] = (struct wal_segment){
-            .first_index = first,
-            .last_index = scan.last_index,
-            .last_term = scan.last_term,
-            .end_offset = scan.end_offset,
-        };
-        return SYN_OK;
+        struct wal_segment seg = {.first_index = first,
+                                  .last_index = scan.last_index,
+                                  .last_term = scan.last_term,
+                                  .end_offset = scan.end_offset};
+        return wal_segment_push(wal, &seg);
 }
 
 static void recover_drop_entries(struct wal_recovered *rec)
