@@ -181,7 +181,7 @@ static int check_meta_covers_log(const struct srv *srv, const struct wal_recover
         SYN_ERROR("metadata (%s/meta.0, meta.1) says term %llu but the log holds entries of term "
                   "%llu: the newest term/vote record was lost or damaged; refusing to start "
                   "(restore it, or rebuild this node from its peers)",
-                  srv->config.data_dir, (unsigned long long)rec->meta.term,
+                  srv->config.data_log_dir, (unsigned long long)rec->meta.term,
                   (unsigned long long)log_term);
         return SYN_ECORRUPT;
 }
@@ -195,6 +195,7 @@ static int start_storage(struct srv *srv)
         srv->tree_ready = true;
         struct wal_options wo = {
             .fs = NULL,
+            .log_dir = srv->config.data_log_dir,
             .segment_bytes = WAL_SEGMENT_BYTES_DEFAULT,
             .preallocate = false,
             .io_thread = true,
@@ -206,7 +207,7 @@ static int start_storage(struct srv *srv)
         struct wal_recovered rec;
         rc = wal_open(&srv->wal, srv->config.data_dir, &wo, &rec);
         if (rc != 0) {
-                SYN_ERROR("cannot recover the WAL in %s: %s", srv->config.data_dir,
+                SYN_ERROR("cannot recover the WAL in %s: %s", srv->config.data_log_dir,
                           syn_strerror(rc));
                 return rc;
         }
@@ -266,6 +267,11 @@ int srv_init(struct srv *srv, const struct srv_config *config)
         int rc = make_dirs(config->data_dir);
         if (rc != 0) {
                 SYN_ERROR("cannot create dataDir %s: %s", config->data_dir, strerror(errno));
+                return rc;
+        }
+        rc = make_dirs(config->data_log_dir);
+        if (rc != 0) {
+                SYN_ERROR("cannot create dataLogDir %s: %s", config->data_log_dir, strerror(errno));
                 return rc;
         }
         rc = start_net(srv);

@@ -4,8 +4,9 @@
  * docs/storage-format.md. Storage knows that entries have a term and an index
  * and nothing else about Raft or znodes.
  *
- * Data directory: <dir>/wal/<first-index>.seg, <dir>/meta.0, <dir>/meta.1,
- * <dir>/snap/snap-<index>-<term>.snap.
+ * Data directory: <dir>/snap/snap-<index>-<term>.snap; the log directory
+ * (wal_options.log_dir, ZooKeeper's dataLogDir; the data directory by default):
+ * <log_dir>/wal/<first-index>.seg, <log_dir>/meta.0, <log_dir>/meta.1.
  *
  * How the host uses it (the server's loop thread; storage never includes libuv):
  *
@@ -127,11 +128,15 @@ int wal_meta_store(const struct storage_fs *fs, const char *dir, uint64_t sequen
 
 struct wal_options {
         const struct storage_fs *fs; /* borrowed until wal_close; NULL = posix */
-        uint64_t segment_bytes;      /* rotate at this size; WAL_SEGMENT_BYTES_MIN..MAX */
-        bool preallocate;            /* fallocate each segment to segment_bytes */
-        bool io_thread;              /* false: wal_flush writes and syncs in the caller */
-        uint64_t queue_bytes_max;    /* unsynced bytes before SYN_EAGAIN; 0 = WAL_QUEUE_BYTES_MAX */
-        uint64_t snapshot_index;     /* of the snapshot the host loaded; 0 = none */
+        /* Directory of the WAL segments and the term/vote metadata (ZooKeeper's
+         * dataLogDir: put the log on its own disk); NULL = the data directory.
+         * Borrowed for wal_open (copied). */
+        const char *log_dir;
+        uint64_t segment_bytes;   /* rotate at this size; WAL_SEGMENT_BYTES_MIN..MAX */
+        bool preallocate;         /* fallocate each segment to segment_bytes */
+        bool io_thread;           /* false: wal_flush writes and syncs in the caller */
+        uint64_t queue_bytes_max; /* unsynced bytes before SYN_EAGAIN; 0 = WAL_QUEUE_BYTES_MAX */
+        uint64_t snapshot_index;  /* of the snapshot the host loaded; 0 = none */
         uint64_t snapshot_term;
         /* Called on the I/O thread after each pass and after a fatal error (without an
          * I/O thread: from wal_flush, in the caller). Must be thread-safe and quick
@@ -174,7 +179,8 @@ struct wal {
         /* Set by wal_open, read-only afterwards. */
         struct storage_fs fs;
         struct wal_options options;
-        char dir[STORAGE_PATH_BYTES_MAX];
+        char dir[STORAGE_PATH_BYTES_MAX];     /* data directory: snap/ */
+        char log_dir[STORAGE_PATH_BYTES_MAX]; /* log directory: wal/, meta.* */
         char wal_dir[STORAGE_PATH_BYTES_MAX];
 
         /* Loop side. */

@@ -308,26 +308,42 @@ static int open_check_options(const struct wal_options *o)
         return SYN_OK;
 }
 
-static int open_dirs(struct wal *wal, const char *dir)
+static int copy_dir_name(char *out, const char *dir)
 {
         size_t n = strlen(dir);
         if (n + 16 >= STORAGE_PATH_BYTES_MAX)
                 return SYN_ETOOBIG;
-        memcpy(wal->dir, dir, n + 1);
+        memcpy(out, dir, n + 1);
+        return SYN_OK;
+}
+
+static int open_dirs(struct wal *wal, const char *dir)
+{
+        const char *log_dir = wal->options.log_dir ? wal->options.log_dir : dir;
+        wal->options.log_dir = NULL; /* borrowed for wal_open only: use wal->log_dir */
+        int err = copy_dir_name(wal->dir, dir);
+        if (err == SYN_OK)
+                err = copy_dir_name(wal->log_dir, log_dir);
         char snap_dir[STORAGE_PATH_BYTES_MAX];
-        int err = storage_path_join(wal->wal_dir, dir, "wal");
+        if (err == SYN_OK)
+                err = storage_path_join(wal->wal_dir, log_dir, "wal");
         if (err == SYN_OK)
                 err = storage_path_join(snap_dir, dir, "snap");
         if (err == SYN_OK)
                 err = wal->fs.mkdir(wal->fs.ctx, dir);
+        if (err == SYN_OK && strcmp(log_dir, dir) != 0)
+                err = wal->fs.mkdir(wal->fs.ctx, log_dir);
         if (err == SYN_OK)
                 err = wal->fs.mkdir(wal->fs.ctx, wal->wal_dir);
         if (err == SYN_OK)
                 err = wal->fs.mkdir(wal->fs.ctx, snap_dir);
         if (err == SYN_OK)
                 err = wal->fs.sync_dir(wal->fs.ctx, dir);
+        if (err == SYN_OK && strcmp(log_dir, dir) != 0)
+                err = wal->fs.sync_dir(wal->fs.ctx, log_dir);
         if (err != SYN_OK)
-                SYN_ERROR("storage: cannot set up data directory %s: %s", dir, syn_strerror(err));
+                SYN_ERROR("storage: cannot set up data directory %s (log directory %s): %s", dir,
+                          log_dir, syn_strerror(err));
         return err;
 }
 
@@ -368,7 +384,7 @@ int wal_open(struct wal *wal, const char *dir, const struct wal_options *options
         if (err == SYN_OK)
                 err = open_dirs(wal, dir);
         if (err == SYN_OK)
-                err = wal_meta_load(&wal->fs, dir, &rec->meta, &wal->meta_sequence);
+                err = wal_meta_load(&wal->fs, wal->log_dir, &rec->meta, &wal->meta_sequence);
         if (err == SYN_OK)
                 err = wal_recover(wal, rec);
         if (err == SYN_OK) {

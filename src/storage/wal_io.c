@@ -358,7 +358,7 @@ static int io_run_job(struct wal *wal, const struct wal_job *job, bool *dirty)
                 *dirty = true;
                 break;
         case WAL_JOB_META:
-                err = wal_meta_store(&wal->fs, wal->dir, wal->meta_sequence + 1, &job->meta);
+                err = wal_meta_store(&wal->fs, wal->log_dir, wal->meta_sequence + 1, &job->meta);
                 if (err == SYN_OK)
                         wal->meta_sequence++;
                 else
