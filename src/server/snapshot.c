@@ -100,6 +100,11 @@ static int child_write(void *arg, const void *p, size_t n)
 /* In the forked child: plain blocking writes, then _exit (no atexit, no loop teardown). */
 static void child_main(struct srv *srv, uint64_t index, uint64_t term)
 {
+        /* The child inherits every client socket and the listener. Closing them at once lets
+         * a connection the parent closes during the snapshot see its FIN now rather than when
+         * the child exits (Redis closes its listeners in the child for the same reason). The
+         * child needs only stderr and the snapshot file it opens below. */
+        close_range(3, ~0U, 0);
         char dir[SRV_PATH_BYTES_MAX + 16];
         snap_dir(srv, dir, sizeof dir);
         struct snapfile_writer w;
