@@ -402,8 +402,13 @@ static int check_version(int32_t current, int32_t expected)
         return expected == -1 || expected == current ? ZOK : ZBADVERSION;
 }
 
-static int lookup_op_node(const struct apply_ctx *c, const struct txn_op *op, const char **path,
-                          size_t *len, struct tree_node **out)
+/*
+ * The node a setData or check is about, once the checks both make hold: the
+ * session is live, the path is valid and exists (ZNONODE), the caller holds perm
+ * on the node (ZNOAUTH) and its data version is the one op expects (ZBADVERSION).
+ */
+static int lookup_versioned_node(const struct apply_ctx *c, const struct txn_op *op, int32_t perm,
+                                 const char **path, size_t *len, struct tree_node **out)
 {
         int rc = session_check(c);
         if (rc == ZOK)
@@ -413,7 +418,11 @@ static int lookup_op_node(const struct apply_ctx *c, const struct txn_op *op, co
         if (rc != ZOK)
                 return rc;
         *out = tree_index_find(c->t, *path, *len);
-        return *out ? ZOK : ZNONODE;
+        if (*out == NULL)
+                return ZNONODE;
+        if (!tree_acl_permits((*out)->acl, perm, &c->txn->auth))
+                return ZNOAUTH;
+        return check_version((*out)->version, op->version);
 }
 
 static int op_delete(struct apply_ctx *c, const struct txn_op *op)
@@ -448,12 +457,7 @@ static int op_set_data(struct apply_ctx *c, const struct txn_op *op, int32_t idx
         const char *path;
         size_t len;
         struct tree_node *n;
-        int rc = lookup_op_node(c, op, &path, &len, &n);
-        if (rc != ZOK)
-                return rc;
-        if (!tree_acl_permits(n->acl, ZK_PERM_WRITE, &c->txn->auth))
-                return ZNOAUTH;
-        rc = check_version(n->version, op->version);
+        int rc = lookup_versioned_node(c, op, ZK_PERM_WRITE, &path, &len, &n);
         if (rc != ZOK)
                 return rc;
         if (!data_ok(op->data))
@@ -534,12 +538,8 @@ static int op_check(struct apply_ctx *c, const struct txn_op *op, int32_t idx)
         const char *path;
         size_t len;
         struct tree_node *n;
-        int rc = lookup_op_node(c, op, &path, &len, &n);
-        if (rc != ZOK)
-                return rc;
-        if (!tree_acl_permits(n->acl, ZK_PERM_READ, &c->txn->auth))
-                return ZNOAUTH;
-        rc = check_version(n->version, op->version);
+        /* ZooKeeper checks READ for check (PrepRequestProcessor), not WRITE. */
+        int rc = lookup_versioned_node(c, op, ZK_PERM_READ, &path, &len, &n);
         if (rc == ZOK)
                 tree_node_stat(n, &c->res->ops[idx].stat);
         return rc;
