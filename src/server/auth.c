@@ -40,10 +40,10 @@ size_t srv_base64_encode(const uint8_t *in, size_t len, char *out, size_t out_si
 
 int srv_digest_identity(const uint8_t *auth, size_t len, char *out, size_t out_size)
 {
+        /* Without a colon ZooKeeper takes the whole text as the user name and
+         * hashes it all; such an identity can still match an ACL written for it. */
         const uint8_t *colon = memchr(auth, ':', len);
-        if (colon == NULL)
-                return SYN_EINVAL; /* ZooKeeper would hash it anyway, but no ACL can match */
-        size_t user_len = (size_t)(colon - auth);
+        size_t user_len = colon != NULL ? (size_t)(colon - auth) : len;
         uint8_t hash[SHA_DIGEST_LENGTH];
         SHA1(auth, len, hash);
         char b64[64];

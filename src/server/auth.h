@@ -22,8 +22,8 @@ size_t srv_base64_encode(const uint8_t *in, size_t len, char *out, size_t out_si
 /*
  * The digest identity of the cleartext auth bytes "user:password" (borrowed for
  * the call): "user:" + base64(sha1("user:password")), NUL-terminated into out.
- * Returns 0; SYN_EINVAL if there is no ':' (no ACL could ever match it);
- * SYN_ETOOBIG if out is too small.
+ * Text without a ':' is all user name, as in ZooKeeper: "text:" + base64(sha1("text")).
+ * Returns 0, or SYN_ETOOBIG if out is too small.
  */
 int srv_digest_identity(const uint8_t *auth, size_t len, char *out, size_t out_size);
 

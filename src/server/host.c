@@ -11,11 +11,12 @@
  *               reports that ticket durable; then RAFT_EV_PERSISTED is stepped.
  *   2. SEND     messages to peers. A single node has none; a message here is
  *               logged and dropped (Raft tolerates loss).
- *   3. APPLY    committed entries, in order, each at zxid = its log index:
- *               tree_apply, then the watch events it triggered are queued to
- *               the watching connections...
- *   4. REPLY    ...and only then the reply of the write itself, followed by the
- *               reads of that session that waited behind it (pipeline.c).
+ *   3. APPLY    committed entries, in order, each at zxid = its log index
+ *               (apply.c): tree_apply, then the watch events it triggered are
+ *               queued to the watching connections...
+ *   4. REPLY    ...and only then the reply of the write itself (its waiter in
+ *               the registry), followed by the reads of that session that
+ *               waited behind it.
  *
  * Raft commits an entry only after RAFT_EV_PERSISTED covers it, so a reply is
  * never written before its entry is on disk; replies reach the socket in the
@@ -30,7 +31,7 @@
 #include "base/log.h"
 #include "server/server.h"
 
-static void host_fatal(struct srv *srv, int err, const char *what)
+void host_fatal(struct srv *srv, int err, const char *what)
 {
         if (srv->fatal == SYN_OK) {
                 SYN_ERROR("fatal: %s: %s; stopping", what, syn_strerror(err));
@@ -84,72 +85,13 @@ static void send_messages(struct srv *srv, const struct raft_update *u)
                           u->n_msgs + u->n_msgs_after_persist);
 }
 
-/* Fails writes whose entries vanished (never in a single node: Raft would have to
- * truncate them). Their connections cannot get an in-order reply: close them. */
-static void drop_lost_pending(struct srv *srv, const struct raft_entry *e)
-{
-        while (srv->pending_head != NULL &&
-               (srv->pending_head->index < e->index ||
-                (srv->pending_head->index == e->index && srv->pending_head->term != e->term))) {
-                struct srv_pending *p = srv->pending_head;
-                srv->pending_head = p->next;
-                if (srv->pending_head == NULL)
-                        srv->pending_tail = NULL;
-                srv->pending_count--;
-                SYN_WARN("proposal %llu was lost", (unsigned long long)p->index);
-                pipeline_applied(srv, p, NULL);
-                free(p);
-        }
-}
-
-static void apply_normal(struct srv *srv, const struct raft_entry *e)
-{
-        struct txn txn;
-        int rc = txn_decode(e->data, e->len, &txn);
-        if (rc != 0) {
-                host_fatal(srv, rc, "decoding a committed entry");
-                return;
-        }
-        rc = tree_apply(&srv->tree, &txn, e->index, &srv->result, &srv->events);
-        if (rc != 0) {
-                txn_release(&txn);
-                host_fatal(srv, rc, "applying a committed entry");
-                return;
-        }
-        srv->applied_index = e->index;
-        srv->stats.entries_applied++;
-        /* Watch events go out before the reply of the write that caused them. */
-        watch_events_reset(&srv->deliveries);
-        for (int32_t i = 0; i < srv->events.count; i++) {
-                const struct tree_event *ev = &srv->events.items[i];
-                if (watch_trigger(&srv->watches, ev->type, (const char *)ev->path.data,
-                                  (size_t)ev->path.len, &srv->deliveries) != 0)
-                        SYN_WARN("out of memory delivering watch events");
-        }
-        pipeline_deliver_events(srv);
-        struct srv_pending *p = NULL;
-        if (srv->pending_head != NULL && srv->pending_head->index == e->index &&
-            srv->pending_head->term == e->term) {
-                p = srv->pending_head;
-                srv->pending_head = p->next;
-                if (srv->pending_head == NULL)
-                        srv->pending_tail = NULL;
-                srv->pending_count--;
-        }
-        struct srv_pending replayed = {.index = e->index};
-        pipeline_applied(srv, p ? p : &replayed, &txn);
-        free(p);
-        txn_release(&txn);
-}
-
 static void apply_committed(struct srv *srv, const struct raft_update *u)
 {
         for (size_t i = 0; i < u->n_committed && !srv->fatal; i++) {
                 const struct raft_entry *e = &u->committed[i];
                 SYN_ASSERT(e->index == srv->applied_index + 1);
-                drop_lost_pending(srv, e);
                 if (e->type == RAFT_ENTRY_NORMAL)
-                        apply_normal(srv, e);
+                        apply_entry(srv, e);
                 else
                         srv->applied_index = e->index; /* NOOP / CONF: an index, no change */
         }
@@ -200,39 +142,21 @@ int host_step(struct srv *srv, const struct raft_event *ev)
         return rc;
 }
 
-int host_propose(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len,
-                 uint64_t *index)
+int host_propose(struct srv *srv, const uint8_t *data, size_t len, uint64_t *index)
 {
         if (srv->fatal)
                 return srv->fatal;
         if (srv->role != RAFT_LEADER)
                 return SYN_ENOTLEADER;
-        struct srv_pending *p = calloc(1, sizeof *p);
-        if (p == NULL)
-                return SYN_ENOMEM;
         struct raft_event ev = {.type = RAFT_EV_PROPOSE};
         ev.propose.data = data;
         ev.propose.len = len;
         struct raft_update u;
         int rc = raft_step(&srv->raft, &ev, &u);
-        if (rc != 0) {
-                free(p);
-                host_obey(srv, &u);
-                return rc;
-        }
-        p->index = u.proposal_index;
-        p->term = u.proposal_term;
-        p->conn = conn;
-        /* Registered before obeying, so an apply in this very update would find it. */
-        if (srv->pending_tail)
-                srv->pending_tail->next = p;
-        else
-                srv->pending_head = p;
-        srv->pending_tail = p;
-        srv->pending_count++;
-        *index = p->index;
+        if (rc == 0)
+                *index = u.proposal_index;
         host_obey(srv, &u);
-        return 0;
+        return rc;
 }
 
 /* Steps RAFT_EV_PERSISTED for every mark whose flush is durable. */

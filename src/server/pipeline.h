@@ -37,8 +37,8 @@ enum pl_kind {
 struct pl_item {
         struct pl_item *next;
         enum pl_kind kind;
-        bool proposed;  /* PL_WRITE: handed to Raft; `index` is valid */
-        uint64_t index; /* PL_WRITE: the Raft index (= zxid) of its entry */
+        bool proposed;  /* PL_WRITE: handed to Raft (or forwarded to the leader) */
+        uint64_t index; /* PL_WRITE: the Raft index (= zxid) of its entry; 0 if forwarded */
         int32_t xid;
         int32_t op;
         size_t bytes; /* memory the item holds (its request copy), charged to queue.bytes */
@@ -71,10 +71,12 @@ enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item);
 void pl_proposed(struct pl_item *item, uint64_t index);
 
 /*
- * The entry `index` of this connection's write was applied: the head must be that
- * proposed write (asserted). Returns it, popped.
+ * The entry of this connection's proposed write `item` was applied: pops it and
+ * returns true if it is the head. False (nothing changed) if an earlier write is
+ * still queued: that one never reached the log (a proposal lost with a leader),
+ * and the session's replies can no longer be given in order.
  */
-struct pl_item *pl_write_applied(struct pl_queue *q, uint64_t index);
+bool pl_write_applied(struct pl_queue *q, struct pl_item *item);
 
 /*
  * Backpressure: if Raft refuses a proposal for now (SYN_EBUSY, too many

@@ -79,13 +79,14 @@ void pl_proposed(struct pl_item *item, uint64_t index)
         item->index = index;
 }
 
-struct pl_item *pl_write_applied(struct pl_queue *q, uint64_t index)
+bool pl_write_applied(struct pl_queue *q, struct pl_item *item)
 {
-        SYN_ASSERT(q->head != NULL);
-        SYN_ASSERT(q->head->kind == PL_WRITE);
-        SYN_ASSERT(q->head->proposed);
-        SYN_ASSERT(q->head->index == index);
-        return pop(q);
+        SYN_ASSERT(item->kind == PL_WRITE);
+        SYN_ASSERT(item->proposed);
+        if (q->head != item)
+                return false;
+        pop(q);
+        return true;
 }
 
 struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads)

@@ -24,7 +24,7 @@ static void reply(struct srv *srv, struct srv_conn *conn, int32_t xid, int32_t e
                   const struct zk_response *body)
 {
         struct zk_reply_header h = {xid, (int64_t)srv->applied_index, err};
-        pipeline_send_reply(conn, &h, err == ZOK ? body : NULL);
+        conns_send_reply(conn, &h, err == ZOK ? body : NULL);
 }
 
 /* Validates and looks up path; on failure sets *err (ZBADARGUMENTS / ZNONODE). */
@@ -42,7 +42,7 @@ static const struct tree_node *find(struct srv *srv, struct zk_bytes path, int32
 
 static bool allowed(const struct srv_conn *conn, const struct tree_node *n, int32_t perm)
 {
-        struct txn_auth auth = pipeline_auth(conn);
+        struct txn_auth auth = conns_auth(conn);
         return tree_check_perm(n, perm, &auth);
 }
 
@@ -378,7 +378,7 @@ static void do_set_watches(struct srv *srv, struct srv_conn *conn, const struct 
         if (paths == NULL || lens == NULL) {
                 free(paths);
                 free(lens);
-                pipeline_close_conn(srv, conn, false);
+                conns_close(srv, conn, false);
                 return;
         }
         struct watch_set_request wr = {.relative_zxid = sw->relative_zxid};
@@ -392,15 +392,15 @@ static void do_set_watches(struct srv *srv, struct srv_conn *conn, const struct 
         int rc = watch_set_watches(&srv->watches, conn->id, conn->session_id, &wr, &events, srv,
                                    node_info);
         if (rc == SYN_ENOMEM) {
-                pipeline_close_conn(srv, conn, false);
+                conns_close(srv, conn, false);
         } else {
                 struct watch_events saved = srv->deliveries;
                 srv->deliveries = events;
-                pipeline_deliver_events(srv); /* events before the reply */
+                apply_deliver_events(srv); /* events before the reply */
                 events = srv->deliveries;
                 srv->deliveries = saved;
                 struct zk_reply_header h = {ZK_XID_SET_WATCHES, (int64_t)srv->applied_index, ZOK};
-                pipeline_send_reply(conn, &h, NULL);
+                conns_send_reply(conn, &h, NULL);
         }
         watch_events_close(&events);
         free(paths);

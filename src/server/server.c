@@ -28,7 +28,7 @@
 
 static bool on_accept(void *arg, struct net_conn *nc, const char *ip)
 {
-        return pipeline_accept(arg, nc, ip);
+        return conns_accept(arg, nc, ip);
 }
 
 static void on_frame(void *arg, struct net_conn *nc, const uint8_t *data, size_t len)
@@ -45,14 +45,14 @@ static void on_fourlw(void *arg, struct net_conn *nc, const char *word)
 static void on_close(void *arg, struct net_conn *nc)
 {
         if (nc->user != NULL)
-                pipeline_conn_closed(arg, nc->user);
+                conns_closed(arg, nc->user);
         nc->user = NULL;
 }
 
 static void before_sleep(void *arg)
 {
         struct srv *srv = arg;
-        pipeline_free_dead(srv);
+        conns_free_dead(srv);
         pipeline_pump_stalled(srv);
         host_before_sleep(srv);
         snapshot_maybe_start(srv);
@@ -299,11 +299,6 @@ int srv_run(struct srv *srv)
 
 static void free_queues(struct srv *srv)
 {
-        while (srv->pending_head != NULL) {
-                struct srv_pending *p = srv->pending_head;
-                srv->pending_head = p->next;
-                free(p);
-        }
         while (srv->marks_head != NULL) {
                 struct srv_persist_mark *m = srv->marks_head;
                 srv->marks_head = m->next;
@@ -322,8 +317,7 @@ void srv_close(struct srv *srv)
         if (srv->net_ready)
                 net_close(&srv->net);
         srv->net_ready = false;
-        pipeline_free_dead(srv);
-        pipeline_free_all(srv);
+        conns_free_all(srv);
         free_queues(srv);
         if (srv->snapshot_pid > 0) {
                 int status;

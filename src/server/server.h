@@ -9,8 +9,16 @@
  *               the net callbacks, the tick (raft ticks, expiry, reaping)
  *   host.c      THE ORDER: every raft_update is obeyed persist → send → apply →
  *               reply, written once, here
- *   pipeline.c  per-connection request intake: handshake, ordering (pipeline.h),
- *               turning writes into txns and proposing them, replies of writes
+ *   conns.c     the connection table: accept (per-IP counts), lookups by id and by
+ *               session, reply output, close and deferred free
+ *   handshake.c the ConnectRequest: new sessions (a replicated txn), resumed ones
+ *   pipeline.c  per-connection request intake: auth, the per-session FIFO
+ *               (pipeline.h), backpressure; reads run, writes go to propose.c
+ *   propose.c   requests become txns (ZooKeeper's PrepRequestProcessor) and
+ *               are proposed; waiters are registered by (session id, cxid)
+ *   registry.c  the writes waiting for their entry, keyed by (session id, cxid)
+ *   apply.c     committed entries → tree → watch events → the waiter's reply
+ *               (ZooKeeper's FinalRequestProcessor)
  *   reads.c     the read requests answered from the local tree
  *   sessions.c  session ids, expiry and container/TTL reaping (leader only)
  *   snapshot.c  background snapshots with fork(), retention
@@ -49,10 +57,11 @@ enum srv_conn_state {
         SRV_CONN_HANDSHAKE = 1, /* waiting for the ConnectRequest */
         SRV_CONN_CONNECTING,    /* CREATE_SESSION proposed, waiting for its apply */
         SRV_CONN_ACTIVE,        /* session attached */
-        SRV_CONN_CLOSED,        /* socket gone; kept until its proposed writes are applied */
+        SRV_CONN_CLOSED,        /* socket gone; freed at the next before_sleep */
 };
 
-/* One client connection. Freed when closed and no write of it is in flight. */
+/* One client connection. Its waiters leave the registry when it closes, so
+ * nothing applied later can reach a closed connection. */
 struct srv_conn {
         uint64_t id; /* conn_id for the watch manager; never reused */
         struct srv *srv;
@@ -90,12 +99,36 @@ struct srv_conn {
         struct srv_conn *session_next; /* srv.sessions bucket chain */
 };
 
-/* A write proposed to raft and not yet applied, in log order. */
-struct srv_pending {
-        uint64_t index;
-        uint64_t term; /* the proposal's term: an entry at index with another term is not it */
-        struct srv_conn *conn; /* NULL for the server's own txns (expiry, reaping) */
-        struct srv_pending *next;
+/*
+ * A write waiting for its entry to be applied, registered in the registry by
+ * (session id, cxid) when it is proposed: the apply path finds it from the
+ * committed txn alone, whichever server proposed it and whatever its log index
+ * (etcd's wait registry). Embedded in the request it belongs to.
+ */
+struct srv_waiter {
+        uint64_t session_id;
+        int32_t cxid;
+        bool registered;
+        struct srv_conn *conn;
+        /* Called once, by apply, with the applied txn (borrowed for the call) and its zxid. */
+        void (*on_applied)(struct srv *srv, struct srv_waiter *w, const struct txn *txn,
+                           uint64_t zxid);
+        struct srv_waiter *next; /* registry bucket chain */
+};
+
+/* The cxid under which a CREATE_SESSION txn is registered: no client xid is this. */
+#define SRV_CXID_CREATE_SESSION INT32_MIN
+
+/* A request waiting in a connection's FIFO (read or write). */
+struct srv_req {
+        struct pl_item item;
+        struct srv_waiter waiter; /* writes: registered while proposed */
+        struct zk_request req;    /* decoded from frame */
+        int32_t canned_err;       /* non-zero: answer this error instead of running req */
+        bool decoded;
+        int64_t recv_ms;
+        size_t len;
+        uint8_t frame[]; /* copy of the request frame: req's strings point into it */
 };
 
 struct srv_persist_mark {
@@ -104,7 +137,16 @@ struct srv_persist_mark {
         struct srv_persist_mark *next;
 };
 
-#define SRV_CONN_BUCKETS 1024
+#define SRV_CONN_BUCKETS   1024
+#define SRV_WAITER_BUCKETS 4096
+#define SRV_IP_BUCKETS     1024
+
+/* Open connections from one address (maxClientCnxns), in srv.ips. */
+struct srv_ip_count {
+        char ip[64];
+        uint32_t count;
+        struct srv_ip_count *next;
+};
 
 struct srv_stats {
         uint64_t packets_received;
@@ -152,10 +194,11 @@ struct srv {
         struct srv_conn *conns[SRV_CONN_BUCKETS];    /* by id */
         struct srv_conn *sessions[SRV_CONN_BUCKETS]; /* by session id (ACTIVE only) */
         uint32_t conn_count;
-        struct srv_conn *dead;    /* closed connections waiting to be freed */
-        struct srv_conn *stalled; /* connections whose reads wait for output room */
-        struct srv_pending *pending_head, *pending_tail;
-        uint32_t pending_count;
+        struct srv_conn *dead;                    /* closed connections waiting to be freed */
+        struct srv_conn *stalled;                 /* connections whose reads wait for output room */
+        struct srv_ip_count *ips[SRV_IP_BUCKETS]; /* open connections per address */
+        struct srv_waiter *waiters[SRV_WAITER_BUCKETS]; /* by (session id, cxid) */
+        uint32_t waiter_count;
         struct srv_persist_mark *marks_head, *marks_tail;
         struct srv_persist_mark *marks_unticketed; /* first with ticket 0 (they are a suffix) */
         uint64_t last_ticket;
@@ -188,15 +231,13 @@ void srv_close(struct srv *srv);
 
 /* ---- private to src/server ----
  * All run on the loop thread. Pointers to srv_conn stay valid until the next
- * before_sleep after the connection closed (pipeline_free_dead frees them then).
+ * before_sleep after the connection closed (conns_free_dead frees them then).
  */
 
 /* host.c: the one place that steps raft and obeys its updates (persist → send → apply). */
-/* Proposes `data` (borrowed for the call) as a normal entry and records which connection
- * waits for it (NULL: a server txn). *index = its log index = zxid. Errors: SYN_ENOTLEADER,
- * SYN_EBUSY, SYN_ETOOBIG, SYN_ENOMEM from raft, or the fatal error. */
-int host_propose(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len,
-                 uint64_t *index);
+/* Proposes `data` (borrowed for the call) as a normal entry; *index = its log index = zxid.
+ * Errors: SYN_ENOTLEADER, SYN_EBUSY, SYN_ETOOBIG, SYN_ENOMEM from raft, or the fatal error. */
+int host_propose(struct srv *srv, const uint8_t *data, size_t len, uint64_t *index);
 /* One raft tick. */
 void host_tick(struct srv *srv);
 /* Hands the WAL batch to the I/O thread (group commit) and applies what is durable. */
@@ -207,43 +248,81 @@ void host_wal_done(void *arg);
 void host_campaign(struct srv *srv);
 /* Steps raft with `ev` (borrowed) and obeys the update; returns raft's error. */
 int host_step(struct srv *srv, const struct raft_event *ev);
+/* Stops the server: logs `what` and `err` once, records err as the exit status. */
+void host_fatal(struct srv *srv, int err, const char *what);
 
-/* pipeline.c: connections, the per-session FIFO (pipeline.h), writes and their replies. */
+/* conns.c: the connection table. */
 /* net's on_accept: false refuses (maxClientCnxns, SRV_CONNS_MAX, shutting down). */
-bool pipeline_accept(struct srv *srv, struct net_conn *nc, const char *ip);
-/* One frame (borrowed for the call) of a connection. */
-void pipeline_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len);
-/* net's on_close: detaches the connection (session map, watches, queued reads). */
-void pipeline_conn_closed(struct srv *srv, struct srv_conn *conn);
+bool conns_accept(struct srv *srv, struct net_conn *nc, const char *ip);
+/* net's on_close: detaches the connection (session map, watches, waiters, queue). */
+void conns_closed(struct srv *srv, struct srv_conn *conn);
+/* Closes the socket (with `flush`, after the queued output); on_close follows at once. */
+void conns_close(struct srv *srv, struct srv_conn *conn, bool flush);
 /* Frees the connections retired since the last call. */
-void pipeline_free_dead(struct srv *srv);
+void conns_free_dead(struct srv *srv);
+/* Retires a closed connection that nothing refers to any more (freed at the next
+ * conns_free_dead, so no running caller holds a freed pointer). */
+void conns_maybe_free(struct srv *srv, struct srv_conn *conn);
 /* Closes connections that sent no ConnectRequest within minSessionTimeout (like
  * ZooKeeper's session-less connection expiry), so idle sockets cannot hold slots. */
-void pipeline_close_silent(struct srv *srv);
+void conns_close_silent(struct srv *srv);
 /* Shutdown: frees every connection and queued request (the sockets are already closed). */
-void pipeline_free_all(struct srv *srv);
-/* Runs the reads held back by backpressure where the output has room again. */
-void pipeline_pump_stalled(struct srv *srv);
-/* Closes the socket (with `flush`, after the queued output); on_close follows at once. */
-void pipeline_close_conn(struct srv *srv, struct srv_conn *conn, bool flush);
-/* An entry was applied: reply to the write it carried and run what waits behind it.
- * pending->conn NULL: a server txn or a replayed entry; txn NULL: the entry was lost. */
-void pipeline_applied(struct srv *srv, struct srv_pending *pending, const struct txn *txn);
+void conns_free_all(struct srv *srv);
 /* Lookups; NULL if none. */
-struct srv_conn *pipeline_conn_by_id(struct srv *srv, uint64_t id);
-struct srv_conn *pipeline_conn_by_session(struct srv *srv, uint64_t session_id);
-void pipeline_attach_session(struct srv *srv, struct srv_conn *conn);
-void pipeline_detach_session(struct srv *srv, struct srv_conn *conn);
+struct srv_conn *conns_by_id(struct srv *srv, uint64_t id);
+struct srv_conn *conns_by_session(struct srv *srv, uint64_t session_id);
+void conns_attach_session(struct srv *srv, struct srv_conn *conn);
+void conns_detach_session(struct srv *srv, struct srv_conn *conn);
 /* Appends a reply frame to the connection's output (dropped if it is closed); body may be
  * NULL and is borrowed for the call. */
-void pipeline_send_reply(struct srv_conn *conn, const struct zk_reply_header *h,
-                         const struct zk_response *body);
-/* Writes srv->deliveries as notifications to their connections, then resets it. */
-void pipeline_deliver_events(struct srv *srv);
+void conns_send_reply(struct srv_conn *conn, const struct zk_reply_header *h,
+                      const struct zk_response *body);
 /* Request latency bookkeeping (stat, cons, mntr). */
-void pipeline_record_latency(struct srv_conn *conn, int64_t recv_ms);
+void conns_record_latency(struct srv_conn *conn, int64_t recv_ms);
 /* The connection's identities for ACL checks (borrowed from conn). */
-struct txn_auth pipeline_auth(const struct srv_conn *conn);
+struct txn_auth conns_auth(const struct srv_conn *conn);
+
+/* handshake.c: the first frame of a connection, its ConnectRequest. */
+void handshake_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len);
+
+/* pipeline.c: requests of ACTIVE connections through the per-session FIFO (pipeline.h). */
+/* One frame (borrowed for the call) of a connection. */
+void pipeline_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len);
+/* Runs what the head of the connection's FIFO allows (reads, proposals). */
+void pipeline_pump(struct srv *srv, struct srv_conn *conn);
+/* Runs the reads held back by backpressure where the output has room again. */
+void pipeline_pump_stalled(struct srv *srv);
+/* Marks the connection (not) stalled: it is pumped again from before_sleep. */
+void pipeline_set_stalled(struct srv *srv, struct srv_conn *conn, bool stalled);
+/* Frees a queued request (any kind); its waiter must not be registered. */
+void pipeline_req_free(void *req);
+
+/* propose.c: writes become txns and are proposed; their waiters are registered. */
+/* Proposes the queued write `item` of conn (a request or a CREATE_SESSION). Returns 0
+ * (proposed and registered), SYN_EBUSY (Raft refuses for now: retry later) or another
+ * error (the write was not proposed). */
+int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item);
+/* Proposes a txn of the server itself (expiry, reaping): nobody waits for it. */
+int propose_server_txn(struct srv *srv, const struct txn *t);
+/* Whether a request of this opcode is a write (goes through Raft). */
+bool propose_is_write(int32_t type);
+
+/* registry.c: writes waiting for their entry, by (session id, cxid). */
+/* Registers w (caller-owned until removed or taken). SYN_EEXIST if the key is taken. */
+int registry_add(struct srv *srv, struct srv_waiter *w);
+/* Unregisters w if it is registered. */
+void registry_remove(struct srv *srv, struct srv_waiter *w);
+/* The waiter of an applied txn, unregistered, or NULL if nobody here waits for it. */
+struct srv_waiter *registry_take(struct srv *srv, const struct txn *txn);
+
+/* apply.c: committed entries into the tree, watch events, then the waiter's reply. */
+/* Applies a committed NORMAL entry (fatal on a corrupt entry or allocation failure). */
+void apply_entry(struct srv *srv, const struct raft_entry *e);
+/* Writes srv->deliveries as notifications to their connections, then resets it. */
+void apply_deliver_events(struct srv *srv);
+/* The reply of an applied write (result in srv->result) to its connection. */
+void apply_reply_write(struct srv *srv, struct srv_conn *conn, int32_t xid, int32_t op,
+                       const struct txn *txn, uint64_t zxid);
 
 /* reads.c: answers one read-type request of an ACTIVE connection (xid/type in req). */
 void reads_run(struct srv *srv, struct srv_conn *conn, const struct zk_request *req);

@@ -67,20 +67,6 @@ void sessions_track_all(struct srv *srv)
         free(list);
 }
 
-/* Proposes a txn of the server itself. Returns 0 or the host_propose error (logged). */
-static int propose_server_txn(struct srv *srv, const struct txn *t)
-{
-        syn_writer_reset(&srv->scratch);
-        uint64_t index;
-        int rc = txn_encode(t, &srv->scratch);
-        if (rc == 0)
-                rc = host_propose(srv, NULL, srv->scratch.data, srv->scratch.len, &index);
-        if (rc != 0)
-                SYN_WARN("server txn %s not proposed: %s", txn_type_name(t->type),
-                         syn_strerror(rc));
-        return rc;
-}
-
 /*
  * Proposes CLOSE_SESSION for each session past its deadline. The pop already
  * forgot the id, so when the proposal is refused (SYN_EBUSY: Raft is over its
@@ -135,7 +121,7 @@ void sessions_tick(struct srv *srv)
         int64_t mono = (int64_t)net_now_ms(&srv->net);
         if (mono - srv->last_handshake_scan_ms >= SRV_HANDSHAKE_SCAN_MS) {
                 srv->last_handshake_scan_ms = mono;
-                pipeline_close_silent(srv);
+                conns_close_silent(srv);
         }
         if (srv->role != RAFT_LEADER || srv->fatal)
                 return;

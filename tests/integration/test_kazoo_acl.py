@@ -186,6 +186,28 @@ def test_unknown_auth_scheme_fails_and_closes(raw):
     assert c.wait_closed(10)
 
 
+def test_digest_auth_without_colon_is_all_user_name(raw, zk, prefix):
+    # ZooKeeper hashes the whole text and names the identity after all of it
+    c = raw()
+    assert c.add_auth("digest", b"nocolon").err == 0
+    assert c.ping().err == 0
+    ids = zkwire.decode_who_am_i(c.who_am_i().body)
+    assert sorted(ids) == [("digest", "nocolon"), ("ip", "127.0.0.1")]
+    raw_digest = hashlib.sha1(b"nocolon").digest()
+    acl = ACL(Permissions.ALL, Id("digest", "nocolon:" + base64.b64encode(raw_digest).decode()))
+    zk.create(prefix + "/n", b"mine", acl=[acl])
+    reply = c.get_data(prefix + "/n")
+    assert reply.err == 0
+
+
+def test_ip_auth_is_accepted_and_adds_nothing(raw):
+    # the ip provider always answers OK: the connection already is ip:<its address>
+    c = raw()
+    assert c.add_auth("ip", b"10.1.2.3").err == 0
+    assert c.ping().err == 0
+    assert zkwire.decode_who_am_i(c.who_am_i().body) == [("ip", "127.0.0.1")]
+
+
 def test_kazoo_auth_failure(clients):
     zk = clients()
     with pytest.raises(AuthFailedError):

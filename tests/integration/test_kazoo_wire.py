@@ -70,10 +70,11 @@ def test_ping_reply(raw):
 
 @pytest.mark.parametrize("op", [10, 23, 999, -55])
 def test_unknown_opcode_is_unimplemented(raw, op):
-    # ZooKeeper 3.8 replies and then closes the connection; only the reply is checked
+    # ZooKeeper 3.8 replies ZUNIMPLEMENTED and then closes the connection
     c = raw()
     reply = c.call(op, b"")
     assert (reply.xid, reply.err, reply.body) == (1, -6, b"")
+    assert c.wait_closed(10)
 
 
 def test_oversized_frame_closes_connection(raw, zk, prefix):

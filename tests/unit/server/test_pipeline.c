@@ -109,8 +109,10 @@ static void apply_one(struct model *m)
         int sid = m->log_session[index];
         struct model_session *s = &m->s[sid];
         s->writes_done++;
-        struct pl_item *item = pl_write_applied(&s->q, index);
+        struct pl_item *item = s->q.head;
+        assert_non_null(item);
         assert_int_equal(item->index, index);
+        assert_true(pl_write_applied(&s->q, item));
         reply(m, sid, item);
         pump(m, sid); /* before the next entry is applied */
 }
@@ -223,9 +225,9 @@ static void busy_write_keeps_its_place(void **state)
         assert_ptr_equal(pl_next(&q, true), &w2);
         pl_proposed(&w2, 6);
         assert_null(pl_next(&q, true)); /* r3 waits for both applies */
-        assert_ptr_equal(pl_write_applied(&q, 5), &w1);
+        assert_true(pl_write_applied(&q, &w1));
         assert_null(pl_next(&q, true));
-        assert_ptr_equal(pl_write_applied(&q, 6), &w2);
+        assert_true(pl_write_applied(&q, &w2));
         assert_ptr_equal(pl_next(&q, true), &r3);
         assert_int_equal(q.count, 0);
         assert_int_equal(q.writes, 0);
@@ -246,13 +248,13 @@ static void read_behind_write_waits_for_apply(void **state)
         assert_int_equal(pl_submit(&q, &r), PL_QUEUED);  /* behind a write: waits */
         assert_int_equal(pl_submit(&q, &w2), PL_QUEUED); /* behind a read: not proposed */
         assert_null(pl_next(&q, true));                  /* head is a proposed write */
-        assert_ptr_equal(pl_write_applied(&q, 7), &w);
+        assert_true(pl_write_applied(&q, &w));
         assert_null(pl_next(&q, false)); /* held back: the write behind stays unproposed */
         assert_ptr_equal(pl_next(&q, true), &r);
         assert_ptr_equal(pl_next(&q, true), &w2);
         pl_proposed(&w2, 9);
         assert_null(pl_next(&q, true));
-        assert_ptr_equal(pl_write_applied(&q, 9), &w2);
+        assert_true(pl_write_applied(&q, &w2));
         assert_int_equal(q.count, 0);
         assert_int_equal(q.writes, 0);
         assert_int_equal(q.reads, 0);
@@ -270,6 +272,26 @@ static void failed_write_is_answered_in_order(void **state)
         assert_int_equal(pl_submit(&q, &r), PL_QUEUED);
         assert_ptr_equal(pl_next(&q, true), &w);
         assert_ptr_equal(pl_next(&q, true), &r);
+        assert_int_equal(q.count, 0);
+}
+
+/* A write applied while an earlier one of its session is still queued (lost with a
+ * leader): refused, nothing popped, so the caller can close the connection. */
+static void write_applied_out_of_order_is_refused(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q);
+        struct pl_item w1 = {.kind = PL_WRITE, .xid = 1};
+        struct pl_item w2 = {.kind = PL_WRITE, .xid = 2};
+        assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
+        pl_proposed(&w1, 0);
+        assert_int_equal(pl_submit(&q, &w2), PL_PROPOSE_NOW);
+        pl_proposed(&w2, 0);
+        assert_false(pl_write_applied(&q, &w2));
+        assert_int_equal(q.count, 2);
+        assert_true(pl_write_applied(&q, &w1));
+        assert_true(pl_write_applied(&q, &w2));
         assert_int_equal(q.count, 0);
 }
 
@@ -292,7 +314,7 @@ static void queued_bytes_are_accounted(void **state)
         assert_int_equal(pl_submit(&q, &w3), PL_QUEUED);
         assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);
         assert_int_equal(q.bytes, 300 + 50 + 7 + 11);
-        assert_ptr_equal(pl_write_applied(&q, 1), &w1);
+        assert_true(pl_write_applied(&q, &w1));
         assert_int_equal(q.bytes, 50 + 7 + 11);
         assert_ptr_equal(pl_next(&q, true), &r2);
         assert_int_equal(q.bytes, 7 + 11);
@@ -321,8 +343,9 @@ static void digest_matches_zookeeper(void **state)
         const char *bob = "bob:secret";
         assert_int_equal(srv_digest_identity((const uint8_t *)bob, strlen(bob), id, sizeof id), 0);
         assert_string_equal(id, "bob:fyVmFCwVbTJYrznoSu1koqYEYF0=");
-        assert_int_equal(srv_digest_identity((const uint8_t *)"nocolon", 7, id, sizeof id),
-                         SYN_EINVAL);
+        /* No colon: all of it is the user name, hashed whole (ZooKeeper's generateDigest). */
+        assert_int_equal(srv_digest_identity((const uint8_t *)"nocolon", 7, id, sizeof id), 0);
+        assert_string_equal(id, "nocolon:Ra+cHr2ZoHvBjtNArFGNGlVie4g=");
         assert_int_equal(srv_digest_identity((const uint8_t *)auth, strlen(auth), id, 10),
                          SYN_ETOOBIG);
 }
@@ -349,6 +372,7 @@ int main(void)
             cmocka_unit_test(queued_bytes_are_accounted),
             cmocka_unit_test(read_behind_write_waits_for_apply),
             cmocka_unit_test(failed_write_is_answered_in_order),
+            cmocka_unit_test(write_applied_out_of_order_is_refused),
             cmocka_unit_test(digest_matches_zookeeper),
             cmocka_unit_test(base64_pads_like_rfc4648),
         };

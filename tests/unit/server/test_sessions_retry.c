@@ -6,8 +6,8 @@
  *
  * sessions.c is compiled into this test alone with fakes of what it calls
  * outside the tree and the expiry queue: the clock (net_now_ms / net_wall_ms),
- * host_propose (refuses with SYN_EBUSY while `busy`, else records the txn) and
- * pipeline_close_silent.
+ * propose_server_txn (refuses with SYN_EBUSY while `busy`, else records the txn)
+ * and conns_close_silent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -44,25 +44,24 @@ int64_t net_wall_ms(struct net *net)
         return (int64_t)fake.now_ms + 1700000000000ll;
 }
 
-void pipeline_close_silent(struct srv *srv)
+void conns_close_silent(struct srv *srv)
 {
         (void)srv;
 }
 
-int host_propose(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len,
-                 uint64_t *index)
+int propose_server_txn(struct srv *srv, const struct txn *t)
 {
-        (void)srv;
-        assert_null(conn);
         if (fake.busy) {
                 fake.refused++;
                 return SYN_EBUSY;
         }
         if (fake.have_last)
                 txn_release(&fake.last);
-        assert_int_equal(txn_decode(data, len, &fake.last), SYN_OK);
+        syn_writer_reset(&srv->scratch);
+        assert_int_equal(txn_encode(t, &srv->scratch), SYN_OK);
+        assert_int_equal(txn_decode(srv->scratch.data, srv->scratch.len, &fake.last), SYN_OK);
         fake.have_last = true;
-        *index = (uint64_t)++fake.proposed;
+        fake.proposed++;
         return SYN_OK;
 }
 

@@ -1,0 +1,212 @@
+/*
+ * Propose: a write request becomes a txn and goes to Raft (ZooKeeper's
+ * PrepRequestProcessor, without its checks: every decision that depends on the
+ * tree is taken at apply time, where every server sees the same state, so the
+ * txn carries its inputs: session, xid, the connection's identities and the
+ * proposer's clock).
+ *
+ * Before a write is proposed its waiter is registered under (session id, cxid),
+ * the key apply finds in the committed txn; a proposal that fails leaves the
+ * registry as it was.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "server/server.h"
+
+bool propose_is_write(int32_t type)
+{
+        switch (type) {
+        case ZK_OP_CREATE:
+        case ZK_OP_CREATE2:
+        case ZK_OP_CREATE_CONTAINER:
+        case ZK_OP_CREATE_TTL:
+        case ZK_OP_DELETE:
+        case ZK_OP_SET_DATA:
+        case ZK_OP_SET_ACL:
+        case ZK_OP_CHECK:
+        case ZK_OP_MULTI:
+        case ZK_OP_CLOSE_SESSION:
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void fill_op(struct txn_op *op, const struct zk_request *r)
+{
+        memset(op, 0, sizeof *op);
+        op->zk_op = r->type;
+        op->version = -1;
+        switch (r->type) {
+        case ZK_OP_CREATE:
+        case ZK_OP_CREATE2:
+        case ZK_OP_CREATE_CONTAINER:
+        case ZK_OP_CREATE_TTL:
+                op->path = r->create.path;
+                op->data = r->create.data;
+                op->acl = r->create.acl.items;
+                op->acl_count = r->create.acl.count > 0 ? r->create.acl.count : 0;
+                op->flags = r->create.flags;
+                op->ttl_ms = r->type == ZK_OP_CREATE_TTL ? r->create.ttl_ms : 0;
+                break;
+        case ZK_OP_DELETE:
+        case ZK_OP_CHECK:
+                op->path = r->path_ver.path;
+                op->version = r->path_ver.version;
+                break;
+        case ZK_OP_SET_DATA:
+                op->path = r->set_data.path;
+                op->data = r->set_data.data;
+                op->version = r->set_data.version;
+                break;
+        case ZK_OP_SET_ACL:
+                op->path = r->set_acl.path;
+                op->acl = r->set_acl.acl.items;
+                op->acl_count = r->set_acl.acl.count > 0 ? r->set_acl.acl.count : 0;
+                op->version = r->set_acl.version;
+                break;
+        default:
+                SYN_UNREACHABLE();
+        }
+}
+
+/*
+ * Clients may send an ACL id as a null string (kazoo's CREATOR_ALL_ACL is
+ * Id("auth", None)); ZooKeeper treats it as empty, while a txn stores only real
+ * strings. Returns a copy with nulls made empty (caller frees), or NULL when the
+ * list needs no change or memory ran out (*failed tells which).
+ */
+static struct zk_acl *acl_without_nulls(const struct zk_acl *acl, int32_t count, bool *failed)
+{
+        bool needed = false;
+        for (int32_t i = 0; i < count; i++)
+                if (acl[i].id.scheme.len < 0 || acl[i].id.id.len < 0)
+                        needed = true;
+        *failed = false;
+        if (!needed)
+                return NULL;
+        struct zk_acl *copy = calloc((size_t)count, sizeof *copy);
+        if (copy == NULL) {
+                *failed = true;
+                return NULL;
+        }
+        for (int32_t i = 0; i < count; i++) {
+                copy[i] = acl[i];
+                if (copy[i].id.scheme.len < 0)
+                        copy[i].id.scheme = zk_bytes_of("");
+                if (copy[i].id.id.len < 0)
+                        copy[i].id.id = zk_bytes_of("");
+        }
+        return copy;
+}
+
+/* Replaces the ACLs of ops[0..n) that hold nulls; copies go to owned[] (freed by caller). */
+static int fix_acls(struct txn_op *ops, int32_t n, struct zk_acl **owned)
+{
+        for (int32_t i = 0; i < n; i++) {
+                bool failed;
+                owned[i] = acl_without_nulls(ops[i].acl, ops[i].acl_count, &failed);
+                if (failed)
+                        return SYN_ENOMEM;
+                if (owned[i] != NULL)
+                        ops[i].acl = owned[i];
+        }
+        return 0;
+}
+
+/* Encodes t into srv->scratch. */
+static int encode(struct srv *srv, const struct txn *t)
+{
+        syn_writer_reset(&srv->scratch);
+        return txn_encode(t, &srv->scratch);
+}
+
+/* Encodes the txn of a client write request into srv->scratch. */
+static int encode_request(struct srv *srv, struct srv_conn *conn, const struct zk_request *req)
+{
+        struct txn t = {.session_id = conn->session_id, .cxid = req->xid};
+        t.time_ms = net_wall_ms(&srv->net);
+        t.auth = conns_auth(conn);
+        struct txn_op *ops = NULL;
+        if (req->type == ZK_OP_CLOSE_SESSION) {
+                t.type = TXN_CLOSE_SESSION;
+                t.session.id = conn->session_id;
+        } else if (req->type == ZK_OP_MULTI) {
+                t.type = TXN_MULTI;
+                if (req->multi.count > 0) {
+                        ops = calloc((size_t)req->multi.count, sizeof *ops);
+                        if (ops == NULL)
+                                return SYN_ENOMEM;
+                        for (int32_t i = 0; i < req->multi.count; i++)
+                                fill_op(&ops[i], &req->multi.ops[i]);
+                }
+                t.ops = ops;
+                t.op_count = req->multi.count;
+        } else {
+                t.type = TXN_OP;
+                fill_op(&t.op, req);
+        }
+        struct txn_op *list = t.type == TXN_MULTI ? ops : &t.op;
+        int32_t n = t.type == TXN_MULTI ? t.op_count : (t.type == TXN_OP ? 1 : 0);
+        struct zk_acl **owned = n > 0 ? calloc((size_t)n, sizeof *owned) : NULL;
+        int rc = n > 0 && owned == NULL ? SYN_ENOMEM : fix_acls(list, n, owned);
+        if (rc == 0)
+                rc = encode(srv, &t);
+        for (int32_t i = 0; i < n && owned != NULL; i++)
+                free(owned[i]);
+        free(owned);
+        free(ops);
+        return rc;
+}
+
+/* The CREATE_SESSION txn of a CONNECTING connection, from the id, timeout and
+ * password the handshake chose (kept on the connection so a refused proposal can
+ * be retried unchanged). */
+static int encode_session(struct srv *srv, struct srv_conn *conn)
+{
+        struct txn t = {.type = TXN_CREATE_SESSION};
+        t.session.id = conn->session_id;
+        t.session.timeout_ms = conn->timeout_ms;
+        memcpy(t.session.passwd, conn->passwd, ZK_PASSWD_BYTES);
+        t.time_ms = net_wall_ms(&srv->net);
+        return encode(srv, &t);
+}
+
+int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item)
+{
+        struct srv_req *r = item->data;
+        bool session = item->op == ZK_OP_CREATE_SESSION;
+        int rc = session ? encode_session(srv, conn) : encode_request(srv, conn, &r->req);
+        if (rc != 0)
+                return rc;
+        r->waiter.session_id = conn->session_id;
+        r->waiter.cxid = session ? SRV_CXID_CREATE_SESSION : item->xid;
+        r->waiter.conn = conn;
+        rc = registry_add(srv, &r->waiter);
+        if (rc != 0)
+                return rc;
+        uint64_t index = 0;
+        rc = host_propose(srv, srv->scratch.data, srv->scratch.len, &index);
+        if (rc != 0) {
+                registry_remove(srv, &r->waiter);
+                return rc;
+        }
+        pl_proposed(item, index);
+        return 0;
+}
+
+int propose_server_txn(struct srv *srv, const struct txn *t)
+{
+        uint64_t index;
+        int rc = encode(srv, t);
+        if (rc == 0)
+                rc = host_propose(srv, srv->scratch.data, srv->scratch.len, &index);
+        if (rc != 0)
+                SYN_WARN("server txn %s not proposed: %s", txn_type_name(t->type),
+                         syn_strerror(rc));
+        return rc;
+}
