@@ -2,9 +2,9 @@
 """Writes the seed corpus of fuzz/fuzz_zk_request.c into fuzz/corpus/zk_request/.
 
 An independent encoder of the ZooKeeper client protocol (jute, big-endian),
-written from zk-protocol.md rather than from src/proto, so the seeds also
-cross-check our codec. Seeds come in three shapes, matching the three ways the
-target reads its input:
+written from the protocol description in docs/protocol-notes.md (its second
+half) rather than from src/proto, so the seeds also cross-check our codec.
+Seeds come in three shapes, matching the three ways the target reads its input:
   stream-*   a client byte stream: ConnectRequest frame, then request frames
   req-*      one request payload (RequestHeader + record), no length prefix
   resp-*     a selector byte (index into the target's reply-type table) + a reply body

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the module dependency rule of shared/design.md on #include lines:
+# Checks the module dependency rule (docs/architecture.md, "Module dependencies") on #include lines:
 # a module may include only its own headers and those of the modules it depends on.
 # raft, proto, session and tree must not include libuv (they are pure).
 set -euo pipefail

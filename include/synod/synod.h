@@ -387,7 +387,11 @@ struct synod_instance {
         char *metadata_json; /* "{}" if none */
 };
 /* instance_id NULL = a random id. metadata_json NULL = "{}"; must be a JSON object
- * (not validated beyond that it starts with '{'). *path_out (may be NULL) is malloc'd. */
+ * (not validated beyond that it starts with '{'). *path_out (may be NULL) is malloc'd.
+ * Returns SYNOD_OK only once the instance node exists and belongs to this session;
+ * SYNOD_ENODEEXISTS if another session holds it; otherwise the error that stopped it,
+ * or, when connection losses or a vanishing service node kept every one of
+ * CLIENT_CAS_ROUNDS_MAX attempts from succeeding, the last attempt's error. */
 int synod_service_register(struct synod *h, const char *service, const char *instance_id,
                            const char *address, int port, const char *metadata_json,
                            char **path_out);

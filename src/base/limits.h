@@ -19,8 +19,27 @@
 #define ZK_PATH_BYTES_MAX (64 * 1024)
 /* Most ACL entries in one ACL list: more is hostile, not useful. */
 #define ZK_ACL_COUNT_MAX 1024
-/* Most operations in one multi / multiRead. */
-#define ZK_MULTI_OPS_MAX 16384
+/*
+ * Smallest wire size of one multi / multiRead sub-op, bytes: its MultiHeader
+ * {int type; boolean done; int err} (9) plus the smallest record a multi may hold,
+ * getData / getChildren {ustring path, null = 4; boolean watch, 1} (5). (Write
+ * sub-ops are larger: check / delete with a null path are 9 + 8.)
+ */
+#define ZK_MULTI_OP_BYTES_MIN 14
+/*
+ * Most operations in one multi / multiRead: as many as the largest frame can carry.
+ * ZooKeeper limits a multi only by jute.maxbuffer, so any multi that fits in a frame
+ * must be decoded and run; a count cap below this would close connections ZooKeeper
+ * serves. 74,898 with the 1 MiB frame.
+ */
+#define ZK_MULTI_OPS_MAX (ZK_FRAME_BYTES_MAX / ZK_MULTI_OP_BYTES_MIN)
+/*
+ * Most bytes one multi sub-op's result adds to the reply beyond the path bytes of its
+ * request: MultiHeader (9) + Create2Response {path length (4), Stat (68)} + the
+ * sequence suffix of a sequential create ("%010d" of an int: up to 11 chars). Every
+ * other result is smaller (an error result is 9 + 4).
+ */
+#define ZK_MULTI_RESULT_EXTRA_BYTES_MAX (9 + 4 + 68 + 11)
 /* Most paths in one SetWatches packet (the Java client chunks at 128 KiB). */
 #define ZK_SETWATCHES_PATHS_MAX 65536
 /* Auth bytes in one AuthPacket. */
@@ -58,7 +77,8 @@
 #define RAFT_MSG_ENTRIES_MAX 1024
 /* Default bytes of proposed but uncommitted entries the leader accepts, bytes. */
 #define RAFT_UNCOMMITTED_BYTES_DEFAULT (64 * 1024 * 1024)
-/* Largest entry payload, bytes: a ZooKeeper frame plus the host's txn header. */
+/* Largest entry payload, bytes: a ZooKeeper frame plus the host's txn header (see
+ * TXN_BYTES_MAX below: the txn of any request that fits in a frame fits). */
 #define RAFT_ENTRY_BYTES_MAX (2 * 1024 * 1024)
 /* Entries kept in the log after a snapshot compaction, entries (slow followers
  * catch up from the log rather than by a snapshot transfer). */
@@ -115,6 +135,17 @@
 #define TXN_AUTH_IDS_MAX 64
 /* Bytes of one identity's scheme or id in a txn: an auth payload plus room for the digest form. */
 #define TXN_AUTH_ID_BYTES_MAX (ZK_AUTH_BYTES_MAX + 64)
+/* Largest txn header (tree/txn.c): version, type, session id, cxid, time, super flag and
+ * the identity count (27), then TXN_AUTH_IDS_MAX identities of two length-prefixed strings. */
+#define TXN_HEADER_BYTES_MAX (27 + TXN_AUTH_IDS_MAX * 2 * (4 + TXN_AUTH_ID_BYTES_MAX))
+/* Most bytes a txn's encoding of one write op exceeds the op's wire encoding inside a
+ * multi (tree/txn.c): a create's u32 opcode and u64 ttl_ms (12) replace its 9-byte
+ * MultiHeader; every other op is smaller in the txn than on the wire. */
+#define TXN_OP_EXTRA_BYTES_MAX 3
+/* Largest txn the server builds from one client request, bytes: the header, a multi's
+ * count (4), every byte of the frame, and the per-op growth for the most ops a frame holds. */
+#define TXN_BYTES_MAX                                                                              \
+        (TXN_HEADER_BYTES_MAX + 4 + ZK_FRAME_BYTES_MAX + ZK_MULTI_OPS_MAX * TXN_OP_EXTRA_BYTES_MAX)
 /* Largest znode data, bytes: a node's data must fit in one client frame (jute.maxbuffer). */
 #define TREE_DATA_BYTES_MAX ZK_FRAME_BYTES_MAX
 /* Most znodes a snapshot may claim: far above any real tree, bounds a hostile count. */
@@ -318,6 +349,13 @@ _Static_assert(WAL_ENTRY_BYTES_MAX <= WAL_QUEUE_BYTES_MAX, "one entry must fit i
 _Static_assert(SNAP_CHUNK_BYTES <= SNAP_CHUNK_BYTES_MAX, "writer chunks are readable");
 _Static_assert(ZK_FRAME_BYTES_MAX < ZK_FOURLW_VALUE_MIN, "a frame length never spells a 4lw");
 _Static_assert(ZK_FRAME_BYTES_MAX <= ZK_REPLY_BYTES_MAX, "a reply may be as large as a request");
+_Static_assert(16 + 9 + ZK_MULTI_OPS_MAX * ZK_MULTI_RESULT_EXTRA_BYTES_MAX + ZK_FRAME_BYTES_MAX <=
+                   ZK_REPLY_BYTES_MAX,
+               "the reply of any multi that fits in a frame can be built");
+_Static_assert(TXN_BYTES_MAX <= RAFT_ENTRY_BYTES_MAX,
+               "the txn of any request that fits in a frame (the largest multi) fits in an entry");
+_Static_assert(RAFT_ENTRY_BYTES_MAX <= WAL_ENTRY_BYTES_MAX,
+               "every Raft entry fits in a WAL record");
 _Static_assert(NET_CONN_OUTPUT_BYTES_SOFT_MAX < NET_CONN_OUTPUT_BYTES_HARD_MAX,
                "backpressure must start before the connection is dropped");
 _Static_assert(ZK_FRAME_BYTES_MAX < NET_CONN_OUTPUT_BYTES_SOFT_MAX,

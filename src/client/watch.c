@@ -6,7 +6,7 @@
  * registered when the reply of the read that set it arrives (getData/exists
  * on an existing node: data watch; exists on a missing node: exist watch;
  * getChildren: child watch) and removed when an event triggers it, with the
- * same rules the server uses (zk-protocol.md §11): created and data-changed
+ * same rules the server uses (docs/protocol-notes.md, "Watches"): created and data-changed
  * fire data and exist watches, deleted fires data, exist and child watches,
  * children-changed fires child watches. Persistent watches stay; recursive
  * ones also match descendants but never children-changed.

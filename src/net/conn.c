@@ -175,12 +175,18 @@ static bool write_rest(struct net_conn *conn, size_t skip)
 {
         struct conn_write *w = malloc(sizeof *w);
         if (w == NULL) {
-                SYN_WARN("out of memory writing to %s:%d", conn->ip, conn->port);
-                /* Keep the unsent tail; the next flush retries it. */
-                memmove(conn->out.data, conn->out.data + skip, conn->out.len - skip);
-                conn->out.len -= skip;
-                mark_dirty(conn);
-                return true;
+                /*
+                 * Out of memory: close the connection (the client reconnects) rather
+                 * than keep the tail for a retry. A retry cannot be bounded here: put
+                 * back on the dirty list it would be written again by the same
+                 * net_conn_flush_all pass, which then spins as long as malloc fails,
+                 * and nothing else would wake the loop to retry it later.
+                 */
+                SYN_WARN("closing %s:%d: out of memory writing %zu bytes", conn->ip, conn->port,
+                         conn->out.len - skip);
+                conn_notify_close(conn);
+                conn_finish(conn);
+                return false;
         }
         size_t total = 0;
         w->conn = conn;
@@ -236,7 +242,9 @@ static void conn_write(struct net_conn *conn)
 
 void net_conn_flush_all(struct net *net)
 {
-        /* Bounded by the number of connections: each is on the list at most once. */
+        /* Bounded by the number of connections: each is on the list at most once, and
+         * writing a connection never puts it back (its output is either handed to the
+         * socket or to uv_write, or the connection is closed). */
         while (net->dirty != NULL) {
                 struct net_conn *conn = net->dirty;
                 net->dirty = conn->dirty_next;

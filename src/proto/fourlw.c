@@ -3,11 +3,10 @@
  * fourlw.h for the contract).
  *
  * The formats follow ZooKeeper 3.8's command classes as observed on the wire
- * (zk-4lw-samples.txt): Java's println is "\n", Long.toHexString is %llx of
- * the two's complement, and floating values go through fourlw_format_double,
- * which reproduces Double.toString so "17.8571" and "0.0" come out the same.
- * Text is appended with a small printf-style helper; the writer's sticky
- * failed flag is checked once at the end of each word.
+ * (docs/protocol-notes.md, "Four-letter words"): Java's println is "\n", Long.toHexString is %llx
+ * of the two's complement, and floating values go through fourlw_format_double, which reproduces
+ * Double.toString so "17.8571" and "0.0" come out the same. Text is appended with a small
+ * printf-style helper; the writer's sticky failed flag is checked once at the end of each word.
  */
 #include "proto/fourlw.h"
 

@@ -2,21 +2,21 @@
  * Four-letter words: ZooKeeper's text admin commands on the client port.
  *
  * On a fresh connection the first four bytes may spell a command (ruok,
- * srvr, mntr ...) instead of a frame length (zk-protocol.md §2, §15). The
- * server looks the word up (fourlw_lookup), checks it against the
- * 4lw.commands.whitelist setting (fourlw_whitelist_*), fills the plain input
- * structs below from its own state, has the text written here, sends it in one
- * write and closes the connection. Unknown words get no output at all, like
- * ZooKeeper.
+ * srvr, mntr ...) instead of a frame length (docs/protocol-notes.md,
+ * "Four-letter words"). The server looks the word up (fourlw_lookup), checks it
+ * against the 4lw.commands.whitelist setting (fourlw_whitelist_*), fills the
+ * plain input structs below from its own state, has the text written here,
+ * sends it in one write and closes the connection. Unknown words get no output
+ * at all, like ZooKeeper.
  *
  * This file is pure formatting: no I/O, no clock (times come in as epoch ms),
  * no dependency on the watch manager or the tree (their numbers and listings
  * come in as plain fields and arrays). The texts match Apache ZooKeeper 3.8's
- * byte for byte where tools parse them (see
- * /work/shared/reference/zk-4lw-samples.txt): "Zookeeper version: ..." with the
- * synod version disguised as 3.8.4-synod-<ver> so version sniffers (kazoo's
- * server_version()) keep working, mntr as zk_<key>\t<value> lines, averages
- * printed like Java's Double.toString.
+ * byte for byte where tools parse them (see docs/protocol-notes.md,
+ * "Four-letter words"): "Zookeeper version: ..." with the synod version
+ * disguised as 3.8.4-synod-<ver> so version sniffers (kazoo's server_version())
+ * keep working, mntr as zk_<key>\t<value> lines, averages printed like Java's
+ * Double.toString.
  *
  * Every input pointer is borrowed for the duration of the call only. Every
  * writing function appends to a struct syn_writer (base/buf.h) and returns

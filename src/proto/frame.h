@@ -1,5 +1,6 @@
 /*
- * Length-prefixed framing of the ZooKeeper client protocol (zk-protocol.md §2).
+ * Length-prefixed framing of the ZooKeeper client protocol (docs/protocol-notes.md,
+ * "Encoding and framing").
  *
  * Every message in both directions is a 4-byte big-endian length followed by
  * that many payload bytes. The reader side is a pure function over the bytes

@@ -1,7 +1,7 @@
 /*
  * Client requests, both directions: ConnectRequest and RequestHeader + the
- * record of each opcode (zk-protocol.md §3, §4, §6, §7). See zk_records.h for
- * the contract.
+ * record of each opcode (docs/protocol-notes.md: "Handshake", "Headers and
+ * special xids", "multi and multiRead"). See zk_records.h for the contract.
  *
  * Decoding dispatches on the opcode to one reader per record shape; multi and
  * multiRead read MultiHeaders until one says done, each followed by a sub-op

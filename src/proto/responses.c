@@ -1,7 +1,8 @@
 /*
  * Server replies, both directions: ConnectResponse, ReplyHeader + the body of
- * each opcode, MultiResponse and watch notifications (zk-protocol.md §3, §4,
- * §6, §7, §11). See zk_records.h for the contract.
+ * each opcode, MultiResponse and watch notifications (docs/protocol-notes.md:
+ * "Handshake", "Headers and special xids", "multi and multiRead",
+ * "Watches"). See zk_records.h for the contract.
  *
  * A response type maps to one of a dozen body layouts (path, path+stat, stat,
  * data+stat, ...); the reader, the writer and the equality check all switch on

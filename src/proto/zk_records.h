@@ -1,5 +1,6 @@
 /*
- * ZooKeeper client-protocol records, both directions (zk-protocol.md §3-§7).
+ * ZooKeeper client-protocol records, both directions (docs/protocol-notes.md,
+ * "The protocol as synod serves it").
  *
  * The server decodes ConnectRequest and requests and encodes ConnectResponse,
  * replies and watch notifications; synod's client library and the tests do the

@@ -92,6 +92,26 @@ void apply_deliver_events(struct srv *srv)
         watch_events_reset(&srv->deliveries);
 }
 
+/* Connections whose notifications watch_trigger could not queue (out of memory) are
+ * closed so no event is lost silently: their clients reconnect and SetWatches
+ * re-delivers what they missed. */
+static void close_lost_watchers(struct srv *srv)
+{
+        uint64_t ids[64];
+        size_t n;
+        /* Bounded: each marked connection is handed out once; closing adds no marks. */
+        while ((n = watch_take_lost(&srv->watches, ids, sizeof ids / sizeof ids[0])) > 0) {
+                for (size_t i = 0; i < n; i++) {
+                        struct srv_conn *conn = conns_by_id(srv, ids[i]);
+                        if (conn == NULL || conn->net == NULL)
+                                continue;
+                        SYN_WARN("closing %s:%d: a watch notification could not be queued",
+                                 conn->ip, conn->port);
+                        conns_close(srv, conn, false);
+                }
+        }
+}
+
 static void fire_watches(struct srv *srv)
 {
         watch_events_reset(&srv->deliveries);
@@ -101,6 +121,7 @@ static void fire_watches(struct srv *srv)
                                   (size_t)ev->path.len, &srv->deliveries) != 0)
                         SYN_WARN("out of memory delivering watch events");
         }
+        close_lost_watchers(srv);
         apply_deliver_events(srv);
 }
 

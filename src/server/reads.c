@@ -5,11 +5,12 @@
  * removeWatches, checkWatches, setWatches/setWatches2).
  *
  * Checks follow ZooKeeper's FinalRequestProcessor: path syntax (ZBADARGUMENTS),
- * existence (ZNONODE), then the ACL (ZNOAUTH). Watches are registered only where
- * ZooKeeper registers them: exists on a missing node leaves an exist watch;
- * getData/getChildren only on success. A watch the per-connection caps refuse
- * fails the request with ZSYSTEMERROR (see add_watch). Replies carry the last
- * applied zxid.
+ * existence (ZNONODE), then the ACL (ZNOAUTH; exists checks none, as in 3.8).
+ * Watches are registered only where ZooKeeper registers them: exists on a
+ * missing node leaves an exist watch; getData/getChildren only on success. A
+ * watch the per-connection caps refuse fails the request with ZSYSTEMERROR (see
+ * add_watch); a SetWatches they refuse in part closes the connection (see
+ * do_set_watches). Replies carry the last applied zxid.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +68,16 @@ static int32_t add_watch(struct srv *srv, struct srv_conn *conn, unsigned kind,
         return ZSYSTEMERROR;
 }
 
+/*
+ * exists checks no ACL: ZooKeeper 3.8's FinalRequestProcessor answers the Stat
+ * (and sets the watch) whatever the node's ACL, unlike getData. Only the
+ * node's existence and metadata are revealed, never its data or children.
+ */
 static void do_exists(struct srv *srv, struct srv_conn *conn, const struct zk_request *req)
 {
         int32_t err;
         const struct tree_node *n = find(srv, req->path_watch.path, &err);
         struct zk_response body = {.type = ZK_OP_EXISTS};
-        if (n != NULL && !allowed(conn, n, ZK_PERM_READ))
-                err = ZNOAUTH;
         if (req->path_watch.watch && (err == ZOK || err == ZNONODE)) {
                 int32_t werr = add_watch(srv, conn, n ? WATCH_KIND_DATA : WATCH_KIND_EXIST,
                                          req->path_watch.path);
@@ -391,7 +395,20 @@ static void do_set_watches(struct srv *srv, struct srv_conn *conn, const struct 
         }
         int rc = watch_set_watches(&srv->watches, conn->id, conn->session_id, &wr, &events, srv,
                                    node_info);
-        if (rc == SYN_ENOMEM) {
+        /*
+         * Some watches refused by the per-connection caps (SYN_ELIMIT): the client
+         * must not believe they are set. ZooKeeper has no error code for this, and
+         * an error in the -8 reply would not help: the Java client's ClientCnxn
+         * never looks at the err of its SetWatches reply (it finishes the packet
+         * as if it succeeded), so the watches would be lost silently. Closing the
+         * connection is the one signal every client acts on: it reconnects and
+         * re-sends the watches (with its last zxid, so nothing is missed). See
+         * docs/protocol-notes.md, "Watch limits".
+         */
+        if (rc == SYN_ELIMIT)
+                SYN_WARN("closing %s:%d: SetWatches over the per-connection watch limits", conn->ip,
+                         conn->port);
+        if (rc == SYN_ENOMEM || rc == SYN_ELIMIT) {
                 conns_close(srv, conn, false);
         } else {
                 struct watch_events saved = srv->deliveries;

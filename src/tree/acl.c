@@ -9,7 +9,7 @@
  * by id and restore the counter, so a tree loaded from a snapshot writes the
  * same snapshot bytes as the tree it came from.
  *
- * Scheme rules (zk-protocol.md §12): world accepts only "anyone"; auth expands
+ * Scheme rules (docs/protocol-notes.md, "ACLs"): world accepts only "anyone"; auth expands
  * to every identity of the caller except ip ones, and is invalid when there is
  * none; digest ids must split into exactly two parts on ':' with Java's
  * String.split semantics (trailing empty parts dropped); ip ids are an IPv4

@@ -181,10 +181,11 @@ void tree_close(struct tree *t);
  * Returns SYN_OK, or SYN_ENOMEM (the tree is left as before this txn, except
  * last_zxid; the replica must stop: it can no longer follow the log).
  *
- * Checks, in ZooKeeper's order (zk-protocol.md §8, §12): for creates flags (-8) ->
- * TTL validity (-6 when disabled, -8) -> session (-112) -> path syntax (-8) -> ACL
- * fixup (-114) -> parent exists (-101) -> CREATE on parent (-102) -> sequence suffix
- * -> exists (-110) -> parent ephemeral (-108). delete: path (-8, also for the
+ * Checks, in ZooKeeper's order (docs/protocol-notes.md, "Create modes and
+ * checks" and "ACLs"): for creates flags (-8) -> TTL validity (-6 when disabled,
+ * -8) -> session (-112) -> path syntax (-8) -> ACL fixup (-114) -> parent exists
+ * (-101) -> CREATE on parent (-102) -> sequence suffix -> exists (-110) -> parent
+ * ephemeral (-108). delete: path (-8, also for the
  * system nodes) -> exists (-101) -> DELETE on parent (-102) -> version (-103) ->
  * children (-111). setData: path -> exists -> WRITE (-102) -> version. setACL: path
  * -> fixup (-114) -> exists -> ADMIN -> aversion. check: path -> exists -> READ (as

@@ -3,7 +3,8 @@
  * checking watches, dropping a connection, statistics, and the event list.
  *
  * Invariants (walked by watch_invariants_hold, which the tests call):
- * a path record or connection record exists exactly while it has an entry;
+ * a path record exists exactly while it has an entry, a connection record
+ * while it has an entry or is marked lost (then it is on the lost list);
  * an entry exists exactly while it has a kind bit; wm->watch_count is the sum
  * of all kind bits, wm->recursive_count the number of recursive bits, and each
  * path's recursive_count the recursive bits of its entries.
@@ -68,6 +69,8 @@ void watch_close(struct watch_manager *wm)
         wm->watch_count = 0;
         wm->entry_count = 0;
         wm->recursive_count = 0;
+        wm->lost_head = wm->lost_tail = NULL; /* their records were in wm->conns */
+        wm->lost_pending_count = 0;
 }
 
 bool watch_path_valid(const char *path, size_t path_len)
@@ -213,6 +216,64 @@ int watch_add(struct watch_manager *wm, uint64_t conn_id, uint64_t session_id, u
         return SYN_OK;
 }
 
+/* Frees a connection record that has no entries and is not marked lost. */
+static void conn_free(struct watch_manager *wm, struct watch_conn *c)
+{
+        SYN_ASSERT(c->entries == NULL);
+        SYN_ASSERT(!c->lost);
+        SYN_ASSERT(c->watch_count == 0);
+        SYN_ASSERT(c->bytes == 0);
+        watch_table_remove(&wm->conns, &c->node);
+        free(c);
+}
+
+static void lost_unlink(struct watch_manager *wm, struct watch_conn *c)
+{
+        SYN_ASSERT(c->lost);
+        if (c->lost_prev != NULL)
+                c->lost_prev->lost_next = c->lost_next;
+        else
+                wm->lost_head = c->lost_next;
+        if (c->lost_next != NULL)
+                c->lost_next->lost_prev = c->lost_prev;
+        else
+                wm->lost_tail = c->lost_prev;
+        c->lost_prev = c->lost_next = NULL;
+        c->lost = false;
+        SYN_ASSERT(wm->lost_pending_count > 0);
+        wm->lost_pending_count--;
+}
+
+void watch_conn_mark_lost(struct watch_manager *wm, struct watch_conn *c)
+{
+        if (c->lost)
+                return;
+        c->lost = true;
+        c->lost_next = NULL;
+        c->lost_prev = wm->lost_tail;
+        if (wm->lost_tail != NULL)
+                wm->lost_tail->lost_next = c;
+        else
+                wm->lost_head = c;
+        wm->lost_tail = c;
+        wm->lost_pending_count++;
+        wm->lost_count++;
+}
+
+size_t watch_take_lost(struct watch_manager *wm, uint64_t *ids, size_t cap)
+{
+        size_t n = 0;
+        /* Bounded by cap: each pass takes one record off the list. */
+        while (n < cap && wm->lost_head != NULL) {
+                struct watch_conn *c = wm->lost_head;
+                ids[n++] = c->conn_id;
+                lost_unlink(wm, c);
+                if (c->entries == NULL)
+                        conn_free(wm, c); /* kept only for its mark */
+        }
+        return n;
+}
+
 static void entry_free(struct watch_manager *wm, struct watch_entry *e)
 {
         struct watch_path *p = e->path;
@@ -242,12 +303,8 @@ static void entry_free(struct watch_manager *wm, struct watch_entry *e)
                 watch_table_remove(&wm->paths, &p->node);
                 free(p);
         }
-        if (c->entries == NULL) {
-                SYN_ASSERT(c->watch_count == 0);
-                SYN_ASSERT(c->bytes == 0);
-                watch_table_remove(&wm->conns, &c->node);
-                free(c);
-        }
+        if (c->entries == NULL && !c->lost)
+                conn_free(wm, c);
 }
 
 void watch_entry_clear(struct watch_manager *wm, struct watch_entry *e, unsigned kinds)
@@ -339,6 +396,12 @@ void watch_drop_conn(struct watch_manager *wm, uint64_t conn_id)
         struct watch_conn *c = watch_conn_find(wm, conn_id);
         if (c == NULL)
                 return;
+        if (c->lost)
+                lost_unlink(wm, c); /* the connection is going anyway: nothing to take */
+        if (c->entries == NULL) {
+                conn_free(wm, c);
+                return;
+        }
         /* Clearing the last entry frees c: stop as soon as the list is down to one. */
         for (;;) {
                 struct watch_entry *e = c->entries;
@@ -359,6 +422,8 @@ void watch_get_stats(const struct watch_manager *wm, struct watch_stats *stats)
         stats->rejected_count = wm->rejected_count;
         stats->rejected_bytes_count = wm->rejected_bytes_count;
         stats->fired_count = wm->fired_count;
+        stats->lost_count = wm->lost_count;
+        stats->lost_pending_count = wm->lost_pending_count;
 }
 
 void watch_events_init(struct watch_events *events)
@@ -424,6 +489,21 @@ static bool path_consistent(const struct watch_path *p, uint64_t *watches)
         return entries > 0 && entries == p->entry_count && recursive == p->recursive_count;
 }
 
+/* The lost list is well linked and holds exactly the marked records of the table. */
+static bool lost_list_consistent(const struct watch_manager *wm, uint64_t marked_in_table)
+{
+        uint64_t n = 0;
+        const struct watch_conn *prev = NULL;
+        for (const struct watch_conn *c = wm->lost_head; c != NULL; c = c->lost_next) {
+                if (!c->lost || c->lost_prev != prev || watch_conn_find(wm, c->conn_id) != c)
+                        return false;
+                if (++n > wm->conns.count)
+                        return false; /* a cycle */
+                prev = c;
+        }
+        return prev == wm->lost_tail && n == wm->lost_pending_count && n == marked_in_table;
+}
+
 bool watch_invariants_hold(const struct watch_manager *wm)
 {
         uint64_t watches = 0, entries = 0, recursive = 0;
@@ -436,12 +516,13 @@ bool watch_invariants_hold(const struct watch_manager *wm)
                         recursive += p->recursive_count;
                 }
         }
-        uint64_t conn_watches = 0;
+        uint64_t conn_watches = 0, marked = 0;
         for (size_t b = 0; b < wm->conns.bucket_count; b++) {
                 for (struct watch_node *n = wm->conns.buckets[b]; n != NULL; n = n->next) {
                         const struct watch_conn *c = (const struct watch_conn *)n;
                         uint64_t w = 0, bytes = 0;
-                        if (c->entries == NULL)
+                        marked += c->lost;
+                        if (c->entries == NULL && !c->lost)
                                 return false;
                         for (const struct watch_entry *e = c->entries; e != NULL;
                              e = e->conn_next) {
@@ -457,5 +538,5 @@ bool watch_invariants_hold(const struct watch_manager *wm)
         }
         return watches == wm->watch_count && conn_watches == wm->watch_count &&
                entries == wm->entry_count && entries == wm->entries.count &&
-               recursive == wm->recursive_count;
+               recursive == wm->recursive_count && lost_list_consistent(wm, marked);
 }

@@ -4,7 +4,7 @@
  * The client tells us the last zxid it saw (relative_zxid) and the watches it
  * held. Whatever changed after that zxid on this server's tree is an event the
  * client missed: we fire it now instead of registering the watch, exactly as
- * ZooKeeper's DataTree.setWatches does (zk-protocol.md §11). The node lookup
+ * ZooKeeper's DataTree.setWatches does (docs/protocol-notes.md, "Watches"). The node lookup
  * is a callback so this module does not depend on the tree.
  *
  * The paths come from the wire: invalid ones are skipped (a watch on them

@@ -14,6 +14,10 @@
  *
  * Ancestors are only walked when some recursive watch exists, and only for
  * events a recursive watch can receive (not NodeChildrenChanged).
+ *
+ * If the room cannot be reserved, the event is not dropped silently: the same
+ * walk marks every connection it was meant for as lost (watch_take_lost), which
+ * needs no memory, and the caller closes them.
  */
 #include "watch/watch_int.h"
 
@@ -87,6 +91,27 @@ static void ancestors_fire(const struct watch_manager *wm, int32_t type, const c
         }
 }
 
+/* The event cannot be queued: marks every connection it would have gone to. */
+static void mark_targets_lost(struct watch_manager *wm, struct watch_path *p, unsigned kinds,
+                              bool walk, const char *path, size_t path_len)
+{
+        for (size_t len = walk ? parent_len(path, path_len) : 0; len > 0;
+             len = parent_len(path, len)) {
+                const struct watch_path *a = watch_path_find(wm, path, len);
+                if (a == NULL || a->recursive_count == 0)
+                        continue;
+                for (const struct watch_entry *e = a->entries; e != NULL; e = e->path_next) {
+                        if (e->kinds & WATCH_KIND_RECURSIVE)
+                                watch_conn_mark_lost(wm, e->conn);
+                }
+        }
+        for (const struct watch_entry *e = p != NULL ? p->entries : NULL; e != NULL;
+             e = e->path_next) {
+                if (e->kinds & kinds)
+                        watch_conn_mark_lost(wm, e->conn);
+        }
+}
+
 static int event_cmp_conn(const void *a, const void *b)
 {
         const struct watch_event *x = a, *y = b;
@@ -123,8 +148,10 @@ int watch_trigger(struct watch_manager *wm, int32_t type, const char *path, size
         if (bound == 0)
                 return SYN_OK;
         int rc = watch_events_reserve(out, bound);
-        if (rc != SYN_OK)
+        if (rc != SYN_OK) {
+                mark_targets_lost(wm, p, kinds, walk, path, path_len);
                 return rc;
+        }
         size_t start = out->count;
         if (walk)
                 ancestors_fire(wm, type, path, path_len, out);

@@ -19,7 +19,7 @@
  * trigger per path" falls out of the model; recursive watches on ancestors are
  * merged by sorting the deliveries by conn_id.
  *
- * Trigger rules (zk-protocol.md §11), for an event on path P:
+ * Trigger rules (docs/protocol-notes.md, "Watches"), for an event on path P:
  *   NodeCreated         data, exist, persistent on P; recursive on P or above
  *   NodeDeleted         data, exist, child, persistent on P; recursive on P or above
  *   NodeDataChanged     data, exist, persistent on P; recursive on P or above
@@ -30,6 +30,14 @@
  * Counting: a "watch" is one kind bit of one entry, so data + child on the
  * same path by one connection are two watches (like ZooKeeper's mntr
  * zk_watch_count); listings report entries, i.e. (session, path) pairs.
+ *
+ * Lost notifications. A notification the manager cannot queue (watch_trigger
+ * runs out of memory growing the caller's list) is never dropped silently:
+ * every connection it was meant for is marked "lost" instead, which costs no
+ * allocation (a flag and a list link in the connection's record, kept alive
+ * while marked), and watch_take_lost hands those connections to the server,
+ * which closes them. The client then reconnects and re-sends its watches with
+ * its last zxid (SetWatches), and watch_set_watches fires what it missed.
  *
  * Paths are byte strings with a length; the manager copies what it keeps.
  * It never reads a clock or does I/O; it is single-threaded like its caller.
@@ -101,17 +109,21 @@ void watch_events_reset(struct watch_events *events);
 void watch_events_close(struct watch_events *events);
 
 struct watch_stats {
-        uint64_t conn_count;           /* connections holding at least one watch */
+        uint64_t conn_count;           /* connections holding a watch (or a lost mark) */
         uint64_t path_count;           /* distinct watched paths */
         uint64_t entry_count;          /* (connection, path) pairs */
         uint64_t watch_count;          /* watches: kind bits over all entries */
         uint64_t rejected_count;       /* registrations refused by watches_per_conn_max */
         uint64_t rejected_bytes_count; /* ... refused by watch_bytes_per_conn_max */
         uint64_t fired_count;          /* deliveries produced by watch_trigger */
+        uint64_t lost_count;           /* connections marked lost by watch_trigger (ever) */
+        uint64_t lost_pending_count;   /* ... of which watch_take_lost has not taken yet */
 };
 
-/* Internal (watch_int.h): the hash-chain link embedded in paths, connections and entries. */
+/* Internal (watch_int.h): the hash-chain link embedded in paths, connections and entries,
+ * and the per-connection record. */
 struct watch_node;
+struct watch_conn;
 
 struct watch_table {
         struct watch_node **buckets; /* owned array of chains */
@@ -132,6 +144,11 @@ struct watch_manager {
         uint64_t rejected_count;
         uint64_t rejected_bytes_count;
         uint64_t fired_count;
+        /* Connections marked lost and not yet taken (struct watch_conn.lost_*), oldest
+         * first; a marked record stays allocated even without entries until taken. */
+        struct watch_conn *lost_head, *lost_tail;
+        uint64_t lost_pending_count;
+        uint64_t lost_count;
 };
 
 /*
@@ -163,10 +180,26 @@ int watch_add(struct watch_manager *wm, uint64_t conn_id, uint64_t session_id, u
  * the one-shot watches that fired. The appended events' path points at the
  * caller's `path` (borrowed: valid as long as the caller keeps it). A type
  * outside these four is a caller bug (assert). Errors: SYN_ENOMEM while
- * growing `out`; then nothing was appended and no watch was removed.
+ * growing `out`; then nothing was appended, no watch was removed, and every
+ * connection the event was meant for is marked lost instead (no allocation
+ * needed): the caller must then fetch them with watch_take_lost and close them.
  */
 int watch_trigger(struct watch_manager *wm, int32_t type, const char *path, size_t path_len,
                   struct watch_events *out);
+
+/*
+ * The connections that lost a notification (see watch_trigger), oldest mark
+ * first: moves up to `cap` of their conn_ids into ids[0..) and returns how many
+ * it moved, clearing their marks; 0 when none is left. Call it after every
+ * batch of watch_trigger calls that returned an error (or simply after every
+ * batch: it is O(1) when nothing is marked), until it returns 0, and close each
+ * connection it names: their clients reconnect and re-send their watches with
+ * SetWatches, which fires the events they missed. The connections' watches stay
+ * registered until watch_drop_conn (closing them drops them anyway). A
+ * connection dropped with watch_drop_conn before being taken is not returned.
+ * Never fails.
+ */
+size_t watch_take_lost(struct watch_manager *wm, uint64_t *ids, size_t cap);
 
 /*
  * removeWatches: removes conn_id's watches on path of WatcherType
@@ -223,7 +256,8 @@ struct watch_set_request {
 };
 
 /*
- * Applies a SetWatches(2) of conn_id after a reconnect (zk-protocol.md §11):
+ * Applies a SetWatches(2) of conn_id after a reconnect (docs/protocol-notes.md,
+ * "Watches"):
  *   data:  missing -> NodeDeleted; mzxid > relative_zxid -> NodeDataChanged; else register
  *   exist: exists -> NodeCreated; else register
  *   child: missing -> NodeDeleted; pzxid > relative_zxid -> NodeChildrenChanged; else register

@@ -46,6 +46,14 @@ struct watch_conn {
         struct watch_entry *entries; /* invariant: non-empty while in the table */
         uint64_t watch_count;        /* kind bits over its entries */
         uint64_t bytes;              /* watch_entry_bytes() over its entries */
+        /*
+         * Marked by watch_trigger when a notification for this connection could
+         * not be queued; on the manager's lost list while set. Invariant: the
+         * record stays in the table while it has entries OR is marked, so the
+         * mark survives the removal of the connection's last watch.
+         */
+        bool lost;
+        struct watch_conn *lost_prev, *lost_next;
 };
 
 struct watch_entry {
@@ -81,8 +89,11 @@ struct watch_path *watch_path_find(const struct watch_manager *wm, const char *p
 struct watch_conn *watch_conn_find(const struct watch_manager *wm, uint64_t conn_id);
 struct watch_entry *watch_entry_find(const struct watch_manager *wm, const struct watch_conn *c,
                                      const struct watch_path *p);
-/* Clears `kinds` on e; frees e, and its path and connection if they become empty. */
+/* Clears `kinds` on e; frees e, and its path and connection if they become empty
+ * (a connection marked lost is kept until watch_take_lost or watch_drop_conn). */
 void watch_entry_clear(struct watch_manager *wm, struct watch_entry *e, unsigned kinds);
+/* Marks c lost (idempotent): puts it on the manager's lost list. Allocates nothing. */
+void watch_conn_mark_lost(struct watch_manager *wm, struct watch_conn *c);
 bool watch_path_valid(const char *path, size_t path_len);
 /* Appends one event; SYN_ENOMEM if `out` cannot grow. */
 int watch_events_push(struct watch_events *out, uint64_t conn_id, int32_t type, const char *path,

@@ -60,6 +60,51 @@ def test_world_read_only_denies_writes(clients, prefix):
     assert zk.exists(p) is None
 
 
+def test_exists_needs_no_read_permission(clients, raw, prefix):
+    """exists checks no ACL in ZooKeeper 3.8 (FinalRequestProcessor): a client without READ
+    gets the Stat, not NoAuth, and its exists-watch is set."""
+    owner = clients()
+    owner.add_auth("digest", "erin:pw")
+    p = prefix + "/hidden"
+    owner.create(p, b"secret", acl=[make_digest_acl("erin", "pw", all=True)])
+    stranger = clients()
+    with pytest.raises(NoAuthError):
+        stranger.get(p)
+    st = stranger.exists(p)
+    assert st is not None
+    assert st.version == 0 and st.dataLength == 6 and st.aversion == 0
+    # on the wire: err 0 and the Stat, for a plain and a watching exists; the watch is there
+    # (the raw client is the only watcher: ZooKeeper's checkWatches looks at every connection)
+    c = raw()
+    for watch in (False, True):
+        reply = c.exists(p, watch=watch)
+        assert reply.err == 0
+        assert zkwire.decode_stat(reply.body).dataLength == 6
+    assert c.check_watches(p, 2).err == 0  # WatcherType Data: the exists-watch
+    assert c.check_watches(p, 1).err == -121  # no child watch
+    # a missing child of the unreadable node is NoNode, with an exists-watch set
+    assert c.exists(p + "/none", watch=True).err == -101
+    assert c.check_watches(p + "/none", 2).err == 0
+
+
+@pytest.mark.xfail(servers.target_name() == "synod", strict=True,
+                   reason="synod sends one-shot watch events without a READ check "
+                          "(src/server/apply.c delivery_permitted)")
+def test_watch_events_need_read_on_the_node(clients, raw, prefix):
+    """ZooKeeper checks READ on the node when it sends any watch event (the fix of
+    CVE-2024-23944: upstream 3.8.4, backported in Debian's 3.8.0-11+deb12u2): the exists-watch of a
+    client without READ is set and consumed, but its event is not sent."""
+    owner = clients()
+    owner.add_auth("digest", "erin:pw")
+    p = prefix + "/hidden"
+    owner.create(p, b"secret", acl=[make_digest_acl("erin", "pw", all=True)])
+    c = raw()
+    assert c.exists(p, watch=True).err == 0
+    owner.set(p, b"changed")
+    assert c.wait_event(timeout_s=1.0) is None
+    assert c.check_watches(p, 2).err == -121  # fired (and filtered), so gone
+
+
 def test_delete_needs_delete_on_parent(zk, prefix):
     parent = prefix + "/par"
     zk.create(parent, b"", acl=[ACL(Permissions.READ | Permissions.CREATE,

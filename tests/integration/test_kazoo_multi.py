@@ -1,6 +1,8 @@
 """multi (kazoo transactions): atomic commit, rollback with per-op results, one zxid for
 all ops; multiRead; raw result encoding."""
 
+import uuid
+
 import pytest
 from kazoo.exceptions import (BadVersionError, NodeExistsError, NoNodeError, NotEmptyError,
                               RolledBackError, RuntimeInconsistency)
@@ -129,6 +131,42 @@ def test_multi_read(raw, zk, prefix):
     assert results[1].type == 8 and sorted(results[1].value) == ["k1", "k2"]
     # multiRead is not atomic: the missing node fails alone
     assert (results[2].type, results[2].err, results[2].value) == (-1, -101, -101)
+
+
+JUTE_MAXBUFFER = 1024 * 1024 - 1  # ZooKeeper's default, synod's ZK_FRAME_BYTES_MAX
+OLD_OP_CAP = 16384  # synod's former fixed ZK_MULTI_OPS_MAX
+
+
+def test_multi_of_more_ops_than_the_old_cap_fits_and_runs(raw, zk):
+    """ZooKeeper bounds a multi only by jute.maxbuffer: 30,000 checks and 1,000 creates in
+    one frame under 1 MiB run atomically, and so does a multiRead of 30,000 ops."""
+    base = "/mb%s" % uuid.uuid4().hex[:8]  # a short path, so that many ops fit in a frame
+    zk.create(base, b"")
+    try:
+        n_checks, n_creates = 30000, 1000
+        creates = ["%s/c%04d" % (base, i) for i in range(n_creates)]
+        body = zkmulti.encode_multi([("check", base, 0)] * n_checks +
+                                    [("create", p, b"", 0) for p in creates])
+        assert 8 + len(body) <= JUTE_MAXBUFFER and n_checks + n_creates > OLD_OP_CAP
+        c = raw()
+        reply = c.call(zkmulti.OP_MULTI, body, timeout_s=60)
+        assert reply.err == 0
+        results = zkmulti.decode_multi(reply.body, max_results=n_checks + n_creates)
+        assert len(results) == n_checks + n_creates
+        assert all((r.type, r.err) == (zkmulti.OP_CHECK, 0) for r in results[:n_checks])
+        assert [(r.type, r.value) for r in results[n_checks:]] == [(1, p) for p in creates]
+        assert zk.exists(base).numChildren == n_creates
+        assert zk.exists(creates[-1]).czxid == reply.zxid  # one txn, one zxid
+
+        n_reads = 30000
+        body = zkmulti.encode_multi([("children", creates[0])] * n_reads)
+        assert 8 + len(body) <= JUTE_MAXBUFFER
+        reply = c.call(zkmulti.OP_MULTI_READ, body, timeout_s=60)
+        assert reply.err == 0
+        results = zkmulti.decode_multi(reply.body, max_results=n_reads)
+        assert len(results) == n_reads and all(r.value == [] for r in results)
+    finally:
+        zk.delete(base, recursive=True)
 
 
 def test_transaction_sequential_and_ephemeral(zk, prefix):

@@ -228,6 +228,32 @@ def test_check_watches_ignores_other_connections(raw, zk, prefix):
     assert b.check_watches(p, zkwire.WATCHER_DATA).err == -121
 
 
+@pytest.mark.synod_only(reason="ZooKeeper has no per-connection watch limits")
+def test_set_watches_over_the_watch_limits_closes_the_connection(raw, prefix):
+    """SetWatches whose watches the per-connection limits (base/limits.h: 64 MiB of watch
+    bookkeeping, each watch charged 128 bytes + its path) refuse in part must not be answered
+    OK: the server closes the connection, so the client reconnects instead of believing its
+    watches are set."""
+    bytes_max, charge = 64 * 1024 * 1024, 128 + 16 * 1024
+    per_packet = 60  # 60 paths of 16 KiB: one frame under jute.maxbuffer
+    c = raw()
+    registered = 0
+    closed = False
+    for _ in range(bytes_max // charge // per_packet + 2):
+        paths = [("%s/w%06d" % (prefix, registered + i)).ljust(16 * 1024, "x")
+                 for i in range(per_packet)]
+        try:
+            reply = c.set_watches(c.last_zxid, exist=paths)
+        except (zkwire.ConnectionClosed, ConnectionError):
+            closed = True
+            break
+        assert reply.err == 0
+        registered += per_packet
+    assert closed, "SetWatches over the limit was answered instead of closing"
+    assert registered * charge <= bytes_max < (registered + per_packet) * charge
+    assert c.wait_closed(timeout_s=5.0)
+
+
 def _end(client):
     """closeSession (so the session does not linger), then close the socket."""
     try:

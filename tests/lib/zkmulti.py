@@ -49,12 +49,12 @@ def encode_multi(ops):
     return w.bytes()
 
 
-def decode_multi(body):
+def decode_multi(body, max_results=10000):
     """List of MultiResult; value is the decoded record (path, (path, stat), stat,
-    (data, stat), [names], or None)."""
+    (data, stat), [names], or None). More than max_results results is a DecodeError."""
     r = zkwire.Reader(body)
     out = []
-    for _ in range(10000):
+    for _ in range(max_results + 1):  # the results, then the terminating header
         op_type, done, err = r.int(), r.bool(), r.int()
         if done:
             r.end()

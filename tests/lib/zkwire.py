@@ -1,9 +1,10 @@
 """A minimal ZooKeeper wire-protocol client over a raw socket, for protocol-level tests.
 
-Written from the protocol description in /work/shared/zk-protocol.md. It exists for what
-kazoo 2.8 cannot send (addWatch, removeWatches/checkWatches, getAllChildrenNumber,
-getEphemerals, whoAmI, container/TTL creates, SetWatches on reconnect) and for checks on the
-bytes themselves (handshake length, error replies without body, closed connections).
+Written from the protocol description (docs/protocol-notes.md, "The protocol as synod serves
+it"), not from src/proto. It exists for what kazoo 2.8 cannot send (addWatch,
+removeWatches/checkWatches, getAllChildrenNumber, getEphemerals, whoAmI, container/TTL
+creates, SetWatches on reconnect) and for checks on the bytes themselves (handshake length,
+error replies without body, closed connections).
 
 Encoding is jute: big-endian ints/longs, length-prefixed buffers/strings (-1 = null),
 count-prefixed vectors. Every frame is a 4-byte length + payload. The client is synchronous:

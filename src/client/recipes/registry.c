@@ -66,27 +66,38 @@ int synod_service_register(struct synod *h, const char *service, const char *ins
         syn_write_u8(&w, '}');
         char path[600];
         snprintf(path, sizeof(path), CL_SERVICES_ROOT "/%s/%s", service, instance_id);
-        int rc = w.failed ? SYNOD_EBADARGUMENTS : SYNOD_OK;
-        for (int round = 0; rc == SYNOD_OK && round < CLIENT_CAS_ROUNDS_MAX; round++) {
+        /*
+         * Every round ends in one of three ways: registered (break with OK), a final
+         * error (break with it), or a retryable failure that leaves rc holding that
+         * failure, so that running out of rounds returns the last error instead of
+         * success for a node that was never created.
+         */
+        int rc = w.failed ? SYNOD_EBADARGUMENTS : SYNOD_ECONNECTIONLOSS;
+        for (int round = 0; !w.failed && round < CLIENT_CAS_ROUNDS_MAX; round++) {
                 rc = synod_create(h, path, w.data, (int32_t)w.len, SYNOD_EPHEMERAL, NULL);
                 if (rc == SYNOD_ENONODE) {
                         char dir[300];
                         snprintf(dir, sizeof(dir), CL_SERVICES_ROOT "/%s", service);
-                        rc = synod_create_parents(h, dir);
-                        if (rc == SYNOD_OK)
-                                continue;
+                        int parents_rc = synod_create_parents(h, dir);
+                        if (parents_rc == SYNOD_OK)
+                                continue; /* rc stays ENONODE until a create succeeds */
+                        rc = parents_rc;
                 }
                 if (rc == SYNOD_OK || !cl_retryable(h, rc))
                         break;
                 /* The reply was lost: our create may have happened. Is it ours? */
                 struct synod_stat st;
-                rc = synod_exists(h, path, &st, NULL, NULL);
-                if (rc == SYNOD_OK) {
+                int exists_rc = synod_exists(h, path, &st, NULL, NULL);
+                if (exists_rc == SYNOD_OK) {
                         rc = st.ephemeral_owner == synod_session_id(h) ? SYNOD_OK
                                                                        : SYNOD_ENODEEXISTS;
                         break;
                 }
-                rc = SYNOD_OK;
+                if (exists_rc != SYNOD_ENONODE && !cl_retryable(h, exists_rc)) {
+                        rc = exists_rc;
+                        break;
+                }
+                /* Not created (or still unknown): try again, rc keeps the create's error. */
         }
         syn_writer_close(&w);
         if (rc == SYNOD_OK && path_out)

@@ -717,6 +717,95 @@ static void calls_after_close_path_fail_cleanly(void **state)
         synod_close(h);
 }
 
+/* ---- a fake server answering every request by rule ---- */
+
+/* Answers creates of `instance` with ZNONODE (the service node "vanished" again)
+ * and every other create with ZNODEEXISTS (the parents are there), until the
+ * client closes its session: registration can never succeed. */
+struct vanishing_fake {
+        struct fake base;
+        const char *instance;
+        int instance_creates;
+        int parent_creates;
+};
+
+static int32_t vanishing_answer(struct vanishing_fake *vf, const struct zk_request *z)
+{
+        if (z->type != ZK_OP_CREATE && z->type != ZK_OP_CREATE2)
+                return ZOK;
+        struct zk_bytes p = z->create.path;
+        if (p.len == (int32_t)strlen(vf->instance) && memcmp(p.data, vf->instance, p.len) == 0) {
+                vf->instance_creates++;
+                return ZNONODE;
+        }
+        vf->parent_creates++;
+        return ZNODEEXISTS;
+}
+
+static void *vanishing_fake_main(void *arg)
+{
+        struct vanishing_fake *vf = arg;
+        static uint8_t buf[65536];
+        size_t len;
+        struct syn_writer w;
+        syn_writer_init(&w, 0);
+        struct pollfd pl = {vf->base.listen_fd, POLLIN, 0};
+        int fd = poll(&pl, 1, 10000) == 1 ? accept(vf->base.listen_fd, NULL, NULL) : -1;
+        struct zk_connect_request cr;
+        if (fd >= 0 && fake_read_frame(fd, buf, sizeof(buf), &len) &&
+            zk_connect_request_decode(buf, len, &cr) == SYN_OK) {
+                vf->base.handshakes++;
+                struct zk_connect_response resp = {
+                    .timeout_ms = 30000, .session_id = 0x51, .has_read_only = true};
+                zk_connect_response_write(&w, &resp);
+                fake_send(fd, &w);
+                struct zk_request z;
+                while (fake_read_frame(fd, buf, sizeof(buf), &len) &&
+                       zk_request_decode(buf, len, &z) == SYN_OK) {
+                        struct zk_reply_header h = {z.xid, 0x10, vanishing_answer(vf, &z)};
+                        struct zk_response body = {.type = ZK_OP_EXISTS}; /* a Stat */
+                        zk_reply_write(&w, &h, z.type == ZK_OP_EXISTS ? &body : NULL);
+                        fake_send(fd, &w);
+                        bool closing = z.type == ZK_OP_CLOSE_SESSION;
+                        zk_request_free(&z);
+                        if (closing)
+                                break;
+                }
+        }
+        if (fd >= 0)
+                close(fd);
+        syn_writer_close(&w);
+        return NULL;
+}
+
+/* Bug: when every round failed, synod_service_register returned SYNOD_OK (and a
+ * path) for a node that was never created. It must return the last error. */
+static void service_register_reports_failure_when_every_round_fails(void **state)
+{
+        (void)state;
+        struct vanishing_fake vf;
+        memset(&vf, 0, sizeof(vf));
+        vf.instance = "/services/svc/one";
+        fake_start_listener(&vf.base);
+        pthread_create(&vf.base.thread, NULL, vanishing_fake_main, &vf);
+        char servers[64];
+        snprintf(servers, sizeof(servers), "127.0.0.1:%d", vf.base.port);
+        struct synod *h;
+        struct synod_options opt = {.servers = servers, .session_timeout_ms = 30000, .seed = 11};
+        assert_int_equal(synod_open(&h, &opt), SYNOD_OK);
+        assert_int_equal(synod_wait_connected(h, 5000), SYNOD_OK);
+        char *path = NULL;
+        int rc = synod_service_register(h, "svc", "one", "10.0.0.1", 80, NULL, &path);
+        assert_int_equal(rc, SYNOD_ENONODE);
+        assert_null(path);
+        synod_close(h);
+        pthread_join(vf.base.thread, NULL);
+        close(vf.base.listen_fd);
+        assert_int_equal(vf.base.handshakes, 1);
+        assert_int_equal(vf.instance_creates, CLIENT_CAS_ROUNDS_MAX); /* bounded, all tried */
+        assert_true(vf.parent_creates >= CLIENT_CAS_ROUNDS_MAX);
+}
+
 static const struct CMUnitTest wire_tests[] = {
     cmocka_unit_test(request_encodes_with_chroot),
     cmocka_unit_test(request_rejects_bad_input),
@@ -730,6 +819,7 @@ static const struct CMUnitTest wire_tests[] = {
     cmocka_unit_test(expired_reattach_makes_the_handle_final),
     cmocka_unit_test(hostile_replies_drop_the_connection_not_the_process),
     cmocka_unit_test(calls_after_close_path_fail_cleanly),
+    cmocka_unit_test(service_register_reports_failure_when_every_round_fails),
 };
 
 void test_wire_register(const struct CMUnitTest **tests, size_t *n)

@@ -1,8 +1,8 @@
 /*
  * Unit tests of the four-letter words (src/proto/fourlw.c): each word's text
- * for a given input, shaped like the ZooKeeper 3.8 outputs captured in
- * /work/shared/reference/zk-4lw-samples.txt (same numbers, synod's version
- * string), the whitelist, the word lookup, Java Double.toString formatting,
+ * for a given input, shaped like the ZooKeeper 3.8 outputs captured from
+ * Debian's 3.8.0 (docs/protocol-notes.md, "Four-letter words": same numbers, synod's
+ * version string), the whitelist, the word lookup, Java Double.toString formatting,
  * the half-up latency average and the not-serving answers.
  */
 #include <setjmp.h>

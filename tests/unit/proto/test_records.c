@@ -611,6 +611,55 @@ static void multi_ops_bounded_and_kinds_checked(void **state)
         free(buf);
 }
 
+/* The largest multi (check ops) and multiRead (getData ops) that fit in a frame, every
+ * path null: the smallest ops there are. ZooKeeper runs them (it has only jute.maxbuffer),
+ * so they must decode: the op count bound derives from the frame size. */
+static uint8_t *multi_filling_frame(int32_t type, int32_t op, size_t *n_ops, size_t *len)
+{
+        size_t op_bytes = op == ZK_OP_CHECK ? 9 + 4 + 4 : 9 + 4 + 1;
+        *n_ops = (ZK_FRAME_BYTES_MAX - 8 - 9) / op_bytes;
+        *len = 8 + *n_ops * op_bytes + 9;
+        assert_true(*len <= ZK_FRAME_BYTES_MAX);
+        uint8_t *buf = calloc(1, *len);
+        size_t n = put_header(buf, type);
+        for (size_t i = 0; i < *n_ops; i++) {
+                syn_put_be32(buf + n, (uint32_t)op);
+                syn_put_be32(buf + n + 5, (uint32_t)-1);
+                syn_put_be32(buf + n + 9, (uint32_t)-1); /* null path */
+                n += op_bytes;                           /* version 0 / watch false */
+        }
+        syn_put_be32(buf + n, (uint32_t)-1);
+        buf[n + 4] = 1;
+        syn_put_be32(buf + n + 5, (uint32_t)-1);
+        return buf;
+}
+
+static void every_multi_that_fits_a_frame_decodes(void **state)
+{
+        (void)state;
+        const int32_t kinds[][2] = {{ZK_OP_MULTI, ZK_OP_CHECK}, {ZK_OP_MULTI_READ, ZK_OP_GET_DATA}};
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+                size_t n_ops, len;
+                uint8_t *buf = multi_filling_frame(kinds[k][0], kinds[k][1], &n_ops, &len);
+                assert_true(n_ops > 16384); /* the old fixed cap */
+                assert_true(n_ops <= ZK_MULTI_OPS_MAX);
+                struct zk_request r;
+                assert_int_equal(zk_request_decode(buf, len, &r), SYN_OK);
+                assert_int_equal(r.multi.count, (int32_t)n_ops);
+                assert_int_equal(r.multi.ops[n_ops - 1].type, kinds[k][1]);
+                assert_int_equal(r.multi.ops[n_ops - 1].path_watch.path.len, -1);
+                /* and it encodes back to the same bytes */
+                struct syn_writer w;
+                syn_writer_init(&w, 0);
+                assert_int_equal(zk_request_write(&w, &r), SYN_OK);
+                assert_int_equal(w.len, 4 + len);
+                assert_memory_equal(w.data + 4, buf, len);
+                syn_writer_close(&w);
+                zk_request_free(&r);
+                free(buf);
+        }
+}
+
 static void unknown_opcode_is_distinct(void **state)
 {
         (void)state;
@@ -843,6 +892,7 @@ int run_record_tests(void)
             cmocka_unit_test(mutated_requests_decode_or_fail_cleanly),
             cmocka_unit_test(encoders_refuse_inconsistent_records),
             cmocka_unit_test(multi_reply_results_bounded),
+            cmocka_unit_test(every_multi_that_fits_a_frame_decodes),
         };
         return cmocka_run_group_tests_name("proto records", tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * Unit tests of ACL handling (zk-protocol.md §12): the world, auth, digest and ip
+ * Unit tests of ACL handling (docs/protocol-notes.md, "ACLs"): the world, auth, digest and ip
  * schemes, validation and de-duplication on create/setACL, super, the permission
  * each op needs, and interning.
  */

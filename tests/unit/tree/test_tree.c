@@ -1,6 +1,6 @@
 /*
  * Unit tests of tree_apply and the tree reads: create modes and check order,
- * sequential naming, Stat values (zk-protocol.md's observed examples), delete,
+ * sequential naming, Stat values (ZooKeeper 3.8's, see docs/protocol-notes.md, "Stat"), delete,
  * setData, setACL, check, multi rollback, sessions and ephemerals, containers and
  * TTL nodes.
  */
@@ -91,7 +91,7 @@ static void create_sets_stat_and_fires_events(void **state)
         assert_int_equal(tree_node_count(&f->t), 7);
 }
 
-/* zk-protocol.md §5: 4 creates + 1 delete -> cversion 5; next sequence suffix 4. */
+/* docs/protocol-notes.md, "Stat": 4 creates + 1 delete -> cversion 5; next suffix 4. */
 static void sequential_numbering_and_cversion(void **state)
 {
         F;

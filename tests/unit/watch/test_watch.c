@@ -1,6 +1,6 @@
 /*
  * Unit tests of the watch manager (src/watch): registration, the trigger
- * rules of zk-protocol.md §11, one-shot removal, one delivery per connection
+ * rules of docs/protocol-notes.md ("Watches"), one-shot removal, one delivery per connection
  * per trigger, recursive watches on descendants, removeWatches/checkWatches by
  * WatcherType, dropping a connection, SetWatches with a fake tree, listings
  * and the per-connection limit. Every test ends with the bookkeeping walk
