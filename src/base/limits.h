@@ -268,6 +268,44 @@
 #define SRV_DIR_SCAN_DEPTH_MAX   4
 /* Most identities (ip + digest auths) one connection carries. */
 #define SRV_CONN_AUTH_IDS_MAX 16
+/* ---- server: the cluster in the config file ---- */
+
+/*
+ * A server id (serverId, server.N, myid). It is the top byte of every session id the
+ * server hands out, so it must fit in a byte; 0xff is also excluded because an
+ * ephemeralOwner whose top byte is 0xff marks a TTL node (ZooKeeper's EphemeralType),
+ * which is why ZooKeeper itself refuses ids above 254 when extendedTypesEnabled is on.
+ */
+#define SRV_SERVER_ID_MIN 1
+#define SRV_SERVER_ID_MAX 254
+/* Bytes read from dataDir/myid: one decimal number and a newline; more is not a myid. */
+#define SRV_MYID_BYTES_MAX 64
+/*
+ * electionTimeoutMs: a follower that hears no leader for a random time in [e, 2e) starts
+ * an election. 200 ms (20 ticks of 10 ms) fails over quickly on a LAN yet stays well above
+ * a loaded machine's scheduling hiccups; the floor keeps it several ticks long, the
+ * ceiling is a minute (longer is an outage, not a timeout).
+ */
+#define SRV_ELECTION_TIMEOUT_MS_DEFAULT 200
+#define SRV_ELECTION_TIMEOUT_MS_MIN     20
+#define SRV_ELECTION_TIMEOUT_MS_MAX     60000
+/* heartbeatIntervalMs: how often an idle leader sends heartbeats. Must be below half the
+ * election timeout (checked when the file is read) so that one lost heartbeat does not
+ * start an election. */
+#define SRV_HEARTBEAT_INTERVAL_MS_DEFAULT 30
+#define SRV_HEARTBEAT_INTERVAL_MS_MIN     1
+#define SRV_HEARTBEAT_INTERVAL_MS_MAX     (SRV_ELECTION_TIMEOUT_MS_MAX / 2 - 1)
+/* raftTickMs: the Raft core's clock. The two timeouts above are counted in whole ticks
+ * (rounded down), so the tick must not be longer than the heartbeat interval. */
+#define SRV_RAFT_TICK_MS_DEFAULT 10
+#define SRV_RAFT_TICK_MS_MIN     1
+#define SRV_RAFT_TICK_MS_MAX     1000
+/* initLimit / syncLimit, ticks: ZooKeeper's follower sync limits. synod's Raft does not
+ * use them (the election timeout governs); they are accepted and shown by `conf` so that
+ * a ZooKeeper ensemble config reads the same. Defaults of ZooKeeper's sample zoo.cfg. */
+#define SRV_INIT_LIMIT_TICKS_DEFAULT 10
+#define SRV_SYNC_LIMIT_TICKS_DEFAULT 5
+#define SRV_ZK_LIMIT_TICKS_MAX       1000000
 
 /* ---- client ---- */
 
@@ -364,5 +402,17 @@ _Static_assert(SRV_CONN_AUTH_IDS_MAX <= TXN_AUTH_IDS_MAX,
                "a txn carries every identity of a connection");
 _Static_assert(SRV_LOOP_TICK_MS <= SRV_TICK_TIME_MS_DEFAULT,
                "the loop ticks at least once per tickTime");
+_Static_assert(SRV_HEARTBEAT_INTERVAL_MS_DEFAULT * 2 < SRV_ELECTION_TIMEOUT_MS_DEFAULT,
+               "a lost heartbeat must not start an election");
+_Static_assert(SRV_RAFT_TICK_MS_DEFAULT <= SRV_HEARTBEAT_INTERVAL_MS_DEFAULT,
+               "a heartbeat is at least one tick");
+_Static_assert(SRV_ELECTION_TIMEOUT_MS_DEFAULT ==
+                   RAFT_ELECTION_TICKS_DEFAULT * SRV_RAFT_TICK_MS_DEFAULT,
+               "the server's default election timeout is the Raft core's default");
+_Static_assert(SRV_HEARTBEAT_INTERVAL_MS_DEFAULT ==
+                   RAFT_HEARTBEAT_TICKS_DEFAULT * SRV_RAFT_TICK_MS_DEFAULT,
+               "the server's default heartbeat is the Raft core's default");
+_Static_assert(SRV_RAFT_TICK_MS_MAX <= SRV_HEARTBEAT_INTERVAL_MS_MAX, "a long tick stays usable");
+_Static_assert(SRV_SERVER_ID_MAX < 0xff, "0xff in a session id's top byte marks TTL owners");
 
 #endif
