@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 declare -A allowed=(
 	[base]="base"
 	[raft]="base raft"
-	[proto]="base proto"
+	[proto]="base raft proto"
 	[session]="base session"
 	[tree]="base session tree"
 	[watch]="base session tree watch"

@@ -199,6 +199,44 @@
 /* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients). */
 #define NET_FOURLW_OUTPUT_BYTES_MAX (4 * 1024 * 1024)
 
+/* ---- peer links (proto/peer.c, net/peer.c; docs/peer-protocol.md) ---- */
+
+/* Peers one server dials, links: every other member of the largest configuration. */
+#define PEER_LINKS_MAX RAFT_NODES_MAX
+/* Accepted peer connections open at once, connections: one per member, and as many again
+ * for a dialer whose new connection arrives before its old one is seen to be dead. More
+ * is not a cluster; a connection without a valid HELLO is closed after the timeout below. */
+#define PEER_INBOUND_MAX (2 * RAFT_NODES_MAX)
+/* Largest frame body on a peer link, bytes: an append of the default size with one maximal
+ * entry, a snapshot chunk, or a forwarded batch of writes, each with room to spare. */
+#define PEER_FRAME_BYTES_MAX (8 * 1024 * 1024)
+/* Bytes a host may put around one encoded Raft message in a frame (the server's channel
+ * byte); the rest of a frame bounds the encoded Raft message. */
+#define PEER_FRAME_HOST_BYTES_MAX 4096
+/* Largest encoded Raft message, bytes: the encoder refuses larger, the decoder rejects them. */
+#define PEER_RAFT_MSG_BYTES_MAX (PEER_FRAME_BYTES_MAX - PEER_FRAME_HOST_BYTES_MAX)
+/* Largest handshake body accepted, bytes: ours are at most 33 (magic, version, kind, three
+ * ids); the rest is room for a later version's HELLO, which then gets a clear version
+ * refusal. Until its handshake is done a connection buffers no more than one such frame. */
+#define PEER_HANDSHAKE_BYTES_MAX 256
+/* Bytes queued or being written to one peer: beyond it messages are dropped (Raft retries),
+ * so a dead or slow peer can never grow the sender's memory. */
+#define PEER_OUTPUT_BYTES_MAX (64 * 1024 * 1024)
+/* Reconnect backoff, ms: the first retry after a link drops comes within 20 ms (a restarted
+ * peer is reachable again at once, and failover must stay well under 500 ms); each failed
+ * attempt doubles it up to 1 s; half of every delay is random so dialers do not align. */
+#define PEER_RECONNECT_MS_MIN 20
+#define PEER_RECONNECT_MS_MAX 1000
+/* A dial whose TCP connect and handshake are not done in this long is abandoned and
+ * retried, ms: on a LAN both take under a millisecond; an unreachable host swallows SYNs. */
+#define PEER_CONNECT_TIMEOUT_MS 500
+/* An accepted connection that sent no valid HELLO in this long is closed, ms. */
+#define PEER_HANDSHAKE_TIMEOUT_MS 2000
+/* Refusals and protocol errors on accepted connections are logged at WARN at most once per
+ * this many ms (a misconfigured peer retries every second); the others at DEBUG. Every
+ * one is counted. */
+#define PEER_LOG_INTERVAL_MS 10000
+
 /* tickTime, ms: the unit of session timeouts and of the server's tick timer. */
 #define SRV_TICK_TIME_MS_DEFAULT 2000
 #define SRV_TICK_TIME_MS_MIN     10
@@ -414,5 +452,14 @@ _Static_assert(SRV_HEARTBEAT_INTERVAL_MS_DEFAULT ==
                "the server's default heartbeat is the Raft core's default");
 _Static_assert(SRV_RAFT_TICK_MS_MAX <= SRV_HEARTBEAT_INTERVAL_MS_MAX, "a long tick stays usable");
 _Static_assert(SRV_SERVER_ID_MAX < 0xff, "0xff in a session id's top byte marks TTL owners");
+_Static_assert(PEER_RECONNECT_MS_MIN < PEER_RECONNECT_MS_MAX, "peer backoff grows");
+_Static_assert(PEER_RECONNECT_MS_MIN * 4 <= SRV_ELECTION_TIMEOUT_MS_DEFAULT,
+               "a dropped peer link is back well within an election timeout");
+_Static_assert(PEER_CONNECT_TIMEOUT_MS < PEER_HANDSHAKE_TIMEOUT_MS,
+               "a dialer gives up before the acceptor closes on it");
+_Static_assert(PEER_INBOUND_MAX >= PEER_LINKS_MAX, "every member can connect");
+_Static_assert(PEER_FRAME_BYTES_MAX * 4 <= PEER_OUTPUT_BYTES_MAX,
+               "a peer's queue holds several maximal frames");
+_Static_assert(PEER_FRAME_BYTES_MAX <= 0x7fffffff, "a frame length fits the u32 on the wire");
 
 #endif

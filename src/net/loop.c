@@ -5,7 +5,8 @@
  * Order inside the prepare hook, every iteration:
  *   1. deliver frames buffered on connections whose reading was resumed;
  *   2. the server's before_sleep (persist → send → apply → reply, see server/host.c);
- *   3. one write per connection with everything queued for it.
+ *   3. one write per connection with everything queued for it, then the flush hooks
+ *      (net_hook_add: peer links write what was queued for them the same way).
  * If step 1 or 2 left work (more buffered frames), an idle handle keeps the next
  * poll from blocking. This file is the only reader of the clock in synod.
  */
@@ -64,7 +65,12 @@ static void on_prepare(uv_prepare_t *prepare)
         if (net->options.callbacks.before_sleep)
                 net->options.callbacks.before_sleep(net->options.arg);
         net_conn_flush_all(net);
-        bool more = net->pending_input != NULL || net->wake_requested;
+        /* Bounded by the hooks registered (one per peer-link set). */
+        for (struct net_hook *h = net->flush_hooks; h != NULL; h = h->next)
+                h->fn(h->arg);
+        /* A hook's callbacks (a peer link dropped) may have queued client output after the
+         * flush above: the next iteration writes it without waiting for an event. */
+        bool more = net->pending_input != NULL || net->wake_requested || net->dirty != NULL;
         if (more && !net->idle_active) {
                 uv_idle_start(&net->idle, on_idle);
                 net->idle_active = true;
@@ -154,6 +160,8 @@ void net_stop(struct net *net)
 
 void net_close(struct net *net)
 {
+        /* A hook's owner still has handles open that the walk below would close under it. */
+        SYN_ASSERT(net->flush_hooks == NULL);
         net_conn_close_all(net);
         uv_walk(&net->loop, close_walk_cb, NULL);
         /* Bounded: with every handle closing, one run finishes the close callbacks. */
@@ -161,6 +169,24 @@ void net_close(struct net *net)
         int rc = uv_loop_close(&net->loop);
         if (rc != 0)
                 SYN_WARN("loop close: %s", uv_strerror(rc));
+}
+
+void net_hook_add(struct net *net, struct net_hook *h)
+{
+        h->next = net->flush_hooks;
+        net->flush_hooks = h;
+}
+
+void net_hook_remove(struct net *net, struct net_hook *h)
+{
+        /* Bounded by the hooks registered. */
+        for (struct net_hook **p = &net->flush_hooks; *p != NULL; p = &(*p)->next) {
+                if (*p == h) {
+                        *p = h->next;
+                        h->next = NULL;
+                        return;
+                }
+        }
 }
 
 int net_port(const struct net *net)

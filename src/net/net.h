@@ -99,6 +99,13 @@ struct net_async {
         void *arg;
 };
 
+/* Work run by the prepare hook after the client connections' writes (net_hook_add). */
+struct net_hook {
+        void (*fn)(void *arg);
+        void *arg;
+        struct net_hook *next;
+};
+
 struct net {
         uv_loop_t loop;
         uv_tcp_t listener;
@@ -110,6 +117,7 @@ struct net {
         struct net_conn *dirty;         /* connections with output queued this iteration */
         struct net_conn *pending_input; /* connections with whole frames buffered */
         struct net_conn *all;           /* every open connection */
+        struct net_hook *flush_hooks;   /* other writers flushed in prepare (net/peer.c) */
         uint32_t conn_count;
         bool stopping;
         bool idle_active;
@@ -134,7 +142,8 @@ int net_run(struct net *net);
 /* Asks net_run to return once the current iteration ends. Connections stay open. */
 void net_stop(struct net *net);
 
-/* Closes every connection (on_close for each), the listener and all handles, and the loop. */
+/* Closes every connection (on_close for each), the listener and all handles, and the loop.
+ * Every hook must have been removed first (net_peers_close does it for peer links). */
 void net_close(struct net *net);
 
 /* The port actually bound (useful with port 0). */
@@ -153,6 +162,12 @@ void net_wake(struct net *net);
 int net_async_init(struct net *net, struct net_async *a, void (*cb)(void *arg), void *arg);
 /* Thread-safe; several sends may coalesce into one callback. */
 void net_async_send(struct net_async *a);
+
+/* Runs h->fn(h->arg) in every prepare hook, after the server's before_sleep and the
+ * client connections' writes: how peer links (net/peer.c) write what the iteration queued
+ * in one write per link. `h` is caller-owned and stays linked until net_hook_remove. */
+void net_hook_add(struct net *net, struct net_hook *h);
+void net_hook_remove(struct net *net, struct net_hook *h);
 
 /* Queues `len` bytes (copied) for the connection; they go out at the end of the
  * iteration with everything else queued for it. Returns 0, or SYN_ELIMIT when the
