@@ -7,7 +7,8 @@ BUILD := build
 TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
-.PHONY: all deps build build-test run test unit bench sim fuzz faults format check-format clean
+.PHONY: all deps build build-test run cluster cluster-stop cluster-clean test unit bench sim fuzz \
+	faults format check-format clean
 
 all: build
 
@@ -29,6 +30,18 @@ build-test: $(TBUILD)/CMakeCache.txt
 # Single node on 127.0.0.1:2181, data under ./synod-data.
 run: deps build
 	$(SYNOD) serve
+
+# A local cluster of N servers (default 3, at most 7) in ./synod-cluster, in the background:
+# scripts/cluster.sh prints the connection string. cluster-stop stops exactly the servers it
+# started (data stays; make cluster brings them back), cluster-clean also removes the data.
+cluster: deps build
+	scripts/cluster.sh start $(N)
+
+cluster-stop:
+	scripts/cluster.sh stop
+
+cluster-clean:
+	scripts/cluster.sh clean
 
 test: deps build build-test
 	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900

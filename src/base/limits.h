@@ -241,8 +241,8 @@
 #define SRV_TICK_TIME_MS_DEFAULT 2000
 #define SRV_TICK_TIME_MS_MIN     10
 #define SRV_TICK_TIME_MS_MAX     60000
-/* How often the loop ticks raft, checks session expiry and reaps, ms. Raft counts in
- * these ticks; 50 ms keeps single-node commit latency independent of tickTime. */
+/* How often the server's slow work runs (session expiry, reaping, session touches to the
+ * leader, autopurge), ms; the loop itself ticks every raftTickMs for the Raft core. */
 #define SRV_LOOP_TICK_MS 50
 /* Session timeouts, ms: ZooKeeper's defaults are 2*tickTime and 20*tickTime. */
 #define SRV_SESSION_TIMEOUT_MS_MIN 1
@@ -306,6 +306,19 @@
 #define SRV_DIR_SCAN_DEPTH_MAX   4
 /* Most identities (ip + digest auths) one connection carries. */
 #define SRV_CONN_AUTH_IDS_MAX 16
+/* A server that has known no leader for this many election timeouts stops serving and
+ * closes its clients, so they move to a server that can serve them (well under any
+ * session timeout: a cut-off server never answers from a stale state for long). */
+#define SRV_LEADERLESS_GRACE_ELECTIONS 4
+/* A ReadIndex round (sync, an unknown session's handshake) not answered within this many
+ * election timeouts was lost with a leader: its connection closes and the client retries. */
+#define SRV_READ_INDEX_TIMEOUT_ELECTIONS 10
+/* Followers tell the leader which sessions were active this often, ms (far below the
+ * smallest session timeout: the leader alone expires sessions). */
+#define SRV_TOUCH_INTERVAL_MS 100
+/* Largest batch of forwarded txns in one peer message, bytes (one more txn always fits). */
+#define SRV_FORWARD_BATCH_BYTES_MAX (4 * 1024 * 1024)
+
 /* ---- server: the cluster in the config file ---- */
 
 /*
@@ -460,6 +473,9 @@ _Static_assert(PEER_CONNECT_TIMEOUT_MS < PEER_HANDSHAKE_TIMEOUT_MS,
 _Static_assert(PEER_INBOUND_MAX >= PEER_LINKS_MAX, "every member can connect");
 _Static_assert(PEER_FRAME_BYTES_MAX * 4 <= PEER_OUTPUT_BYTES_MAX,
                "a peer's queue holds several maximal frames");
+_Static_assert(SRV_FORWARD_BATCH_BYTES_MAX + RAFT_ENTRY_BYTES_MAX + PEER_FRAME_HOST_BYTES_MAX <=
+                   PEER_FRAME_BYTES_MAX,
+               "a forwarded batch, with the txn that overflows it, fits in a peer frame");
 _Static_assert(PEER_FRAME_BYTES_MAX <= 0x7fffffff, "a frame length fits the u32 on the wire");
 
 #endif

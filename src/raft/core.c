@@ -296,6 +296,14 @@ uint64_t raft_transferee(const struct raft *r)
         return r->p->transferee;
 }
 
+uint64_t raft_match_index(const struct raft *r, uint64_t id)
+{
+        if (r->p->role != RAFT_LEADER)
+                return 0;
+        const struct progress *pr = raft_progress(r->p, id);
+        return pr != NULL ? pr->match : 0;
+}
+
 const char *raft_role_name(enum raft_role role)
 {
         switch (role) {

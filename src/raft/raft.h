@@ -520,5 +520,7 @@ const struct raft_snapshot_meta *raft_snapshot(const struct raft *r);
 uint64_t raft_term_at(const struct raft *r, uint64_t index);
 /* Leader only: the transfer target in progress (RAFT_NONE if none). */
 uint64_t raft_transferee(const struct raft *r);
+/* Leader only: the last index known to match on member id (0 if unknown, or not leader). */
+uint64_t raft_match_index(const struct raft *r, uint64_t id);
 
 #endif

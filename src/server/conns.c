@@ -207,6 +207,7 @@ static void drop_queue(struct srv *srv, struct srv_conn *conn)
         while ((item = pl_pop_any(&conn->queue)) != NULL) {
                 struct srv_req *r = item->data;
                 registry_remove(srv, &r->waiter);
+                readindex_cancel(srv, &r->read_wait);
                 pipeline_req_free(r);
         }
 }
@@ -221,6 +222,7 @@ void conns_closed(struct srv *srv, struct srv_conn *conn)
         ip_decrement(srv, conn->ip);
         if (srv->watches_ready)
                 watch_drop_conn(&srv->watches, conn->id);
+        readindex_cancel(srv, &conn->resume_wait);
         drop_queue(srv, conn);
         conns_maybe_free(srv, conn);
 }
@@ -273,6 +275,52 @@ void conns_free_all(struct srv *srv)
         }
         srv->conn_count = 0;
         srv->stalled = NULL;
+}
+
+static bool has_write_in_flight(const struct srv_conn *conn)
+{
+        const struct pl_item *head = conn->queue.head;
+        return head != NULL && head->kind == PL_WRITE && head->proposed && !head->barrier;
+}
+
+/* Closes every connection of the table that `doomed` picks; returns how many. */
+static uint32_t close_where(struct srv *srv, bool (*doomed)(const struct srv_conn *))
+{
+        uint32_t closed = 0;
+        for (size_t b = 0; b < SRV_CONN_BUCKETS; b++) {
+                struct srv_conn *c = srv->conns[b];
+                /* Bounded by the bucket; `next` first because closing unlinks `c`. */
+                while (c != NULL) {
+                        struct srv_conn *next = c->hash_next;
+                        if (c->net != NULL && doomed(c)) {
+                                conns_close(srv, c, true);
+                                closed++;
+                        }
+                        c = next;
+                }
+        }
+        return closed;
+}
+
+void conns_close_inflight(struct srv *srv, const char *why)
+{
+        uint32_t n = close_where(srv, has_write_in_flight);
+        srv->stats.conns_closed_inflight += n;
+        if (n > 0)
+                SYN_INFO("%s: closed %u connections with writes in flight", why, n);
+}
+
+static bool any(const struct srv_conn *conn)
+{
+        (void)conn;
+        return true;
+}
+
+void conns_close_all(struct srv *srv, const char *why)
+{
+        uint32_t n = close_where(srv, any);
+        if (n > 0)
+                SYN_INFO("%s: closed %u client connections", why, n);
 }
 
 /* ---- output ---- */

@@ -10,7 +10,8 @@
  *
  * A client that has seen a newer zxid than this server applied is refused (the
  * connection closes and the client tries another server): it must never read
- * an older state than it already saw.
+ * an older state than it already saw. A server that is not serving (catching
+ * up, or without a leader: server.c) refuses every handshake the same way.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -110,13 +111,59 @@ static void new_session(struct srv *srv, struct srv_conn *conn, int32_t timeout_
         pipeline_pump(srv, conn);
 }
 
+static void resume_known(struct srv *srv, struct srv_conn *conn, uint64_t id, const uint8_t *passwd,
+                         int32_t timeout_ms);
+
+/* The ReadIndex round for a session unknown here is over: look again. */
+static void resume_checked(struct srv *srv, struct srv_read_wait *w, bool ok)
+{
+        struct srv_conn *conn =
+            (struct srv_conn *)((char *)w - offsetof(struct srv_conn, resume_wait));
+        if (!ok) {
+                conns_close(srv, conn, false); /* no leader in time: try elsewhere */
+                return;
+        }
+        conn->state = SRV_CONN_HANDSHAKE;
+        net_conn_pause_reading(conn->net, false);
+        resume_known(srv, conn, conn->resume_session_id, conn->resume_passwd,
+                     conn->resume_timeout_ms);
+}
+
+/*
+ * A session may be created through another server and this one may not have
+ * applied it yet when the client moves here: before refusing an unknown session,
+ * a clustered server makes sure it has applied everything committed (ReadIndex).
+ */
+static bool resume_after_read_index(struct srv *srv, struct srv_conn *conn, uint64_t id,
+                                    const struct zk_connect_request *creq, int32_t timeout_ms)
+{
+        if (!srv->clustered || creq->passwd.len != ZK_PASSWD_BYTES)
+                return false;
+        conn->resume_session_id = id;
+        memcpy(conn->resume_passwd, creq->passwd.data, ZK_PASSWD_BYTES);
+        conn->resume_timeout_ms = timeout_ms;
+        if (readindex_start(srv, &conn->resume_wait, resume_checked) != 0)
+                return false;
+        conn->state = SRV_CONN_CONNECTING; /* reading paused until the check is done */
+        return true;
+}
+
 static void resume_session(struct srv *srv, struct srv_conn *conn,
                            const struct zk_connect_request *creq, int32_t timeout_ms)
 {
         uint64_t id = (uint64_t)creq->session_id;
+        if (tree_session(&srv->tree, id) == NULL &&
+            resume_after_read_index(srv, conn, id, creq, timeout_ms))
+                return;
+        resume_known(srv, conn, id, creq->passwd.len == ZK_PASSWD_BYTES ? creq->passwd.data : NULL,
+                     timeout_ms);
+}
+
+static void resume_known(struct srv *srv, struct srv_conn *conn, uint64_t id, const uint8_t *passwd,
+                         int32_t timeout_ms)
+{
         const struct session *s = tree_session(&srv->tree, id);
-        if (s == NULL || creq->passwd.len != ZK_PASSWD_BYTES ||
-            !session_passwd_equal(s, creq->passwd.data)) {
+        if (s == NULL || passwd == NULL || !session_passwd_equal(s, passwd)) {
                 SYN_INFO("session 0x%llx from %s:%d is invalid or expired", (unsigned long long)id,
                          conn->ip, conn->port);
                 refuse_session(srv, conn);
@@ -146,6 +193,11 @@ void handshake_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data
         if (rc != 0) {
                 SYN_WARN("closing %s:%d: bad ConnectRequest (%s)", conn->ip, conn->port,
                          syn_strerror(rc));
+                conns_close(srv, conn, false);
+                return;
+        }
+        if (!srv->serving) {
+                SYN_DEBUG("refusing %s:%d: not serving yet", conn->ip, conn->port);
                 conns_close(srv, conn, false);
                 return;
         }

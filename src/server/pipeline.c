@@ -30,6 +30,7 @@ void pipeline_req_free(void *req)
 {
         struct srv_req *r = req;
         SYN_ASSERT(!r->waiter.registered);
+        SYN_ASSERT(!r->read_wait.active);
         if (r->decoded)
                 zk_request_free(&r->req);
         free(r);
@@ -250,6 +251,32 @@ void pipeline_pump_stalled(struct srv *srv)
 }
 
 /*
+ * Reads that wait for a ReadIndex round, as a barrier in the FIFO: sync always;
+ * with linearizableReads every read of the tree, so it sees everything committed
+ * before it arrived (ping and watch management stay local).
+ */
+static bool needs_read_index(const struct srv *srv, int32_t type)
+{
+        if (type == ZK_OP_SYNC)
+                return true;
+        if (!srv->config.linearizable_reads)
+                return false;
+        switch (type) {
+        case ZK_OP_EXISTS:
+        case ZK_OP_GET_DATA:
+        case ZK_OP_GET_ACL:
+        case ZK_OP_GET_CHILDREN:
+        case ZK_OP_GET_CHILDREN2:
+        case ZK_OP_GET_ALL_CHILDREN_NUMBER:
+        case ZK_OP_GET_EPHEMERALS:
+        case ZK_OP_MULTI_READ:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/*
  * Queues a request of an ACTIVE connection and acts on it. `req` (decode result
  * `rc`: 0 or SYN_ENOTSUP) is the caller's decoding of data[0..len), borrowed for
  * the call. The queue keeps a copy of the record only, without the trailing
@@ -286,8 +313,10 @@ static void submit(struct srv *srv, struct srv_conn *conn, const uint8_t *data, 
                 r->req.type = req->type;
                 r->canned_err = ZUNIMPLEMENTED;
         }
-        bool write = rc == 0 && propose_is_write(r->req.type);
+        bool linearized = rc == 0 && needs_read_index(srv, r->req.type);
+        bool write = rc == 0 && (propose_is_write(r->req.type) || linearized);
         r->item.kind = write ? PL_WRITE : PL_READ;
+        r->item.barrier = linearized;
         r->item.xid = r->req.xid;
         r->item.op = r->req.type;
         r->item.bytes = sizeof *r + keep;
@@ -329,7 +358,8 @@ static void active_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *
         sessions_touch(srv, conn);
         if (rc == 0 && req.type == ZK_OP_AUTH) {
                 handle_auth(srv, conn, &req);
-        } else if (rc == 0 && !propose_is_write(req.type) && conn->queue.head == NULL) {
+        } else if (rc == 0 && !propose_is_write(req.type) && !needs_read_index(srv, req.type) &&
+                   conn->queue.head == NULL) {
                 /* The common read: nothing ahead, answer from the frame without a copy. */
                 conn->last_op = req.type;
                 reads_run(srv, conn, &req);

@@ -15,6 +15,11 @@
  *      Raft); otherwise it waits, unproposed, until every read ahead of it has
  *      run and every write ahead of it was proposed.
  *
+ *   3. A barrier (sync) is a write-kind item that is proposed (its ReadIndex
+ *      round started) only at the head, and holds everything behind it until
+ *      it completes: the reads after a sync see at least what was committed
+ *      when the sync started.
+ *
  * Invariant: every proposed write in a queue precedes every read in it. Hence
  * entries are applied in queue order, a held-back read can never be overtaken
  * by a later write of its session, and each reply can be written the moment its
@@ -37,6 +42,8 @@ enum pl_kind {
 struct pl_item {
         struct pl_item *next;
         enum pl_kind kind;
+        bool barrier;   /* PL_WRITE: proposed only at the head, and nothing behind it
+                         * proceeds until it completes (sync: a ReadIndex round) */
         bool proposed;  /* PL_WRITE: handed to Raft (or forwarded to the leader) */
         uint64_t index; /* PL_WRITE: the Raft index (= zxid) of its entry; 0 if forwarded */
         int32_t xid;
@@ -97,10 +104,6 @@ struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads);
 /* Turns a queued unproposed write into a read-kind item (its proposal failed:
  * the caller answers it with an error when it reaches the head). */
 void pl_write_failed(struct pl_queue *q, struct pl_item *item);
-
-/* Keeps only the proposed writes (a closed connection still has to see them applied)
- * and returns the other items as a list linked through `next`, for the caller to free. */
-struct pl_item *pl_remove_unproposed(struct pl_queue *q);
 
 /* Pops the head whatever it is (tearing a connection down), or NULL if empty. */
 struct pl_item *pl_pop_any(struct pl_queue *q);

@@ -56,6 +56,12 @@ enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item)
 {
         SYN_ASSERT(item->kind == PL_READ || item->kind == PL_WRITE);
         item->proposed = false;
+        if (item->barrier) {
+                SYN_ASSERT(item->kind == PL_WRITE);
+                bool behind = q->head != NULL; /* a barrier starts only at the head */
+                append(q, item);
+                return behind ? PL_QUEUED : PL_PROPOSE_NOW;
+        }
         if (item->kind == PL_READ) {
                 if (q->head == NULL)
                         return PL_RUN_NOW;
@@ -65,8 +71,8 @@ enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item)
         /* Proposals keep queue order: a write waits behind any read, and behind an
          * unproposed write (one Raft refused for now: pl_next hands it back first).
          * Unproposed writes are never followed by proposed ones, so the tail tells. */
-        bool held =
-            q->reads > 0 || (q->tail != NULL && q->tail->kind == PL_WRITE && !q->tail->proposed);
+        bool held = q->reads > 0 || (q->tail != NULL && q->tail->kind == PL_WRITE &&
+                                     (!q->tail->proposed || q->tail->barrier));
         append(q, item);
         return held ? PL_QUEUED : PL_PROPOSE_NOW;
 }
@@ -98,15 +104,17 @@ struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads)
                 return may_run_reads ? pop(q) : NULL;
         if (!head->proposed)
                 return head;
+        if (head->barrier)
+                return NULL; /* nothing passes a barrier in progress */
         /* Writes proposed back to back: the first unproposed one after them, unless a
          * read comes first (then everything waits for the applies). A write stays
          * proposed until popped, so the scan resumes where the last one stopped:
          * without that, every apply of a long run of writes rescans the run. */
         struct pl_item *last = q->proposed_scan != NULL ? q->proposed_scan : head;
         for (struct pl_item *it = last->next; it != NULL; it = it->next) {
-                if (it->kind == PL_READ || !it->proposed) {
+                if (it->kind == PL_READ || !it->proposed || it->barrier) {
                         q->proposed_scan = last;
-                        return it->kind == PL_READ ? NULL : it;
+                        return it->kind == PL_READ || it->barrier ? NULL : it;
                 }
                 last = it;
         }
@@ -127,23 +135,4 @@ void pl_write_failed(struct pl_queue *q, struct pl_item *item)
 struct pl_item *pl_pop_any(struct pl_queue *q)
 {
         return pop(q);
-}
-
-struct pl_item *pl_remove_unproposed(struct pl_queue *q)
-{
-        struct pl_item *removed = NULL, **tail = &removed;
-        struct pl_queue keep;
-        pl_queue_init(&keep);
-        struct pl_item *item;
-        /* Bounded by the queue length. */
-        while ((item = pop(q)) != NULL) {
-                if (item->kind == PL_WRITE && item->proposed) {
-                        append(&keep, item);
-                } else {
-                        *tail = item;
-                        tail = &item->next;
-                }
-        }
-        *q = keep;
-        return removed;
 }

@@ -7,8 +7,14 @@
  *
  * Before a write is proposed its waiter is registered under (session id, cxid),
  * the key apply finds in the committed txn; a proposal that fails leaves the
- * registry as it was.
+ * registry as it was. The leader proposes to its core; a follower forwards the
+ * encoded txn to the leader, and its client is answered when this server
+ * applies the entry, like any other.
+ *
+ * `sync` is no txn: it is a barrier in the session's FIFO whose "proposal" is a
+ * ReadIndex round; the reads behind it then see everything committed before.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +36,7 @@ bool propose_is_write(int32_t type)
         case ZK_OP_CHECK:
         case ZK_OP_MULTI:
         case ZK_OP_CLOSE_SESSION:
+        case ZK_OP_SYNC: /* a barrier in the FIFO (pipeline.h), not a txn */
                 return true;
         default:
                 return false;
@@ -168,7 +175,11 @@ static int encode_request(struct srv *srv, struct srv_conn *conn, const struct z
  * be retried unchanged). */
 static int encode_session(struct srv *srv, struct srv_conn *conn)
 {
-        struct txn t = {.type = TXN_CREATE_SESSION};
+        /* The caller's key is the new session's, so a refusal forwarded back by the
+         * leader names the connection waiting for it. */
+        struct txn t = {.type = TXN_CREATE_SESSION,
+                        .session_id = conn->session_id,
+                        .cxid = SRV_CXID_CREATE_SESSION};
         t.session.id = conn->session_id;
         t.session.timeout_ms = conn->timeout_ms;
         memcpy(t.session.passwd, conn->passwd, ZK_PASSWD_BYTES);
@@ -176,9 +187,49 @@ static int encode_session(struct srv *srv, struct srv_conn *conn)
         return encode(srv, &t);
 }
 
+/* The leader proposes; a follower forwards to the leader (cluster.c). */
+static int submit_txn(struct srv *srv, uint64_t *index)
+{
+        if (srv->role == RAFT_LEADER || !srv->clustered)
+                return host_propose(srv, srv->scratch.data, srv->scratch.len, index);
+        *index = 0;
+        return cluster_forward(srv, srv->scratch.data, srv->scratch.len);
+}
+
+/* The ReadIndex round of a sync (or of a linearizable read) is over: it runs now,
+ * and what waited behind it may follow. */
+static void sync_done(struct srv *srv, struct srv_read_wait *w, bool ok)
+{
+        struct srv_req *r = (struct srv_req *)((char *)w - offsetof(struct srv_req, read_wait));
+        struct srv_conn *conn = r->waiter.conn;
+        if (!ok) {
+                SYN_INFO("closing %s:%d: sync found no leader in time", conn->ip, conn->port);
+                conns_close(srv, conn, false);
+                return;
+        }
+        bool head = pl_write_applied(&conn->queue, &r->item);
+        SYN_ASSERT(head); /* a barrier starts only at the head */
+        reads_run(srv, conn, &r->req);
+        conns_record_latency(conn, r->recv_ms);
+        pipeline_req_free(r);
+        pipeline_pump(srv, conn);
+}
+
+static int propose_sync(struct srv *srv, struct srv_conn *conn, struct pl_item *item)
+{
+        struct srv_req *r = item->data;
+        r->waiter.conn = conn;
+        int rc = readindex_start(srv, &r->read_wait, sync_done);
+        if (rc == 0)
+                pl_proposed(item, 0);
+        return rc;
+}
+
 int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item)
 {
         struct srv_req *r = item->data;
+        if (item->barrier)
+                return propose_sync(srv, conn, item);
         bool session = item->op == ZK_OP_CREATE_SESSION;
         int rc = session ? encode_session(srv, conn) : encode_request(srv, conn, &r->req);
         if (rc != 0)
@@ -190,7 +241,7 @@ int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item)
         if (rc != 0)
                 return rc;
         uint64_t index = 0;
-        rc = host_propose(srv, srv->scratch.data, srv->scratch.len, &index);
+        rc = submit_txn(srv, &index);
         if (rc != 0) {
                 registry_remove(srv, &r->waiter);
                 return rc;

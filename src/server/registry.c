@@ -61,18 +61,19 @@ void registry_remove(struct srv *srv, struct srv_waiter *w)
         srv->waiter_count--;
 }
 
-struct srv_waiter *registry_take(struct srv *srv, const struct txn *txn)
+struct srv_waiter *registry_take_key(struct srv *srv, uint64_t session_id, int32_t cxid)
 {
-        uint64_t session_id = txn->session_id;
-        int32_t cxid = txn->cxid;
-        if (txn->type == TXN_CREATE_SESSION) {
-                session_id = txn->session.id;
-                cxid = SRV_CXID_CREATE_SESSION;
-        }
         if (session_id == 0)
                 return NULL;
         struct srv_waiter *w = *slot(srv, session_id, cxid);
         if (w != NULL)
                 registry_remove(srv, w);
         return w;
+}
+
+struct srv_waiter *registry_take(struct srv *srv, const struct txn *txn)
+{
+        if (txn->type == TXN_CREATE_SESSION)
+                return registry_take_key(srv, txn->session.id, SRV_CXID_CREATE_SESSION);
+        return registry_take_key(srv, txn->session_id, txn->cxid);
 }

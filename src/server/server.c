@@ -49,19 +49,101 @@ static void on_close(void *arg, struct net_conn *nc)
         nc->user = NULL;
 }
 
+/*
+ * Serving: a server takes clients once it knows a leader and has applied what
+ * it held in its log at start-up and everything the leader told it was
+ * committed (a standalone server: once its replayed log is applied). It stops
+ * when it has known no leader for SRV_LEADERLESS_GRACE_MS, closing its clients
+ * so they move to a server that can serve them: a server cut off from the
+ * majority never goes on answering reads from a state it knows may be stale.
+ */
+static void update_serving(struct srv *srv)
+{
+        bool caught_up = srv->leader_id != RAFT_NONE && srv->applied_index >= srv->ready_index &&
+                         srv->applied_index >= raft_commit_index(&srv->raft);
+        if (!srv->serving && caught_up && !srv->stopping && !srv->fatal) {
+                srv->serving = true;
+                SYN_INFO("serving clients (applied index %llu)",
+                         (unsigned long long)srv->applied_index);
+                return;
+        }
+        int64_t now = (int64_t)net_now_ms(&srv->net);
+        if (srv->serving && srv->leader_id == RAFT_NONE &&
+            now - srv->leader_lost_ms >
+                SRV_LEADERLESS_GRACE_ELECTIONS * srv->config.election_timeout_ms) {
+                srv->serving = false;
+                srv->ready_index = srv->applied_index;
+                conns_close_all(srv, "no leader");
+        }
+}
+
 static void before_sleep(void *arg)
 {
         struct srv *srv = arg;
         conns_free_dead(srv);
+        readindex_advance(srv, (int64_t)net_now_ms(&srv->net));
         pipeline_pump_stalled(srv);
         host_before_sleep(srv);
         snapshot_maybe_start(srv);
+}
+
+/* SIGTERM on a leader: hand leadership over first, then leave (shutdown_tick). */
+static void shutdown_begin(struct srv *srv)
+{
+        srv->shutdown_deadline_ms =
+            (int64_t)net_now_ms(&srv->net) + srv->config.election_timeout_ms * 2;
+        srv->shutting_down = true;
+        if (srv->role != RAFT_LEADER || !srv->clustered)
+                return;
+        const struct raft_config *c = raft_config(&srv->raft);
+        uint64_t best = RAFT_NONE, best_match = 0;
+        for (uint32_t i = 0; i < c->n_voters; i++) {
+                uint64_t id = c->voters[i];
+                uint64_t match = raft_match_index(&srv->raft, id);
+                if (id != (uint64_t)srv->config.server_id &&
+                    (best == RAFT_NONE || match > best_match)) {
+                        best = id;
+                        best_match = match;
+                }
+        }
+        if (best == RAFT_NONE)
+                return;
+        struct raft_event ev = {.type = RAFT_EV_TRANSFER};
+        ev.transfer.target = best;
+        int rc = host_step(srv, &ev);
+        SYN_INFO("shutting down: handing leadership to %llu%s%s", (unsigned long long)best,
+                 rc != 0 ? ": " : "", rc != 0 ? syn_strerror(rc) : "");
+}
+
+/* Leaves once leadership is handed over (or the handover timed out), after closing
+ * every client so they reconnect elsewhere at once. */
+static void shutdown_tick(struct srv *srv)
+{
+        bool handed_over = srv->role != RAFT_LEADER || !srv->clustered;
+        if (!handed_over && (int64_t)net_now_ms(&srv->net) < srv->shutdown_deadline_ms)
+                return;
+        srv->serving = false;
+        srv->stopping = true;
+        conns_close_all(srv, "shutting down");
+        net_stop(&srv->net);
 }
 
 static void on_tick(void *arg)
 {
         struct srv *srv = arg;
         host_tick(srv);
+        readindex_advance(srv, (int64_t)net_now_ms(&srv->net));
+        update_serving(srv);
+        if (srv->shutting_down) {
+                shutdown_tick(srv);
+                return;
+        }
+        int64_t now = (int64_t)net_now_ms(&srv->net);
+        if (now - srv->last_slow_tick_ms < SRV_LOOP_TICK_MS)
+                return;
+        srv->last_slow_tick_ms = now;
+        if (srv->clustered)
+                cluster_touch_tick(srv);
         sessions_tick(srv);
         snapshot_purge_tick(srv);
 }
@@ -73,9 +155,14 @@ static void on_signal(void *arg, int signum)
                 snapshot_reap_child(srv);
                 return;
         }
+        if (srv->shutting_down) {
+                SYN_INFO("signal %d again: stopping now", signum);
+                srv->stopping = true;
+                net_stop(&srv->net);
+                return;
+        }
         SYN_INFO("signal %d: shutting down", signum);
-        srv->stopping = true;
-        net_stop(&srv->net);
+        shutdown_begin(srv);
 }
 
 static void wal_notify(void *arg)
@@ -107,7 +194,7 @@ static int start_net(struct srv *srv)
             .address = srv->config.client_port_address,
             .port = (int)srv->config.client_port,
             .frame_bytes_max = (uint32_t)srv->config.jute_max_buffer,
-            .tick_ms = SRV_LOOP_TICK_MS,
+            .tick_ms = (uint32_t)srv->config.raft_tick_ms,
             .callbacks = {.on_accept = on_accept,
                           .on_frame = on_frame,
                           .on_fourlw = on_fourlw,
@@ -128,20 +215,39 @@ static int start_net(struct srv *srv)
         return 0;
 }
 
+/* The configured servers: participants vote, observers are Raft learners. A standalone
+ * server is its only voter. */
+static void bootstrap_config(const struct srv *srv, struct raft_config *c)
+{
+        memset(c, 0, sizeof *c);
+        if (srv->config.member_count == 0) {
+                c->n_voters = 1;
+                c->voters[0] = (uint64_t)srv->config.server_id;
+                return;
+        }
+        for (uint32_t i = 0; i < srv->config.member_count; i++) {
+                const struct srv_member *m = &srv->config.members[i];
+                if (m->observer)
+                        c->learners[c->n_learners++] = m->id;
+                else
+                        c->voters[c->n_voters++] = m->id;
+        }
+}
+
 static int start_raft(struct srv *srv, const struct wal_recovered *rec, uint64_t snap_index,
                       uint64_t snap_term)
 {
         struct raft_options ro;
         raft_options_default(&ro, (uint64_t)srv->config.server_id);
         ro.seed = syn_rand_next(&srv->rng);
+        srv_config_raft_ticks(&srv->config, &ro.election_ticks, &ro.heartbeat_ticks);
         struct raft_initial_state is;
         memset(&is, 0, sizeof is);
         is.hard_state.term = rec->meta.term;
         is.hard_state.vote = rec->meta.vote;
         is.snapshot.index = snap_index;
         is.snapshot.term = snap_term;
-        is.snapshot.config.n_voters = 1;
-        is.snapshot.config.voters[0] = (uint64_t)srv->config.server_id;
+        bootstrap_config(srv, &is.snapshot.config);
         is.bootstrap = is.snapshot.config;
         struct raft_entry *entries = NULL;
         if (rec->count > 0) {
@@ -218,6 +324,8 @@ static int start_storage(struct srv *srv)
         rc = check_meta_covers_log(srv, &rec, snap_term);
         if (rc == 0)
                 rc = start_raft(srv, &rec, snap_index, snap_term);
+        /* What this server held at start-up must be applied again before it serves. */
+        srv->ready_index = rec.count > 0 ? rec.entries[rec.count - 1].index : snap_index;
         wal_recovered_free(&rec);
         srv->applied_index = snap_index;
         srv->snapshot_index = snap_index;
@@ -281,13 +389,18 @@ int srv_init(struct srv *srv, const struct srv_config *config)
         }
         if (rc == 0)
                 rc = start_storage(srv);
+        srv->clustered = config->member_count > 0;
+        if (rc == 0 && srv->clustered)
+                rc = cluster_init(srv);
         if (rc != 0) {
                 srv_close(srv);
                 return rc;
         }
-        SYN_INFO("synod %s serving on %s:%d, data in %s", SYNOD_VERSION,
-                 config->client_port_address, net_port(&srv->net), config->data_dir);
-        host_campaign(srv);
+        SYN_INFO("synod %s listening on %s:%d, data in %s%s", SYNOD_VERSION,
+                 config->client_port_address, net_port(&srv->net), config->data_dir,
+                 srv->clustered ? ", clustered" : "");
+        if (!srv->clustered)
+                host_campaign(srv); /* the single voter wins at once */
         return 0;
 }
 
@@ -314,6 +427,7 @@ void srv_close(struct srv *srv)
         if (srv->wal_open)
                 wal_close(&srv->wal);
         srv->wal_open = false;
+        cluster_close(srv);
         if (srv->net_ready)
                 net_close(&srv->net);
         srv->net_ready = false;

@@ -41,6 +41,8 @@
 #include "base/rand.h"
 #include "base/zk_types.h"
 #include "net/net.h"
+#include "net/peer.h"
+#include "proto/peer.h"
 #include "proto/zk_records.h"
 #include "raft/raft.h"
 #include "server/auth.h"
@@ -58,6 +60,18 @@ enum srv_conn_state {
         SRV_CONN_CONNECTING,    /* CREATE_SESSION proposed, waiting for its apply */
         SRV_CONN_ACTIVE,        /* session attached */
         SRV_CONN_CLOSED,        /* socket gone; freed at the next before_sleep */
+};
+
+/* A linearizable read in progress (readindex.c): sync, or an unknown session's handshake. */
+struct srv_read_wait {
+        uint64_t ctx;
+        uint64_t index; /* serve once applied >= index (valid if have_index) */
+        bool have_index;
+        bool active;   /* on srv.read_waits */
+        bool starting; /* inside readindex_start: not completed yet */
+        int64_t started_ms;
+        void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok);
+        struct srv_read_wait *prev, *next;
 };
 
 /* One client connection. Its waiters leave the registry when it closes, so
@@ -97,6 +111,23 @@ struct srv_conn {
         bool stalled_listed;           /* on srv.stalled (kept alive until pumped) */
         struct srv_conn *stalled_next; /* srv.stalled chain */
         struct srv_conn *session_next; /* srv.sessions bucket chain */
+        bool touched;                  /* active since the last TOUCH batch to the leader */
+        /* A session this server does not know yet, checked again after a ReadIndex
+         * round (the client may have created it through another server just now). */
+        struct srv_read_wait resume_wait;
+        uint64_t resume_session_id;
+        uint8_t resume_passwd[ZK_PASSWD_BYTES];
+        int32_t resume_timeout_ms;
+};
+
+/* A Raft message that may leave only once the WAL flush `ticket` is durable. */
+struct srv_deferred {
+        uint64_t ticket; /* valid once ticketed: the flush that carries it */
+        bool ticketed;
+        uint64_t to;
+        size_t len;
+        struct srv_deferred *next;
+        uint8_t bytes[]; /* the encoded peer message */
 };
 
 /*
@@ -122,9 +153,10 @@ struct srv_waiter {
 /* A request waiting in a connection's FIFO (read or write). */
 struct srv_req {
         struct pl_item item;
-        struct srv_waiter waiter; /* writes: registered while proposed */
-        struct zk_request req;    /* decoded from frame */
-        int32_t canned_err;       /* non-zero: answer this error instead of running req */
+        struct srv_waiter waiter;       /* writes: registered while proposed */
+        struct srv_read_wait read_wait; /* sync: its ReadIndex round */
+        struct zk_request req;          /* decoded from frame */
+        int32_t canned_err;             /* non-zero: answer this error instead of running req */
         bool decoded;
         int64_t recv_ms;
         size_t len;
@@ -162,6 +194,11 @@ struct srv_stats {
         uint64_t snapshots_failed;
         uint64_t entries_applied;
         uint64_t fsync_count;
+        uint64_t peer_msgs_sent;
+        uint64_t peer_msgs_received;
+        uint64_t peer_protocol_errors;
+        uint64_t writes_forwarded;
+        uint64_t conns_closed_inflight;
 };
 
 struct srv {
@@ -203,6 +240,31 @@ struct srv {
         struct srv_persist_mark *marks_unticketed; /* first with ticket 0 (they are a suffix) */
         uint64_t last_ticket;
         enum raft_role role;
+        uint64_t term;
+        uint64_t leader_id;     /* RAFT_NONE while unknown */
+        int64_t leader_lost_ms; /* mono ms when the leader became unknown */
+        bool obeying;           /* inside host_obey: the core must not be stepped */
+        bool inflight_doomed;   /* the leader changed: close connections with writes */
+        bool config_changed;
+        bool serving;         /* caught up: clients are accepted (server.c) */
+        uint64_t ready_index; /* applied must reach this before serving */
+        bool install_pending; /* a snapshot from the leader waits for its install */
+        struct raft_snapshot_meta install;
+        /* cluster.c */
+        bool clustered; /* server.N lines: Raft over the network */
+        struct net_peers peers;
+        bool peers_ready;
+        struct peer_raft_decoded *decoded; /* receive buffer of one raft message */
+        uint8_t *chunk;                    /* RAFT_SNAPSHOT_CHUNK_BYTES: an outgoing chunk */
+        struct syn_writer peer_scratch;
+        struct srv_deferred *deferred_head, *deferred_tail, *deferred_unticketed;
+        struct syn_writer forward; /* the batch of txns forwarded this iteration */
+        uint32_t forward_count;
+        uint64_t forward_leader;
+        int64_t last_touch_ms;
+        /* readindex.c */
+        struct srv_read_wait *read_waits;
+        uint64_t next_read_ctx;
         pid_t snapshot_pid; /* 0 = no snapshot child running */
         uint64_t snapshot_child_index;
         uint64_t snapshot_child_term;
@@ -212,6 +274,9 @@ struct srv {
         int64_t start_ms;
         int fatal; /* SYN_OK, or the error that stopped the server */
         bool stopping;
+        bool shutting_down; /* SIGTERM: handing leadership over, then stopping */
+        int64_t shutdown_deadline_ms;
+        int64_t last_slow_tick_ms;
         struct srv_stats stats;
 };
 
@@ -277,6 +342,11 @@ void conns_detach_session(struct srv *srv, struct srv_conn *conn);
  * NULL and is borrowed for the call. */
 void conns_send_reply(struct srv_conn *conn, const struct zk_reply_header *h,
                       const struct zk_response *body);
+/* Closes every connection with a write in flight (proposed or forwarded, not yet
+ * applied): its replies may no longer come in session order. Logs `why` once. */
+void conns_close_inflight(struct srv *srv, const char *why);
+/* Closes every client connection (the server stops serving). */
+void conns_close_all(struct srv *srv, const char *why);
 /* Request latency bookkeeping (stat, cons, mntr). */
 void conns_record_latency(struct srv_conn *conn, int64_t recv_ms);
 /* The connection's identities for ACL checks (borrowed from conn). */
@@ -307,6 +377,37 @@ int propose_server_txn(struct srv *srv, const struct txn *t);
 /* Whether a request of this opcode is a write (goes through Raft). */
 bool propose_is_write(int32_t type);
 
+/* cluster.c: peer messages (Raft, forwarded writes, refusals, session touches). */
+/* Starts the peer links of a clustered server (after raft_init). */
+int cluster_init(struct srv *srv);
+void cluster_close(struct srv *srv);
+/* Sends a raft message now / after the next WAL flush is durable (dropped on failure). */
+void cluster_send_raft(struct srv *srv, const struct raft_message *m);
+void cluster_defer_raft(struct srv *srv, const struct raft_message *m);
+/* before_sleep: the deferred messages queued since the last flush take its ticket. */
+void cluster_ticket_deferred(struct srv *srv, uint64_t ticket);
+/* Sends the deferred messages whose flush is durable. */
+void cluster_release_deferred(struct srv *srv, uint64_t done_ticket);
+/* Follower: queues an encoded txn (borrowed for the call) for the leader. SYN_EBUSY
+ * when no leader can take it now, SYN_ETOOBIG, SYN_ENOMEM. */
+int cluster_forward(struct srv *srv, const uint8_t *txn, size_t len);
+/* Sends the forward batch of this iteration. */
+void cluster_flush(struct srv *srv);
+/* Follower: tells the leader which sessions were active (every SRV_TOUCH_INTERVAL_MS). */
+void cluster_touch_tick(struct srv *srv);
+
+/* readindex.c: ReadIndex waits. */
+/* Starts w; `done(srv, w, ok)` runs once applied reaches the read index (ok) or the
+ * wait timed out (!ok). SYN_EBUSY: not now (no leader, inside an update): retry. */
+int readindex_start(struct srv *srv, struct srv_read_wait *w,
+                    void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok));
+/* Forgets w if it is active (its connection closed). */
+void readindex_cancel(struct srv *srv, struct srv_read_wait *w);
+/* Records the read states of an update. */
+void readindex_states(struct srv *srv, const struct raft_read_state *states, size_t n);
+/* Completes the waits that are ready, and fails those that timed out. */
+void readindex_advance(struct srv *srv, int64_t now_ms);
+
 /* registry.c: writes waiting for their entry, by (session id, cxid). */
 /* Registers w (caller-owned until removed or taken). SYN_EEXIST if the key is taken. */
 int registry_add(struct srv *srv, struct srv_waiter *w);
@@ -314,6 +415,8 @@ int registry_add(struct srv *srv, struct srv_waiter *w);
 void registry_remove(struct srv *srv, struct srv_waiter *w);
 /* The waiter of an applied txn, unregistered, or NULL if nobody here waits for it. */
 struct srv_waiter *registry_take(struct srv *srv, const struct txn *txn);
+/* The waiter registered under (session_id, cxid), unregistered, or NULL. */
+struct srv_waiter *registry_take_key(struct srv *srv, uint64_t session_id, int32_t cxid);
 
 /* apply.c: committed entries into the tree, watch events, then the waiter's reply. */
 /* Applies a committed NORMAL entry (fatal on a corrupt entry or allocation failure). */
@@ -336,6 +439,17 @@ void sessions_touch(struct srv *srv, struct srv_conn *conn);
 int32_t sessions_clamp_timeout(const struct srv *srv, int32_t requested_ms);
 /* A new leader starts tracking every session of the table with its full timeout. */
 void sessions_track_all(struct srv *srv);
+
+/* snapshot_transfer.c: InstallSnapshot between servers. */
+/* Leader: reads [offset, offset + *len) of its snapshot file for meta (at most cap
+ * bytes into buf); *done if that reaches the end. SYN_ENOTFOUND if the file is gone. */
+int snapshot_chunk_read(struct srv *srv, const struct raft_snapshot_meta *meta, uint64_t offset,
+                        uint8_t *buf, size_t cap, size_t *len, bool *done);
+/* Follower: writes a received chunk into the file being received (fatal on I/O error). */
+void snapshot_recv_chunk(struct srv *srv, const struct raft_snapshot_chunk *c);
+/* Follower: makes the received file durable, verifies and loads it, restarts the WAL
+ * after it and steps RAFT_EV_SNAPSHOT_INSTALLED (fatal if any of it fails). */
+void snapshot_install(struct srv *srv, const struct raft_snapshot_meta *meta);
 
 /* snapshot.c: fork snapshots, start-up load, retention. */
 void snapshot_maybe_start(struct srv *srv);

@@ -42,8 +42,13 @@ int32_t sessions_clamp_timeout(const struct srv *srv, int32_t requested_ms)
 
 void sessions_touch(struct srv *srv, struct srv_conn *conn)
 {
-        if (!srv->expiry_ready || srv->role != RAFT_LEADER || conn->session_id == 0 ||
-            conn->state != SRV_CONN_ACTIVE)
+        if (conn->session_id == 0 || conn->state != SRV_CONN_ACTIVE)
+                return;
+        if (srv->role != RAFT_LEADER) {
+                conn->touched = true; /* the next TOUCH batch tells the leader (cluster.c) */
+                return;
+        }
+        if (!srv->expiry_ready)
                 return;
         int rc = sess_expiry_touch(&srv->expiry, conn->session_id, conn->timeout_ms,
                                    (int64_t)net_now_ms(&srv->net));

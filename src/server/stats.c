@@ -15,6 +15,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "proto/fourlw.h"
@@ -141,14 +142,51 @@ static int collect_conns(struct srv *srv, struct conn_list *out)
         return 0;
 }
 
+/* synod's own mntr rows (fill_server): their number, checked there. */
+enum { EXTRA_METRICS_MAX = 48 };
+
+static enum fourlw_mode server_mode(struct srv *srv)
+{
+        if (!srv->clustered)
+                return FOURLW_MODE_STANDALONE;
+        if (srv->role == RAFT_LEADER)
+                return FOURLW_MODE_LEADER;
+        if (raft_config_is_learner(raft_config(&srv->raft), (uint64_t)srv->config.server_id))
+                return FOURLW_MODE_OBSERVER;
+        return FOURLW_MODE_FOLLOWER;
+}
+
+/* ZooKeeper's leader metrics: followers (voters and learners), and those in sync
+ * (their log matches up to the commit index). */
+static void count_followers(struct srv *srv, struct fourlw_server *s)
+{
+        const struct raft_config *c = raft_config(&srv->raft);
+        uint64_t commit = raft_commit_index(&srv->raft);
+        uint64_t self = (uint64_t)srv->config.server_id;
+        for (uint32_t i = 0; i < c->n_voters; i++) {
+                if (c->voters[i] == self)
+                        continue;
+                s->learners++;
+                if (raft_match_index(&srv->raft, c->voters[i]) >= commit)
+                        s->synced_followers++;
+        }
+        for (uint32_t i = 0; i < c->n_learners; i++) {
+                s->learners++;
+                if (raft_match_index(&srv->raft, c->learners[i]) >= commit)
+                        s->synced_observers++;
+        }
+}
+
 static void fill_server(struct srv *srv, struct fourlw_server *s, const struct conn_list *conns,
                         struct fourlw_metric *extra, size_t *extra_count)
 {
         memset(s, 0, sizeof *s);
-        s->serving = srv->role == RAFT_LEADER && !srv->fatal;
+        s->serving = srv->serving && !srv->fatal;
         s->synod_version = SYNOD_VERSION;
         s->build_date = __DATE__ " " __TIME__;
-        s->mode = FOURLW_MODE_STANDALONE;
+        s->mode = server_mode(srv);
+        if (s->mode == FOURLW_MODE_LEADER)
+                count_followers(srv, s);
         s->latency.count = srv->stats.latency_count;
         s->latency.min_ms = (uint64_t)srv->stats.latency_min_ms;
         s->latency.max_ms = (uint64_t)srv->stats.latency_max_ms;
@@ -182,7 +220,14 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
                 int64_t value;
         } rows[] = {
             {"synod_applied_index", (int64_t)srv->applied_index},
+            {"synod_commit_index", (int64_t)raft_commit_index(&srv->raft)},
             {"synod_raft_term", (int64_t)raft_term(&srv->raft)},
+            {"synod_leader_id", (int64_t)srv->leader_id},
+            {"synod_peer_messages_sent", (int64_t)srv->stats.peer_msgs_sent},
+            {"synod_peer_messages_received", (int64_t)srv->stats.peer_msgs_received},
+            {"synod_peer_protocol_errors", (int64_t)srv->stats.peer_protocol_errors},
+            {"synod_writes_forwarded", (int64_t)srv->stats.writes_forwarded},
+            {"synod_connections_closed_inflight", (int64_t)srv->stats.conns_closed_inflight},
             {"synod_fsync_count", (int64_t)srv->stats.fsync_count},
             {"synod_snapshots_taken", (int64_t)srv->stats.snapshots_taken},
             {"synod_snapshots_failed", (int64_t)srv->stats.snapshots_failed},
@@ -208,6 +253,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_logged_bytes_since_snapshot", (int64_t)srv->logged_bytes},
         };
         size_t n = sizeof rows / sizeof rows[0];
+        _Static_assert(sizeof rows / sizeof rows[0] <= EXTRA_METRICS_MAX, "mntr rows fit");
         for (size_t i = 0; i < n; i++) {
                 extra[i].key = rows[i].key;
                 extra[i].kind = FOURLW_METRIC_INT;
@@ -218,12 +264,14 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
         s->extra_metric_count = n;
 }
 
-enum { EXTRA_METRICS_MAX = 32, CONF_LINES_MAX = 32 };
+/* conf's extra lines: synod's own keys, the quorum keys and a line per server. */
+enum { CONF_LINES_MAX = 64 };
 
 struct conf_lines {
         char lines[CONF_LINES_MAX][SRV_CONFIG_STRING_BYTES_MAX + 64];
         const char *ptrs[CONF_LINES_MAX];
         size_t count;
+        bool membership_shown;
 };
 
 static void conf_emit(void *arg, const char *key, const char *value)
@@ -237,8 +285,15 @@ static void conf_emit(void *arg, const char *key, const char *value)
         for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
                 if (strcmp(key, standard[i]) == 0)
                         return;
-        if (c->count >= CONF_LINES_MAX)
-                return;
+        /* ZooKeeper 3.8 prints "membership: " before the server lines; two rows at most. */
+        bool first_server = strncmp(key, "server.", 7) == 0 && !c->membership_shown;
+        SYN_ASSERT(c->count + (first_server ? 2 : 1) <= CONF_LINES_MAX);
+        if (first_server) {
+                c->membership_shown = true;
+                snprintf(c->lines[c->count], sizeof c->lines[0], "membership: ");
+                c->ptrs[c->count] = c->lines[c->count];
+                c->count++;
+        }
         snprintf(c->lines[c->count], sizeof c->lines[0], "%s=%s", key, value);
         c->ptrs[c->count] = c->lines[c->count];
         c->count++;

@@ -169,6 +169,29 @@ int txn_encode(const struct txn *t, struct syn_writer *w)
         return w->failed ? SYN_ENOMEM : SYN_OK;
 }
 
+/* Offsets of the header fields a forwarding leader reads and rewrites in place. */
+#define TXN_SESSION_ID_OFFSET 2
+#define TXN_CXID_OFFSET       (TXN_SESSION_ID_OFFSET + 8)
+#define TXN_TIME_OFFSET       (TXN_CXID_OFFSET + 4)
+#define TXN_HEADER_BYTES      (TXN_TIME_OFFSET + 8)
+
+int txn_peek_key(const uint8_t *bytes, size_t len, uint64_t *session_id, int32_t *cxid)
+{
+        if (len < TXN_HEADER_BYTES || bytes[0] != TXN_FORMAT_VERSION)
+                return SYN_ECORRUPT;
+        *session_id = syn_get_be64(bytes + TXN_SESSION_ID_OFFSET);
+        *cxid = (int32_t)syn_get_be32(bytes + TXN_CXID_OFFSET);
+        return SYN_OK;
+}
+
+int txn_stamp_time(uint8_t *bytes, size_t len, int64_t time_ms)
+{
+        if (len < TXN_HEADER_BYTES || bytes[0] != TXN_FORMAT_VERSION)
+                return SYN_ECORRUPT;
+        syn_put_be64(bytes + TXN_TIME_OFFSET, (uint64_t)time_ms);
+        return SYN_OK;
+}
+
 /* ---- decode ---- */
 
 struct txn_dec {

@@ -120,6 +120,20 @@ int txn_encode(const struct txn *t, struct syn_writer *w);
  */
 int txn_decode(const uint8_t *bytes, size_t len, struct txn *out);
 
+/*
+ * The caller's (session_id, cxid) from the header of an encoded txn (hostile
+ * bytes, borrowed for the call), without decoding the rest. SYN_ECORRUPT if the
+ * bytes are too short or of another format version.
+ */
+int txn_peek_key(const uint8_t *bytes, size_t len, uint64_t *session_id, int32_t *cxid);
+
+/*
+ * Rewrites time_ms in an encoded txn in place: the leader stamps its own clock
+ * into a txn a follower forwarded, so every time in the tree is the leader's.
+ * SYN_ECORRUPT as for txn_peek_key; the rest of the bytes are not checked.
+ */
+int txn_stamp_time(uint8_t *bytes, size_t len, int64_t time_ms);
+
 /* Frees what txn_decode allocated; safe on a zeroed or server-built txn (owned == NULL). */
 void txn_release(struct txn *t);
 

@@ -24,6 +24,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 SESSION_TIMEOUT_MS = 4000
 TEST_TIMEOUT_S = int(os.environ.get("SYNOD_TEST_TIMEOUT_S", "120"))
@@ -39,22 +40,10 @@ def cli_path():
     return path
 
 
-class TestTimeout(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _test_time_limit():
-    def expired(signum, frame):
-        raise TestTimeout("test exceeded %d s" % TEST_TIMEOUT_S)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT_S)
-    try:
+    with suite.time_limit(TEST_TIMEOUT_S):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ ZooKeeper half runs anywhere Debian's zookeeper package is installed.
 """
 
 import os
-import signal
 import sys
 
 import pytest
@@ -21,27 +20,15 @@ sys.path.insert(0, HERE)
 
 import faultlib  # noqa: E402
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 TEST_TIMEOUT_S = int(os.environ.get("SYNOD_TEST_TIMEOUT_S", "240"))
 
 
-class TimeLimitExceeded(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _test_time_limit():
-    """SIGALRM after TEST_TIMEOUT_S fails the running test instead of hanging the suite."""
-    def expired(signum, frame):
-        raise TimeLimitExceeded("test exceeded %d s" % TEST_TIMEOUT_S)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT_S)
-    try:
+    with suite.time_limit(TEST_TIMEOUT_S):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def require_target(target):

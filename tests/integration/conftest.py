@@ -17,7 +17,6 @@ Fixtures:
 
 import os
 import re
-import signal
 import sys
 import uuid
 
@@ -29,6 +28,7 @@ from kazoo.client import KazooClient  # noqa: E402
 from kazoo.exceptions import NoNodeError  # noqa: E402
 
 import servers  # noqa: E402
+import suite  # noqa: E402
 import zkwire  # noqa: E402
 from proxy import CuttableProxy  # noqa: E402
 
@@ -37,37 +37,15 @@ KAZOO_TIMEOUT_S = 10.0
 TEST_TIMEOUT_S = int(os.environ.get("SYNOD_TEST_TIMEOUT_S", "120"))
 
 
-class TimeLimitExceeded(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _test_time_limit():
-    """SIGALRM after TEST_TIMEOUT_S fails the running test instead of hanging the suite."""
-    def expired(signum, frame):
-        raise TimeLimitExceeded("test exceeded %d s" % TEST_TIMEOUT_S)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT_S)
-    try:
+    with suite.time_limit(TEST_TIMEOUT_S):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def pytest_collection_modifyitems(config, items):
     target = servers.target_name()
-    for item in items:
-        for name, other in (("zk_only", "zookeeper"), ("synod_only", "synod")):
-            mark = item.get_closest_marker(name)
-            if mark is None:
-                continue
-            reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
-            if not reason:
-                raise pytest.UsageError("%s on %s needs a reason" % (name, item.nodeid))
-            if target != other:
-                item.add_marker(pytest.mark.skip(reason="%s: %s" % (name, reason)))
+    suite.skip_other_targets(items, target)
 
 
 @pytest.fixture(scope="session")

@@ -295,6 +295,44 @@ static void write_applied_out_of_order_is_refused(void **state)
         assert_int_equal(q.count, 0);
 }
 
+/* A sync is a barrier: started only at the head, and nothing behind it (reads or
+ * writes) runs or is proposed until it completes. */
+static void sync_is_a_barrier(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q);
+        struct pl_item w1 = {.kind = PL_WRITE, .xid = 1};
+        struct pl_item s2 = {.kind = PL_WRITE, .barrier = true, .xid = 2};
+        struct pl_item r3 = {.kind = PL_READ, .xid = 3};
+        struct pl_item w4 = {.kind = PL_WRITE, .xid = 4};
+        assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
+        pl_proposed(&w1, 1);
+        assert_int_equal(pl_submit(&q, &s2), PL_QUEUED); /* not at the head */
+        assert_int_equal(pl_submit(&q, &r3), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);
+        assert_null(pl_next(&q, true)); /* the sync waits for w1 */
+        assert_true(pl_write_applied(&q, &w1));
+        assert_ptr_equal(pl_next(&q, true), &s2); /* at the head now: start it */
+        pl_proposed(&s2, 0);
+        assert_null(pl_next(&q, true)); /* r3 and w4 wait for the sync */
+        assert_true(pl_write_applied(&q, &s2));
+        assert_ptr_equal(pl_next(&q, true), &r3);
+        assert_ptr_equal(pl_next(&q, true), &w4);
+        pl_proposed(&w4, 2);
+        struct pl_item s5 = {.kind = PL_WRITE, .barrier = true, .xid = 5};
+        struct pl_item w6 = {.kind = PL_WRITE, .xid = 6};
+        assert_int_equal(pl_submit(&q, &s5), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &w6), PL_QUEUED); /* behind a barrier */
+        assert_null(pl_next(&q, true));
+        assert_true(pl_write_applied(&q, &w4));
+        assert_ptr_equal(pl_next(&q, true), &s5);
+        pl_proposed(&s5, 0);
+        assert_null(pl_next(&q, true));
+        assert_true(pl_write_applied(&q, &s5));
+        assert_ptr_equal(pl_next(&q, true), &w6);
+}
+
 /* queue.bytes: the sum of the queued items' bytes, whichever way they leave. */
 static void queued_bytes_are_accounted(void **state)
 {
@@ -323,11 +361,9 @@ static void queued_bytes_are_accounted(void **state)
         assert_ptr_equal(pl_next(&q, true), &w4);
         pl_write_failed(&q, &w4); /* becomes an answer in place: still queued */
         assert_int_equal(q.bytes, 7 + 11);
-        struct pl_item *removed = pl_remove_unproposed(&q); /* the connection closed */
-        assert_ptr_equal(removed, &w4);
-        assert_null(removed->next);
-        assert_int_equal(q.bytes, 7); /* the proposed write stays until applied */
-        assert_ptr_equal(pl_pop_any(&q), &w3);
+        assert_ptr_equal(pl_pop_any(&q), &w3); /* the connection closed */
+        assert_int_equal(q.bytes, 11);
+        assert_ptr_equal(pl_pop_any(&q), &w4);
         assert_int_equal(q.bytes, 0);
         assert_int_equal(q.count, 0);
 }
@@ -373,6 +409,7 @@ int main(void)
             cmocka_unit_test(read_behind_write_waits_for_apply),
             cmocka_unit_test(failed_write_is_answered_in_order),
             cmocka_unit_test(write_applied_out_of_order_is_refused),
+            cmocka_unit_test(sync_is_a_barrier),
             cmocka_unit_test(digest_matches_zookeeper),
             cmocka_unit_test(base64_pads_like_rfc4648),
         };

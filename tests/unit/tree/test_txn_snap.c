@@ -161,6 +161,35 @@ static void txn_round_trips(void **state)
         }
 }
 
+/* A forwarding leader reads the key and restamps the time without decoding. */
+static void txn_key_peek_and_time_stamp(void **state)
+{
+        (void)state;
+        struct txn t = sample(0);
+        t.session_id = 0x0102030405060708ull;
+        t.cxid = -77;
+        t.time_ms = 1000;
+        size_t len;
+        uint8_t *bytes = encode(&t, &len);
+        uint64_t sid = 0;
+        int32_t cxid = 0;
+        assert_int_equal(txn_peek_key(bytes, len, &sid, &cxid), SYN_OK);
+        assert_int_equal(sid, t.session_id);
+        assert_int_equal(cxid, -77);
+        assert_int_equal(txn_stamp_time(bytes, len, 1700000000123ll), SYN_OK);
+        struct txn d;
+        assert_int_equal(txn_decode(bytes, len, &d), SYN_OK);
+        assert_int_equal(d.time_ms, 1700000000123ll);
+        assert_int_equal(d.session_id, t.session_id);
+        assert_int_equal(d.cxid, -77);
+        txn_release(&d);
+        assert_int_equal(txn_peek_key(bytes, 21, &sid, &cxid), SYN_ECORRUPT);
+        assert_int_equal(txn_stamp_time(bytes, 21, 5), SYN_ECORRUPT);
+        bytes[0] = 99;
+        assert_int_equal(txn_peek_key(bytes, len, &sid, &cxid), SYN_ECORRUPT);
+        free(bytes);
+}
+
 static void txn_truncation_and_trailing_bytes(void **state)
 {
         (void)state;
@@ -464,6 +493,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(txn_round_trips),
             cmocka_unit_test(txn_truncation_and_trailing_bytes),
+            cmocka_unit_test(txn_key_peek_and_time_stamp),
             cmocka_unit_test(txn_hostile_fields),
             cmocka_unit_test(txn_byte_flips_never_crash),
             T(snapshot_round_trip),

@@ -1,0 +1,426 @@
+/*
+ * The cluster: what one synod server says to the others over the peer links
+ * (net/peer.h carries frames; this file decides what is in them).
+ *
+ * Every peer message starts with a channel byte:
+ *   RAFT     a Raft message (proto/peer.h encoding), to the core of the peer;
+ *   FORWARD  follower → leader: txns its clients wrote, in the order its
+ *            sessions wrote them; the leader stamps its clock into each and
+ *            proposes them in that order (one TCP stream, one order);
+ *   REFUSED  leader → follower: forwarded txns it could not propose, by
+ *            (session id, cxid): the follower closes those connections, as the
+ *            replies can no longer come in session order;
+ *   TOUCH    follower → leader: the sessions that were active on the follower
+ *            since the last batch, so the leader (which alone expires sessions)
+ *            keeps them alive.
+ * A write's success needs no message back: the entry carries (session id, cxid)
+ * and the server the client is connected to replies when it applies it.
+ *
+ * Raft messages that may go before persistence leave at once; the others wait
+ * for the WAL flush they follow (raft.h, the host's order): they are encoded
+ * now, tagged with the next flush's ticket in before_sleep, and sent when the
+ * WAL reports that ticket durable.
+ *
+ * Order of a session's writes across forwarding: writes are forwarded in FIFO
+ * order over one link to one leader. If that link drops, or the leader or term
+ * changes, a forwarded write may be lost while a later one is not: every
+ * connection with writes in flight is then closed (conns_close_inflight), like
+ * ZooKeeper's followers drop their clients when they lose the leader.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "server/server.h"
+
+enum cluster_channel {
+        CH_RAFT = 1,
+        CH_FORWARD = 2,
+        CH_REFUSED = 3,
+        CH_TOUCH = 4,
+};
+
+/* ---- raft messages ---- */
+
+/* Fills an InstallSnapshot chunk from the snapshot file (the core leaves data empty). */
+static bool fill_snapshot(struct srv *srv, struct raft_message *m)
+{
+        size_t len = 0;
+        bool done = false;
+        int rc = snapshot_chunk_read(srv, &m->snapshot.meta, m->snapshot.offset, srv->chunk,
+                                     RAFT_SNAPSHOT_CHUNK_BYTES, &len, &done);
+        if (rc != 0) {
+                SYN_DEBUG("snapshot %llu not readable for peer %llu: %s",
+                          (unsigned long long)m->snapshot.meta.index, (unsigned long long)m->to,
+                          syn_strerror(rc));
+                return false;
+        }
+        m->snapshot.data = len > 0 ? srv->chunk : NULL;
+        m->snapshot.len = len;
+        m->snapshot.done = done;
+        return true;
+}
+
+/* Encodes m (channel byte + body) into w. */
+static int encode_raft(struct srv *srv, const struct raft_message *in, struct syn_writer *w)
+{
+        struct raft_message m = *in;
+        if (m.type == RAFT_MSG_SNAPSHOT && !fill_snapshot(srv, &m))
+                return SYN_ENOTFOUND; /* dropped: the core retries */
+        syn_write_u8(w, CH_RAFT);
+        return peer_raft_encode(w, &m);
+}
+
+void cluster_send_raft(struct srv *srv, const struct raft_message *m)
+{
+        syn_writer_reset(&srv->peer_scratch);
+        if (encode_raft(srv, m, &srv->peer_scratch) != 0)
+                return;
+        srv->stats.peer_msgs_sent++;
+        /* A refusal (not connected, queue full) drops the message: Raft retries. */
+        net_peer_send(&srv->peers, m->to, srv->peer_scratch.data, srv->peer_scratch.len);
+}
+
+void cluster_defer_raft(struct srv *srv, const struct raft_message *m)
+{
+        syn_writer_reset(&srv->peer_scratch);
+        if (encode_raft(srv, m, &srv->peer_scratch) != 0)
+                return;
+        size_t len = srv->peer_scratch.len;
+        struct srv_deferred *d = malloc(sizeof *d + len);
+        if (d == NULL)
+                return; /* dropped, like a lost message */
+        d->to = m->to;
+        d->ticket = 0;
+        d->ticketed = false;
+        d->len = len;
+        d->next = NULL;
+        memcpy(d->bytes, srv->peer_scratch.data, len);
+        if (srv->deferred_tail != NULL)
+                srv->deferred_tail->next = d;
+        else
+                srv->deferred_head = d;
+        srv->deferred_tail = d;
+        if (srv->deferred_unticketed == NULL)
+                srv->deferred_unticketed = d;
+}
+
+void cluster_ticket_deferred(struct srv *srv, uint64_t ticket)
+{
+        /* Ticket 0 is a WAL that never flushed anything: nothing to wait for. */
+        for (struct srv_deferred *d = srv->deferred_unticketed; d != NULL; d = d->next) {
+                d->ticket = ticket;
+                d->ticketed = true;
+        }
+        srv->deferred_unticketed = NULL;
+}
+
+void cluster_release_deferred(struct srv *srv, uint64_t done_ticket)
+{
+        /* Bounded by the messages queued, each sent once. */
+        while (srv->deferred_head != NULL && srv->deferred_head->ticketed &&
+               srv->deferred_head->ticket <= done_ticket) {
+                struct srv_deferred *d = srv->deferred_head;
+                srv->deferred_head = d->next;
+                if (srv->deferred_head == NULL)
+                        srv->deferred_tail = NULL;
+                srv->stats.peer_msgs_sent++;
+                net_peer_send(&srv->peers, d->to, d->bytes, d->len);
+                free(d);
+        }
+}
+
+static void free_deferred(struct srv *srv)
+{
+        while (srv->deferred_head != NULL) {
+                struct srv_deferred *d = srv->deferred_head;
+                srv->deferred_head = d->next;
+                free(d);
+        }
+        srv->deferred_tail = srv->deferred_unticketed = NULL;
+}
+
+static void receive_raft(struct srv *srv, uint64_t from, const uint8_t *data, size_t len)
+{
+        int rc = peer_raft_decode(data, len, srv->decoded);
+        if (rc != 0 || srv->decoded->msg.from != from) {
+                SYN_WARN("peer %llu: undecodable raft message (%s)", (unsigned long long)from,
+                         rc != 0 ? syn_strerror(rc) : "sender id mismatch");
+                srv->stats.peer_protocol_errors++;
+                return;
+        }
+        struct raft_event ev = {.type = RAFT_EV_RECEIVE};
+        ev.receive = &srv->decoded->msg;
+        rc = host_step(srv, &ev);
+        if (rc != 0 && rc != SYN_ENOMEM)
+                SYN_DEBUG("peer %llu: raft refused a message: %s", (unsigned long long)from,
+                          syn_strerror(rc));
+}
+
+/* ---- forwarded writes ---- */
+
+int cluster_forward(struct srv *srv, const uint8_t *txn, size_t len)
+{
+        uint64_t leader = srv->leader_id;
+        if (leader == RAFT_NONE || leader == (uint64_t)srv->config.server_id ||
+            !net_peer_connected(&srv->peers, leader))
+                return SYN_EBUSY; /* no leader to take it now: the pump retries */
+        if (len > RAFT_ENTRY_BYTES_MAX)
+                return SYN_ETOOBIG;
+        if (srv->forward.len + len + 8 > SRV_FORWARD_BATCH_BYTES_MAX)
+                cluster_flush(srv); /* a full batch goes now; the order is kept */
+        if (srv->forward.len == 0) {
+                syn_write_u8(&srv->forward, CH_FORWARD);
+                syn_write_be32(&srv->forward, 0); /* count, patched */
+                srv->forward_leader = leader;
+        }
+        SYN_ASSERT(srv->forward_leader == leader);
+        syn_write_be32(&srv->forward, (uint32_t)len);
+        syn_write_bytes(&srv->forward, txn, len);
+        if (srv->forward.failed) {
+                syn_writer_reset(&srv->forward);
+                return SYN_ENOMEM;
+        }
+        srv->forward_count++;
+        srv->stats.writes_forwarded++;
+        return 0;
+}
+
+void cluster_flush(struct srv *srv)
+{
+        if (srv->forward.len == 0)
+                return;
+        syn_writer_patch_be32(&srv->forward, 1, srv->forward_count);
+        int rc =
+            net_peer_send(&srv->peers, srv->forward_leader, srv->forward.data, srv->forward.len);
+        syn_writer_reset(&srv->forward);
+        srv->forward_count = 0;
+        if (rc != 0) {
+                /* The batch is lost while later writes of its sessions may not be. */
+                SYN_WARN("forwarding to leader %llu failed: %s",
+                         (unsigned long long)srv->forward_leader, syn_strerror(rc));
+                conns_close_inflight(srv, "forwarding to the leader failed");
+        }
+}
+
+/* Leader: answers the forwarded txns it could not propose. */
+static void refuse(struct srv *srv, uint64_t to, struct syn_writer *w, uint32_t *count,
+                   const uint8_t *txn, size_t len, int err)
+{
+        uint64_t session_id = 0;
+        int32_t cxid = 0;
+        if (txn_peek_key(txn, len, &session_id, &cxid) != 0)
+                return;
+        if (w->len == 0) {
+                syn_write_u8(w, CH_REFUSED);
+                syn_write_be32(w, 0);
+        }
+        syn_write_be64(w, session_id);
+        syn_write_be32(w, (uint32_t)cxid);
+        syn_write_be32(w, (uint32_t)err);
+        (*count)++;
+        SYN_DEBUG("refusing a write of session 0x%llx from peer %llu: %s",
+                  (unsigned long long)session_id, (unsigned long long)to, syn_strerror(err));
+}
+
+static void receive_forward(struct srv *srv, uint64_t from, const uint8_t *data, size_t len)
+{
+        struct syn_reader r;
+        syn_reader_init(&r, data, len);
+        uint32_t n = syn_read_be32(&r);
+        struct syn_writer refused;
+        syn_writer_init(&refused, 0);
+        uint32_t refused_count = 0;
+        /* Bounded by n, and n by the bytes of the message (each txn has a length). */
+        for (uint32_t i = 0; i < n && !r.failed; i++) {
+                uint32_t tlen = syn_read_be32(&r);
+                const uint8_t *t = syn_read_bytes(&r, tlen);
+                if (t == NULL)
+                        break;
+                /* The bytes are the peer's; the copy is ours to stamp. */
+                syn_writer_reset(&srv->scratch);
+                syn_write_bytes(&srv->scratch, t, tlen);
+                int rc = srv->scratch.failed
+                             ? SYN_ENOMEM
+                             : txn_stamp_time(srv->scratch.data, tlen, net_wall_ms(&srv->net));
+                uint64_t index;
+                if (rc == 0)
+                        rc = host_propose(srv, srv->scratch.data, tlen, &index);
+                if (rc != 0)
+                        refuse(srv, from, &refused, &refused_count, t, tlen, rc);
+        }
+        if (r.failed || syn_reader_left(&r) != 0) {
+                SYN_WARN("peer %llu: malformed forward batch", (unsigned long long)from);
+                srv->stats.peer_protocol_errors++;
+        }
+        if (refused_count > 0 && !refused.failed) {
+                syn_writer_patch_be32(&refused, 1, refused_count);
+                net_peer_send(&srv->peers, from, refused.data, refused.len);
+        }
+        syn_writer_close(&refused);
+}
+
+static void receive_refused(struct srv *srv, uint64_t from, const uint8_t *data, size_t len)
+{
+        struct syn_reader r;
+        syn_reader_init(&r, data, len);
+        uint32_t n = syn_read_be32(&r);
+        /* Bounded by n, and n by the message bytes (16 per entry). */
+        for (uint32_t i = 0; i < n && syn_reader_left(&r) >= 16; i++) {
+                uint64_t session_id = syn_read_be64(&r);
+                int32_t cxid = (int32_t)syn_read_be32(&r);
+                int err = (int32_t)syn_read_be32(&r);
+                struct srv_waiter *w = registry_take_key(srv, session_id, cxid);
+                if (w == NULL)
+                        continue;
+                SYN_INFO("leader %llu refused write xid %d of session 0x%llx (%s): closing %s:%d",
+                         (unsigned long long)from, cxid, (unsigned long long)session_id,
+                         syn_strerror(err), w->conn->ip, w->conn->port);
+                conns_close(srv, w->conn, false);
+        }
+}
+
+/* ---- session liveness ---- */
+
+void cluster_touch_tick(struct srv *srv)
+{
+        int64_t now = (int64_t)net_now_ms(&srv->net);
+        if (now - srv->last_touch_ms < SRV_TOUCH_INTERVAL_MS)
+                return;
+        srv->last_touch_ms = now;
+        uint64_t leader = srv->leader_id;
+        if (leader == RAFT_NONE || leader == (uint64_t)srv->config.server_id)
+                return;
+        struct syn_writer *w = &srv->peer_scratch;
+        syn_writer_reset(w);
+        syn_write_u8(w, CH_TOUCH);
+        syn_write_be32(w, 0);
+        uint32_t count = 0;
+        for (size_t b = 0; b < SRV_CONN_BUCKETS; b++)
+                for (struct srv_conn *c = srv->conns[b]; c != NULL; c = c->hash_next) {
+                        if (!c->touched || c->state != SRV_CONN_ACTIVE)
+                                continue;
+                        c->touched = false;
+                        syn_write_be64(w, c->session_id);
+                        count++;
+                }
+        if (count == 0 || w->failed)
+                return;
+        syn_writer_patch_be32(w, 1, count);
+        net_peer_send(&srv->peers, leader, w->data, w->len);
+}
+
+static void receive_touch(struct srv *srv, uint64_t from, const uint8_t *data, size_t len)
+{
+        if (srv->role != RAFT_LEADER)
+                return;
+        struct syn_reader r;
+        syn_reader_init(&r, data, len);
+        uint32_t n = syn_read_be32(&r);
+        int64_t now = (int64_t)net_now_ms(&srv->net);
+        /* Bounded by n, and n by the message bytes (8 per session). */
+        for (uint32_t i = 0; i < n && syn_reader_left(&r) >= 8; i++) {
+                uint64_t id = syn_read_be64(&r);
+                const struct session *s = tree_session(&srv->tree, id);
+                if (s != NULL)
+                        sess_expiry_touch(&srv->expiry, id, s->timeout_ms, now);
+        }
+        (void)from;
+}
+
+/* ---- links ---- */
+
+/* A peer may connect if it is a member: of the configuration in effect, or of the
+ * configuration file (a server that was removed and re-added knows of no change yet). */
+static bool on_hello(void *arg, uint64_t from_id)
+{
+        struct srv *srv = arg;
+        if (from_id == (uint64_t)srv->config.server_id)
+                return false;
+        const struct raft_config *c = raft_config(&srv->raft);
+        return raft_config_is_voter(c, from_id) || raft_config_is_learner(c, from_id) ||
+               srv_config_member(&srv->config, from_id) != NULL;
+}
+
+static void on_message(void *arg, uint64_t from, const uint8_t *body, size_t len)
+{
+        struct srv *srv = arg;
+        if (len < 1 || srv->fatal)
+                return;
+        srv->stats.peer_msgs_received++;
+        switch (body[0]) {
+        case CH_RAFT:
+                receive_raft(srv, from, body + 1, len - 1);
+                break;
+        case CH_FORWARD:
+                receive_forward(srv, from, body + 1, len - 1);
+                break;
+        case CH_REFUSED:
+                receive_refused(srv, from, body + 1, len - 1);
+                break;
+        case CH_TOUCH:
+                receive_touch(srv, from, body + 1, len - 1);
+                break;
+        default:
+                SYN_WARN("peer %llu: unknown channel %u", (unsigned long long)from, body[0]);
+                srv->stats.peer_protocol_errors++;
+        }
+}
+
+static void on_link(void *arg, uint64_t peer_id, bool outbound, bool up)
+{
+        struct srv *srv = arg;
+        SYN_INFO("peer %llu: %s link %s", (unsigned long long)peer_id,
+                 outbound ? "outbound" : "inbound", up ? "up" : "down");
+        if (!up && outbound && peer_id == srv->leader_id)
+                conns_close_inflight(srv, "the link to the leader dropped");
+}
+
+int cluster_init(struct srv *srv)
+{
+        const struct srv_member *self = srv_config_member(&srv->config, srv->config.server_id);
+        SYN_ASSERT(self != NULL);
+        srv->decoded = malloc(sizeof *srv->decoded);
+        srv->chunk = malloc(RAFT_SNAPSHOT_CHUNK_BYTES);
+        if (srv->decoded == NULL || srv->chunk == NULL)
+                return SYN_ENOMEM;
+        syn_writer_init(&srv->peer_scratch, 0);
+        syn_writer_init(&srv->forward, 0);
+        struct net_peer_options o = {
+            .address = self->host,
+            .port = self->peer_port,
+            .cluster_id = srv->config.cluster_id,
+            .self_id = srv->config.server_id,
+            .callbacks = {.on_hello = on_hello, .on_message = on_message, .on_link = on_link},
+            .arg = srv,
+        };
+        int rc = net_peers_init(&srv->peers, &srv->net, &o);
+        if (rc != 0) {
+                SYN_ERROR("cannot listen for peers on %s:%d: %s", self->host, self->peer_port,
+                          syn_strerror(rc));
+                return rc;
+        }
+        srv->peers_ready = true;
+        for (uint32_t i = 0; i < srv->config.member_count && rc == 0; i++) {
+                const struct srv_member *m = &srv->config.members[i];
+                if (m->id != (uint64_t)srv->config.server_id)
+                        rc = net_peers_set(&srv->peers, m->id, m->host, m->peer_port);
+        }
+        return rc;
+}
+
+void cluster_close(struct srv *srv)
+{
+        if (srv->peers_ready)
+                net_peers_close(&srv->peers);
+        srv->peers_ready = false;
+        free_deferred(srv);
+        free(srv->decoded);
+        free(srv->chunk);
+        srv->decoded = NULL;
+        srv->chunk = NULL;
+        syn_writer_close(&srv->peer_scratch);
+        syn_writer_close(&srv->forward);
+}

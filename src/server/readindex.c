@@ -1,0 +1,101 @@
+/*
+ * Linearizable reads through Raft's ReadIndex (thesis §6.4): `sync`, and the
+ * handshake of a session this server does not know yet.
+ *
+ * A wait asks the core for a read index (the leader's commit index, confirmed
+ * by a heartbeat round with a majority; a follower forwards the request to the
+ * leader); once this server has applied up to that index, everything committed
+ * before the wait began is visible here, and the wait's callback runs. Waits
+ * are kept in a list; they complete in any order. A wait whose answer does not
+ * come within SRV_READ_INDEX_TIMEOUT_MS (the request or its answer was lost with
+ * a leader) fails, and its callback decides: the connections close and their
+ * clients try again, elsewhere if need be.
+ */
+#include "base/assert.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "server/server.h"
+
+int readindex_start(struct srv *srv, struct srv_read_wait *w,
+                    void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok))
+{
+        SYN_ASSERT(!w->active);
+        if (srv->obeying)
+                return SYN_EBUSY; /* no raft step inside an update: the pump retries */
+        if (srv->leader_id == RAFT_NONE)
+                return SYN_EBUSY;
+        w->ctx = ++srv->next_read_ctx;
+        w->index = 0;
+        w->have_index = false;
+        w->started_ms = (int64_t)net_now_ms(&srv->net);
+        w->done = done;
+        struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
+        ev.read_index.ctx = w->ctx;
+        /* Listed first: the read state may come back in this very update. */
+        w->next = srv->read_waits;
+        w->prev = NULL;
+        if (srv->read_waits != NULL)
+                srv->read_waits->prev = w;
+        srv->read_waits = w;
+        w->active = true;
+        /* Never completed inside this step, even when the answer is immediate (a single
+         * voter): the caller has not finished recording the wait yet. before_sleep
+         * completes it in this same loop iteration. */
+        w->starting = true;
+        int rc = host_step(srv, &ev);
+        w->starting = false;
+        if (rc != 0)
+                readindex_cancel(srv, w);
+        return rc == SYN_ENOTLEADER ? SYN_EBUSY : rc;
+}
+
+void readindex_cancel(struct srv *srv, struct srv_read_wait *w)
+{
+        if (!w->active)
+                return;
+        if (w->prev != NULL)
+                w->prev->next = w->next;
+        else
+                srv->read_waits = w->next;
+        if (w->next != NULL)
+                w->next->prev = w->prev;
+        w->next = w->prev = NULL;
+        w->active = false;
+}
+
+void readindex_states(struct srv *srv, const struct raft_read_state *states, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                /* Bounded by the waits in flight (RAFT_READ_PENDING_MAX at most). */
+                for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
+                        if (w->ctx == states[i].ctx) {
+                                w->index = states[i].index;
+                                w->have_index = true;
+                                break;
+                        }
+}
+
+void readindex_advance(struct srv *srv, int64_t now_ms)
+{
+        struct srv_read_wait *w = srv->read_waits;
+        /* Bounded by the waits in flight; a callback may cancel or start others, so
+         * the walk restarts from the head after each one. */
+        while (w != NULL) {
+                if (w->starting) {
+                        w = w->next;
+                        continue;
+                }
+                bool ready = w->have_index && srv->applied_index >= w->index;
+                bool expired = now_ms - w->started_ms >
+                               SRV_READ_INDEX_TIMEOUT_ELECTIONS * srv->config.election_timeout_ms;
+                if (!ready && !expired) {
+                        w = w->next;
+                        continue;
+                }
+                readindex_cancel(srv, w);
+                if (expired && !ready)
+                        SYN_INFO("read index %llu timed out", (unsigned long long)w->ctx);
+                w->done(srv, w, ready);
+                w = srv->read_waits;
+        }
+}

@@ -1,0 +1,91 @@
+"""pytest fixtures for the cluster suite: real 3-server clusters of synod or of Apache
+ZooKeeper 3.8 (env SYNOD_TEST_TARGET=zookeeper|synod, SYNOD_BIN for synod), so every test
+here is checked against ZooKeeper's behaviour too.
+
+Fixtures:
+- cluster: a started 3-server cluster with a leader, private to the test, destroyed after.
+- clients: factory for KazooClients on a connection string (stopped and closed after).
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+
+from kazoo.client import KazooClient  # noqa: E402
+
+import cluster as cluster_lib  # noqa: E402
+import servers  # noqa: E402
+import suite  # noqa: E402
+
+KAZOO_TIMEOUT_S = 15.0
+TEST_TIMEOUT_S = int(os.environ.get("SYNOD_TEST_TIMEOUT_S", "240"))
+
+
+@pytest.fixture(autouse=True)
+def _test_time_limit():
+    with suite.time_limit(TEST_TIMEOUT_S):
+        yield
+
+
+def pytest_collection_modifyitems(config, items):
+    target = servers.target_name()
+    suite.skip_other_targets(items, target)
+
+
+@pytest.fixture(scope="session")
+def target():
+    return servers.target_name()
+
+
+@pytest.fixture
+def make_cluster(request):
+    """Factory: make_cluster(n, cfg_overrides) -> a started cluster with a leader."""
+    made = []
+
+    def make(n=3, cfg_overrides=None):
+        c = cluster_lib.make_cluster(n, cfg_overrides=cfg_overrides, name=request.node.name[:40])
+        made.append(c)
+        c.start()
+        c.wait_leader()
+        return c
+
+    yield make
+    for c in made:
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            sys.stderr.write(c.log_tails())
+        c.destroy()
+
+
+@pytest.fixture
+def cluster(make_cluster):
+    return make_cluster(3)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture
+def clients():
+    made = []
+
+    def make(hosts, timeout=KAZOO_TIMEOUT_S, **kwargs):
+        zk = KazooClient(hosts=hosts, timeout=timeout, **kwargs)
+        zk.start(timeout=KAZOO_TIMEOUT_S)
+        made.append(zk)
+        return zk
+
+    yield make
+    for zk in made:
+        try:
+            zk.stop()
+            zk.close()
+        except Exception:
+            pass

@@ -1,0 +1,516 @@
+"""Real clusters of synod or ZooKeeper 3.8 servers for tests and benchmarks.
+
+SynodCluster(n) and ZooKeeperCluster(n) have one interface, so a test or a benchmark runs
+against either. Like servers.TestServer, a cluster lives in a private temp dir:
+
+    <tmp>/zoo.cfg          one file for every server: tickTime, the session timeouts of
+                           servers.py, initLimit/syncLimit and one server.N line per server
+                           with its client port (`;127.0.0.1:<port>`), so there is no
+                           clientPort key; dataDir=data is relative
+    <tmp>/sN/              server N's working directory, so its dataDir is sN/data
+    <tmp>/sN/data/myid     N (ZooKeeper's way; synod is also given --id N)
+    <tmp>/sN/server.log    its output
+
+Servers are numbered like their server.N lines, from 1. Each is started in its own
+session by procs.ManagedProcess, which signals exactly the PID it started: kill9(i) SIGKILL,
+stop(i) SIGTERM (then SIGKILL after a bound), pause(i) SIGSTOP, resume(i) SIGCONT,
+restart(i). Ports come from ports.free_port() and stay the same across restarts.
+
+leader() asks every running server `srvr` and returns the one whose Mode is leader (a
+one-server cluster reports standalone); wait_leader() polls it, bounded in time and in
+rounds. add_server() adds a server line for a new server (for membership tests) without
+starting it. destroy() stops everything and removes the temp dir unless SYNOD_KEEP_TMP=1.
+
+Run by hand as a self-check (not part of ctest):
+    /usr/bin/python3 tests/lib/cluster.py zookeeper
+    SYNOD_BIN=build/src/server/synod /usr/bin/python3 tests/lib/cluster.py synod
+"""
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+import servers
+from ports import free_port
+from procs import ManagedProcess, four_letter
+
+HOST = "127.0.0.1"
+# ZooKeeper needs initLimit/syncLimit in an ensemble (in ticks); these are its sample's.
+INIT_LIMIT_TICKS = 10
+SYNC_LIMIT_TICKS = 5
+# Bounds of every wait: a port to accept connections, a leader to appear.
+LISTEN_TIMEOUT_S = 60.0
+LEADER_TIMEOUT_S = 60.0
+POLL_INTERVAL_S = 0.2
+POLL_ROUNDS_MAX = 2000
+FOUR_LETTER_TIMEOUT_S = 2.0
+PORT_PICK_TRIES = 100
+LOG_TAIL_BYTES = 3000
+
+
+class Member:
+    """One server of a cluster: its id, ports, directory and (when running) process."""
+
+    def __init__(self, server_id, root, ports):
+        self.server_id = server_id
+        self.client_port, self.peer_port, self.election_port = ports
+        self.dir = os.path.join(root, "s%d" % server_id)
+        self.data_dir = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.process = None
+        self.paused = False
+
+    def server_line(self):
+        return "server.%d=%s:%d:%d;%s:%d" % (self.server_id, HOST, self.peer_port,
+                                            self.election_port, HOST, self.client_port)
+
+
+class Cluster:
+    """n servers of one kind sharing one zoo.cfg. Subclasses supply the command line."""
+
+    kind = None
+
+    def __init__(self, n, cfg_overrides=None, name="cluster"):
+        if n < 1:
+            raise ValueError("a cluster has at least one server")
+        self.cfg_overrides = dict(cfg_overrides or {})
+        self.tmp_dir = tempfile.mkdtemp(prefix="cluster-%s-%s-" % (self.kind, name))
+        self.cfg_path = os.path.join(self.tmp_dir, "zoo.cfg")
+        self.members = {}
+        self._ports_taken = set()
+        for _ in range(n):
+            self._new_member()
+        self.write_cfg()
+
+    # ---- configuration ----
+
+    def _pick_port(self):
+        for _ in range(PORT_PICK_TRIES):
+            port = free_port()
+            if port not in self._ports_taken:
+                self._ports_taken.add(port)
+                return port
+        raise RuntimeError("no distinct free port after %d tries" % PORT_PICK_TRIES)
+
+    def _new_member(self):
+        server_id = max(self.members, default=0) + 1
+        ports = (self._pick_port(), self._pick_port(), self._pick_port())
+        m = Member(server_id, self.tmp_dir, ports)
+        os.makedirs(m.data_dir)
+        with open(os.path.join(m.data_dir, "myid"), "w") as f:
+            f.write("%d\n" % server_id)
+        self.members[server_id] = m
+        return m
+
+    def base_cfg(self):
+        return {
+            "tickTime": servers.TICK_TIME_MS,
+            "initLimit": INIT_LIMIT_TICKS,
+            "syncLimit": SYNC_LIMIT_TICKS,
+            "dataDir": "data",
+            "minSessionTimeout": servers.MIN_SESSION_TIMEOUT_MS,
+            "maxSessionTimeout": servers.MAX_SESSION_TIMEOUT_MS,
+            "4lw.commands.whitelist": "*",
+            "maxClientCnxns": 200,
+            "admin.enableServer": "false",
+        }
+
+    def cfg(self):
+        return self.base_cfg()
+
+    def write_cfg(self):
+        """(Re)writes zoo.cfg: the keys, then one server line per member in id order."""
+        cfg = self.cfg()
+        cfg.update(self.cfg_overrides)
+        with open(self.cfg_path, "w") as f:
+            for key, value in cfg.items():
+                f.write("%s=%s\n" % (key, value))
+            for server_id in sorted(self.members):
+                f.write(self.members[server_id].server_line() + "\n")
+
+    def add_server(self):
+        """Adds a server line for a new server (ports, data dir, myid) and returns its id.
+
+        It is not started. zoo.cfg is shared, so a server restarted afterwards reads the new
+        line too; running servers keep the membership they started with."""
+        m = self._new_member()
+        self.write_cfg()
+        return m.server_id
+
+    # ---- processes ----
+
+    def command(self, member):
+        """argv and env that start `member` (its working directory is member.dir)."""
+        raise NotImplementedError
+
+    def ids(self):
+        return sorted(self.members)
+
+    def running(self, i):
+        m = self.members[i]
+        return m.process is not None and m.process.running()
+
+    def start(self, i=None):
+        """Starts server i, or every server not running; waits until each accepts connections
+        on its client port (bounded). Raises RuntimeError with the log tail if one exits."""
+        targets = [i] if i is not None else [s for s in self.ids() if not self.running(s)]
+        for server_id in targets:
+            m = self.members[server_id]
+            if self.running(server_id):
+                continue
+            argv, env = self.command(m)
+            m.process = ManagedProcess(argv, m.dir, m.log_path, env).start()
+            m.paused = False
+        for server_id in targets:
+            self._wait_listening(server_id)
+        return self
+
+    def _wait_listening(self, i):
+        m = self.members[i]
+        deadline = time.monotonic() + LISTEN_TIMEOUT_S
+        for _ in range(POLL_ROUNDS_MAX):
+            if not self.running(i):
+                raise RuntimeError("%s server.%d exited at start-up; log tail:\n%s"
+                                   % (self.kind, i, self.log_tail(i)))
+            try:
+                four_letter(HOST, m.client_port, "ruok", FOUR_LETTER_TIMEOUT_S)
+                return
+            except OSError:
+                pass
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_INTERVAL_S)
+        raise RuntimeError("%s server.%d does not listen on %d after %.0fs; log tail:\n%s"
+                           % (self.kind, i, m.client_port, LISTEN_TIMEOUT_S, self.log_tail(i)))
+
+    def stop(self, i):
+        """SIGTERM server i (SIGKILL after procs.STOP_TERM_WAIT_S); its data stays."""
+        m = self.members[i]
+        if m.process is None:
+            return
+        if m.paused:
+            self.resume(i)  # a stopped process would not act on SIGTERM
+        m.process.stop()
+        m.process = None
+
+    def kill9(self, i):
+        """SIGKILL server i (paused or not) and reap it."""
+        m = self.members[i]
+        if m.process is None:
+            return
+        m.process.kill9()
+        m.process = None
+        m.paused = False
+
+    def pause(self, i):
+        """SIGSTOP server i: it keeps its sockets but answers nothing (a hung server)."""
+        m = self.members[i]
+        if m.process is not None and not m.paused:
+            m.process.signal(signal.SIGSTOP)
+            m.paused = True
+
+    def resume(self, i):
+        m = self.members[i]
+        if m.process is not None and m.paused:
+            m.process.signal(signal.SIGCONT)
+            m.paused = False
+
+    def restart(self, i):
+        self.stop(i)
+        return self.start(i)
+
+    def pid(self, i):
+        m = self.members[i]
+        return m.process.pid if m.process is not None else None
+
+    def destroy(self):
+        """Stops every server and removes the temp dir (kept when SYNOD_KEEP_TMP=1)."""
+        for server_id in self.ids():
+            try:
+                self.stop(server_id)
+            except Exception:  # keep stopping the others; kill9 as the last resort
+                self.kill9(server_id)
+        if os.environ.get("SYNOD_KEEP_TMP") != "1":
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.destroy()
+        return False
+
+    # ---- clients and roles ----
+
+    def host(self, i):
+        return "%s:%d" % (HOST, self.members[i].client_port)
+
+    def hosts(self):
+        """The connection string of every server, in id order."""
+        return ",".join(self.host(i) for i in self.ids())
+
+    def four_letter(self, i, cmd, timeout_s=FOUR_LETTER_TIMEOUT_S):
+        return four_letter(HOST, self.members[i].client_port, cmd, timeout_s)
+
+    def mode(self, i):
+        """`Mode:` from server i's srvr (leader, follower, observer, standalone), or None if it
+        is not running, paused, not serving or does not answer in time."""
+        if not self.running(i) or self.members[i].paused:
+            return None
+        try:
+            reply = self.four_letter(i, "srvr")
+        except OSError:
+            return None
+        for line in reply.splitlines():
+            if line.startswith("Mode:"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+    def modes(self):
+        return {i: self.mode(i) for i in self.ids()}
+
+    def leader(self):
+        """The id of the one server whose Mode is leader (standalone in a one-server
+        cluster); None if there is none or more than one claims it."""
+        claims = [i for i, mode in self.modes().items()
+                  if mode == "leader" or (mode == "standalone" and len(self.members) == 1)]
+        return claims[0] if len(claims) == 1 else None
+
+    def wait_leader(self, timeout_s=LEADER_TIMEOUT_S, exclude=None):
+        """Polls leader() until a server other than `exclude` leads; returns its id. Raises
+        AssertionError with the modes and log tails after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        for _ in range(POLL_ROUNDS_MAX):
+            leader = self.leader()
+            if leader is not None and leader != exclude:
+                return leader
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_INTERVAL_S)
+        raise AssertionError("%s cluster: no leader%s after %.0fs; modes %s\n%s"
+                             % (self.kind, "" if exclude is None else " other than %d" % exclude,
+                                timeout_s, self.modes(), self.log_tails()))
+
+    def log_tail(self, i, n_bytes=LOG_TAIL_BYTES):
+        try:
+            with open(self.members[i].log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - n_bytes))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return "(no log)"
+
+    def log_tails(self, n_bytes=LOG_TAIL_BYTES):
+        """Every server's log tail, for failure messages."""
+        return "\n".join("---- server.%d (%s) ----\n%s" % (i, self.members[i].log_path,
+                                                          self.log_tail(i, n_bytes))
+                         for i in self.ids())
+
+
+class SynodCluster(Cluster):
+    kind = "synod"
+
+    def cfg(self):
+        cfg = self.base_cfg()
+        cfg["extendedTypesEnabled"] = "true"
+        cfg["znode.container.checkIntervalMs"] = servers.CONTAINER_CHECK_INTERVAL_MS
+        cfg["superDigest"] = servers.SUPER_DIGEST
+        return cfg
+
+    def command(self, member):
+        binary = os.environ.get("SYNOD_BIN")
+        if not binary:
+            raise RuntimeError("a synod cluster needs SYNOD_BIN=<path to synod>")
+        return [os.path.abspath(binary), "serve", "-c", self.cfg_path,
+                "--id", str(member.server_id)], None
+
+
+class ZooKeeperCluster(Cluster):
+    kind = "zookeeper"
+
+    def command(self, member):
+        log4j = os.path.join(member.dir, "log4j.properties")
+        with open(log4j, "w") as f:
+            f.write(servers.LOG4J_PROPERTIES.format(log=member.log_path))
+        argv = [
+            "java", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Dzookeeper.extendedTypesEnabled=true",
+            "-Dznode.container.checkIntervalMs=%d" % servers.CONTAINER_CHECK_INTERVAL_MS,
+            "-Dzookeeper.DigestAuthenticationProvider.superDigest=%s" % servers.SUPER_DIGEST,
+            "-Dlog4j.configuration=file:%s" % log4j,
+            "-cp", ":".join(servers.ZK_JARS),
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg_path,
+        ]
+        return argv, None
+
+
+def make_cluster(n, target=None, cfg_overrides=None, name="cluster"):
+    """A not-yet-started cluster of the selected target (env SYNOD_TEST_TARGET by default)."""
+    target = target or servers.target_name()
+    cls = ZooKeeperCluster if target == "zookeeper" else SynodCluster
+    return cls(n, cfg_overrides, name)
+
+
+# ---- self-check, run by hand (see the module docstring) ----
+
+def _check(condition, what):
+    if not condition:
+        raise AssertionError("self-check failed: %s" % what)
+    print("ok   %s" % what)
+
+
+def _pid_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _process_state(pid):
+    """The state letter of /proc/<pid>/stat (R, S, T = stopped ...)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def _wait_mode(c, i, want, timeout_s=LEADER_TIMEOUT_S):
+    deadline = time.monotonic() + timeout_s
+    for _ in range(POLL_ROUNDS_MAX):
+        if c.mode(i) == want or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_INTERVAL_S)
+    return c.mode(i)
+
+
+def _check_layout(c, n):
+    with open(c.cfg_path) as f:
+        lines = f.read().splitlines()
+    server_lines = [line for line in lines if line.startswith("server.")]
+    _check(server_lines == [c.members[i].server_line() for i in range(1, n + 1)],
+           "zoo.cfg has server.1..%d with their client ports: %s" % (n, server_lines))
+    _check(not any(line.startswith("clientPort=") for line in lines), "zoo.cfg has no clientPort")
+    for i in c.ids():
+        with open(os.path.join(c.members[i].data_dir, "myid")) as f:
+            _check(f.read() == "%d\n" % i, "s%d/data/myid holds %d" % (i, i))
+    ports = [p for m in c.members.values() for p in (m.client_port, m.peer_port, m.election_port)]
+    _check(len(set(ports)) == len(ports), "%d distinct ports" % len(ports))
+
+
+def _check_signals(c, victim, other):
+    """kill9/pause/resume/stop/restart reach exactly the PID they name."""
+    pid, other_pid = c.pid(victim), c.pid(other)
+    c.pause(other)
+    try:
+        c.four_letter(other, "srvr", timeout_s=1.0)
+        answered = True
+    except OSError:
+        answered = False
+    _check(_process_state(other_pid) == "T" and not answered,
+           "paused server.%d (pid %d) is stopped and answers nothing" % (other, other_pid))
+    c.resume(other)
+    _check(_process_state(other_pid) != "T" and c.mode(other) is not None,
+           "resumed server.%d answers again" % other)
+    c.kill9(victim)
+    _check(_pid_gone(pid) and c.running(other) and not _pid_gone(other_pid),
+           "kill9(%d) killed pid %d only" % (victim, pid))
+    c.start(victim)
+    _check(c.pid(victim) != pid and c.running(victim), "server.%d restarted as pid %d on %s"
+           % (victim, c.pid(victim), c.host(victim)))
+
+
+def self_check_zookeeper():
+    import logging
+
+    from kazoo.client import KazooClient
+
+    # kazoo logs every dropped connection; the kills below drop them on purpose
+    logging.getLogger("kazoo").setLevel(logging.ERROR)
+
+    started = time.monotonic()
+    c = ZooKeeperCluster(3, name="selfcheck")
+    clients = []
+
+    def client(i):
+        zk = KazooClient(hosts=c.host(i), timeout=10.0)
+        zk.start(timeout=30.0)
+        clients.append(zk)
+        return zk
+
+    try:
+        _check_layout(c, 3)
+        c.start()
+        leader = c.wait_leader()
+        _check(True, "leader elected: server.%d after %.1fs, modes %s"
+               % (leader, time.monotonic() - started, c.modes()))
+        followers = [i for i in c.ids() if i != leader]
+        zk_a, zk_b = client(followers[0]), client(followers[1])
+        zk_a.create("/selfcheck", b"v1")
+        zk_b.sync("/selfcheck")
+        _check(zk_b.get("/selfcheck")[0] == b"v1",
+               "written through server.%d, read through server.%d" % tuple(followers))
+        old_pid = c.pid(leader)
+        c.kill9(leader)
+        _check(_pid_gone(old_pid), "kill9 of leader server.%d (pid %d)" % (leader, old_pid))
+        t = time.monotonic()
+        new_leader = c.wait_leader(exclude=leader)
+        _check(new_leader in followers, "new leader server.%d after %.1fs, modes %s"
+               % (new_leader, time.monotonic() - t, c.modes()))
+        zk_a.set("/selfcheck", b"v2")
+        zk_b.sync("/selfcheck")
+        _check(zk_b.get("/selfcheck")[0] == b"v2", "write and read after the failover")
+        c.start(leader)
+        _check(_wait_mode(c, leader, "follower") == "follower",
+               "old leader server.%d rejoined as a follower" % leader)
+        zk_c = client(leader)
+        zk_c.sync("/selfcheck")
+        _check(zk_c.get("/selfcheck")[0] == b"v2", "the rejoined server has the write")
+        other = [i for i in followers if i != new_leader][0]
+        _check_signals(c, other, new_leader)
+        _check(c.wait_leader() == new_leader, "leader unchanged: server.%d" % new_leader)
+    finally:
+        for zk in clients:
+            zk.stop()
+            zk.close()
+        pids = [c.pid(i) for i in c.ids() if c.pid(i)]
+        c.destroy()
+    _check(all(_pid_gone(p) for p in pids), "destroy stopped pids %s" % pids)
+    _check(os.path.exists(c.tmp_dir) == (os.environ.get("SYNOD_KEEP_TMP") == "1"),
+           "destroy removed %s" % c.tmp_dir)
+
+
+def self_check_synod():
+    """What holds before servers form a cluster: files, processes, signals, conf."""
+    c = SynodCluster(3, name="selfcheck")
+    try:
+        _check_layout(c, 3)
+        c.start()
+        for i in c.ids():
+            conf = c.four_letter(i, "conf")
+            _check("serverId=%d\n" % i in conf and
+                   all("%s\n" % c.members[j].server_line().replace(
+                       ";", ":participant;", 1) in conf for j in c.ids()),
+                   "server.%d: conf shows serverId=%d and the three server lines" % (i, i))
+        print("     modes: %s" % c.modes())
+        _check_signals(c, 2, 1)
+        c.stop(3)
+        _check(not c.running(3), "stop(3) stopped server.3")
+        c.restart(3)
+        _check(c.running(3), "restart(3) brought it back on %s" % c.host(3))
+        new_id = c.add_server()
+        _check(new_id == 4 and c.members[4].server_line() in open(c.cfg_path).read(),
+               "add_server() wrote server.4 to zoo.cfg")
+        c.start(4)
+        _check("server.4=" in c.four_letter(4, "conf"), "server.4 starts and sees 4 servers")
+    finally:
+        pids = [c.pid(i) for i in c.ids() if c.pid(i)]
+        c.destroy()
+    _check(all(_pid_gone(p) for p in pids), "destroy stopped pids %s" % pids)
+
+
+if __name__ == "__main__":
+    which = sys.argv[1] if len(sys.argv) > 1 else "zookeeper"
+    {"zookeeper": self_check_zookeeper, "synod": self_check_synod}[which]()
+    print("self-check passed (%s)" % which)
