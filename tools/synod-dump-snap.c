@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "base/err.h"
+#include "server/snapstream.h"
 #include "storage/fs.h"
 #include "storage/storage.h"
 #include "tree/tree.h"
@@ -97,6 +98,22 @@ static int open_snapfile(const char *path, struct snapfile_reader *r)
         }
         free(list);
         return rc;
+}
+
+/* The Raft configuration the snapshot carries (NULL: a stream from before it did). */
+static void print_members(const struct raft_config *c)
+{
+        if (c == NULL) {
+                printf("members: (not recorded)\n");
+                return;
+        }
+        printf("voters:");
+        for (uint32_t i = 0; i < c->n_voters; i++)
+                printf(" %" PRIu64, c->voters[i]);
+        printf("\nlearners:");
+        for (uint32_t i = 0; i < c->n_learners; i++)
+                printf(" %" PRIu64, c->learners[i]);
+        printf("\n");
 }
 
 static int read_stream(const char *path, uint8_t **out, size_t *len)
@@ -276,10 +293,18 @@ int main(int argc, char **argv)
         int rc = o.raw ? read_raw(o.path, &bytes, &len) : read_stream(o.path, &bytes, &len);
         if (rc != 0)
                 return rc;
+        struct raft_config members;
+        bool has_members = false;
+        const uint8_t *tree_bytes;
+        size_t tree_len;
         struct tree t;
-        int err =
-            tree_snap_read(bytes, len, &(struct tree_options){.extended_types_enabled = true}, &t);
+        int err = snapstream_split(bytes, len, &members, &has_members, &tree_bytes, &tree_len);
+        if (err == SYN_OK)
+                err = tree_snap_read(tree_bytes, tree_len,
+                                     &(struct tree_options){.extended_types_enabled = true}, &t);
         free(bytes);
+        if (err == SYN_OK)
+                print_members(has_members ? &members : NULL);
         if (err != SYN_OK) {
                 fprintf(stderr, "synod-dump-snap: %s: tree snapshot: %s\n", o.path,
                         syn_strerror(err));

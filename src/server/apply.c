@@ -192,10 +192,27 @@ void apply_reply_write(struct srv *srv, struct srv_conn *conn, int32_t xid, int3
         struct zk_response body;
         fill_op_response(&body, &res->ops[0], false);
         body.type = op;
+        if (op == ZK_OP_RECONFIG) {
+                /* ZooKeeper answers a reconfig with the new configuration and its Stat. */
+                const struct tree_node *n = tree_lookup(&srv->tree, "/zookeeper/config", 17);
+                SYN_ASSERT(n != NULL);
+                body.data = tree_node_data(n);
+                tree_node_stat(n, &body.stat);
+        }
         conns_send_reply(conn, &h, &body);
 }
 
 /* ---- the entry ---- */
+
+/* Whether the applied txn changed /zookeeper/config (the membership). */
+static bool touches_membership(const struct srv *srv)
+{
+        for (int32_t i = 0; i < srv->events.count; i++)
+                if (srv->events.items[i].type == ZK_EVENT_NODE_DATA_CHANGED &&
+                    members_is_config_path(srv->events.items[i].path))
+                        return true;
+        return false;
+}
 
 /* Effects of an applied txn that do not depend on who proposed it. */
 static void side_effects(struct srv *srv, const struct srv_conn *proposer, const struct txn *txn)
@@ -236,6 +253,8 @@ void apply_entry(struct srv *srv, const struct raft_entry *e)
         srv->applied_index = e->index;
         srv->stats.entries_applied++;
         fire_watches(srv);
+        if (touches_membership(srv))
+                members_tree_changed(srv);
         struct srv_waiter *w = registry_take(srv, &txn);
         side_effects(srv, w != NULL ? w->conn : NULL, &txn);
         if (w != NULL)

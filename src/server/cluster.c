@@ -332,16 +332,20 @@ static void receive_touch(struct srv *srv, uint64_t from, const uint8_t *data, s
 
 /* ---- links ---- */
 
-/* A peer may connect if it is a member: of the configuration in effect, or of the
- * configuration file (a server that was removed and re-added knows of no change yet). */
+/* A peer may connect if it is a member: of Raft's configuration in effect, or of the
+ * membership (a server being added is listed before Raft adds it). */
 static bool on_hello(void *arg, uint64_t from_id)
 {
         struct srv *srv = arg;
         if (from_id == (uint64_t)srv->config.server_id)
                 return false;
         const struct raft_config *c = raft_config(&srv->raft);
-        return raft_config_is_voter(c, from_id) || raft_config_is_learner(c, from_id) ||
-               srv_config_member(&srv->config, from_id) != NULL;
+        if (raft_config_is_voter(c, from_id) || raft_config_is_learner(c, from_id))
+                return true;
+        for (uint32_t i = 0; i < srv->members.count; i++)
+                if (srv->members.m[i].id == from_id)
+                        return true;
+        return false;
 }
 
 static void on_message(void *arg, uint64_t from, const uint8_t *body, size_t len)
@@ -403,12 +407,8 @@ int cluster_init(struct srv *srv)
                 return rc;
         }
         srv->peers_ready = true;
-        for (uint32_t i = 0; i < srv->config.member_count && rc == 0; i++) {
-                const struct srv_member *m = &srv->config.members[i];
-                if (m->id != (uint64_t)srv->config.server_id)
-                        rc = net_peers_set(&srv->peers, m->id, m->host, m->peer_port);
-        }
-        return rc;
+        members_raft_changed(srv);
+        return 0;
 }
 
 void cluster_close(struct srv *srv)

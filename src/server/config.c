@@ -113,6 +113,7 @@ static const struct config_row config_rows[] = {
     ROW_INT("raftTickMs", raft_tick_ms, SRV_RAFT_TICK_MS_MIN, SRV_RAFT_TICK_MS_MAX,
             SRV_RAFT_TICK_MS_DEFAULT),
     ROW_BOOL("linearizableReads", linearizable_reads, 0),
+    ROW_BOOL("reconfigEnabled", reconfig_enabled, 0),
     ROW_ID64("clusterId", cluster_id),
     ROW_QUORUM_INT("initLimit", init_limit_ticks, 1, SRV_ZK_LIMIT_TICKS_MAX,
                    SRV_INIT_LIMIT_TICKS_DEFAULT),
@@ -127,15 +128,14 @@ static const struct config_row config_rows[] = {
  * synod does not have: FastLeaderElection and its ports (electionAlg, cnxTimeout,
  * electionPortBindRetry, quorumListenOnAllIPs: synod's Raft has its own timing keys), the
  * Jetty admin server and the metrics provider (synod answers mntr on the client port),
- * local sessions (every synod session is global, which allows everything a local one
- * does), and reconfig switches (membership changes are the host's business). peerType is
+ * and local sessions (every synod session is global, which allows everything a local one
+ * does). peerType is
  * decided by the server lines, as ZooKeeper itself does when the two disagree.
  */
 static const char *const zookeeper_keys_accepted[] = {
     "electionAlg",
     "peerType",
     "standaloneEnabled",
-    "reconfigEnabled",
     "quorumListenOnAllIPs",
     "electionPortBindRetry",
     "cnxTimeout",

@@ -313,8 +313,10 @@ static void submit(struct srv *srv, struct srv_conn *conn, const uint8_t *data, 
                 r->req.type = req->type;
                 r->canned_err = ZUNIMPLEMENTED;
         }
+        if (rc == 0 && r->req.type == ZK_OP_RECONFIG && !srv->config.reconfig_enabled)
+                r->canned_err = ZRECONFIGDISABLED; /* as ZooKeeper 3.5.3+ by default */
         bool linearized = rc == 0 && needs_read_index(srv, r->req.type);
-        bool write = rc == 0 && (propose_is_write(r->req.type) || linearized);
+        bool write = rc == 0 && r->canned_err == 0 && (propose_is_write(r->req.type) || linearized);
         r->item.kind = write ? PL_WRITE : PL_READ;
         r->item.barrier = linearized;
         r->item.xid = r->req.xid;

@@ -36,7 +36,8 @@ bool propose_is_write(int32_t type)
         case ZK_OP_CHECK:
         case ZK_OP_MULTI:
         case ZK_OP_CLOSE_SESSION:
-        case ZK_OP_SYNC: /* a barrier in the FIFO (pipeline.h), not a txn */
+        case ZK_OP_SYNC:     /* a barrier in the FIFO (pipeline.h), not a txn */
+        case ZK_OP_RECONFIG: /* a setData of /zookeeper/config (members.c) */
                 return true;
         default:
                 return false;
@@ -130,6 +131,29 @@ static int encode(struct srv *srv, const struct txn *t)
 {
         syn_writer_reset(&srv->scratch);
         return txn_encode(t, &srv->scratch);
+}
+
+/*
+ * reconfig: the new membership text becomes a setData of /zookeeper/config that
+ * only applies over the version it was computed from. A request that cannot work
+ * gets its ZooKeeper error in *zk_err (and SYN_EINVAL).
+ */
+static int encode_reconfig(struct srv *srv, struct srv_conn *conn, const struct zk_request *req,
+                           int32_t *zk_err)
+{
+        char text[SRV_CONFIG_MEMBERS_BYTES];
+        int32_t len = 0, version = -1;
+        *zk_err = members_reconfig(srv, &req->reconfig, text, sizeof text, &len, &version);
+        if (*zk_err != ZOK)
+                return SYN_EINVAL;
+        struct txn t = {.type = TXN_OP, .session_id = conn->session_id, .cxid = req->xid};
+        t.time_ms = net_wall_ms(&srv->net);
+        t.auth = conns_auth(conn);
+        t.op.zk_op = ZK_OP_SET_DATA;
+        t.op.path = (struct zk_bytes){(const uint8_t *)"/zookeeper/config", 17};
+        t.op.data = (struct zk_bytes){(const uint8_t *)text, len};
+        t.op.version = version;
+        return encode(srv, &t);
 }
 
 /* Encodes the txn of a client write request into srv->scratch. */
@@ -231,7 +255,13 @@ int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item)
         if (item->barrier)
                 return propose_sync(srv, conn, item);
         bool session = item->op == ZK_OP_CREATE_SESSION;
-        int rc = session ? encode_session(srv, conn) : encode_request(srv, conn, &r->req);
+        int rc;
+        if (session)
+                rc = encode_session(srv, conn);
+        else if (item->op == ZK_OP_RECONFIG)
+                rc = encode_reconfig(srv, conn, &r->req, &r->canned_err);
+        else
+                rc = encode_request(srv, conn, &r->req);
         if (rc != 0)
                 return rc;
         r->waiter.session_id = conn->session_id;

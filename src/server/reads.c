@@ -89,27 +89,6 @@ static void do_exists(struct srv *srv, struct srv_conn *conn, const struct zk_re
         reply(srv, conn, req->xid, err, &body);
 }
 
-/*
- * /zookeeper/config holds the cluster's membership in ZooKeeper's dynamic-config
- * format (`server.N=...` lines and `version=`), which is what ZooKeeper clients
- * read to learn the ensemble. The text comes from the configuration in effect,
- * not from the replicated tree, so every server answers with its own view.
- */
-static bool config_node(const struct srv *srv, struct zk_bytes path, char *buf, size_t cap,
-                        struct zk_response *body)
-{
-        static const char name[] = "/zookeeper/config";
-        if (!srv->clustered || path.len != (int32_t)(sizeof name - 1) ||
-            memcmp(path.data, name, sizeof name - 1) != 0)
-                return false;
-        int n = srv_config_format_members(&srv->config, buf, cap);
-        if (n < 0)
-                return false;
-        body->data.data = (const uint8_t *)buf;
-        body->data.len = n;
-        return true;
-}
-
 static void do_get_data(struct srv *srv, struct srv_conn *conn, const struct zk_request *req)
 {
         int32_t err;
@@ -119,12 +98,9 @@ static void do_get_data(struct srv *srv, struct srv_conn *conn, const struct zk_
                 err = ZNOAUTH;
         if (err == ZOK && req->path_watch.watch)
                 err = add_watch(srv, conn, WATCH_KIND_DATA, req->path_watch.path);
-        char members[SRV_CONFIG_MEMBERS_BYTES];
         if (err == ZOK) {
                 body.data = tree_node_data(n);
                 tree_node_stat(n, &body.stat);
-                if (config_node(srv, req->path_watch.path, members, sizeof members, &body))
-                        body.stat.data_length = body.data.len;
         }
         reply(srv, conn, req->xid, err, &body);
 }

@@ -142,8 +142,10 @@ static void on_tick(void *arg)
         if (now - srv->last_slow_tick_ms < SRV_LOOP_TICK_MS)
                 return;
         srv->last_slow_tick_ms = now;
-        if (srv->clustered)
+        if (srv->clustered) {
                 cluster_touch_tick(srv);
+                members_tick(srv);
+        }
         sessions_tick(srv);
         snapshot_purge_tick(srv);
 }
@@ -247,8 +249,9 @@ static int start_raft(struct srv *srv, const struct wal_recovered *rec, uint64_t
         is.hard_state.vote = rec->meta.vote;
         is.snapshot.index = snap_index;
         is.snapshot.term = snap_term;
-        bootstrap_config(srv, &is.snapshot.config);
-        is.bootstrap = is.snapshot.config;
+        bootstrap_config(srv, &is.bootstrap);
+        is.snapshot.config = srv->snapshot_has_config ? srv->snapshot_config : is.bootstrap;
+        srv->applied_config = is.snapshot.config;
         struct raft_entry *entries = NULL;
         if (rec->count > 0) {
                 entries = calloc(rec->count, sizeof *entries);
@@ -372,6 +375,7 @@ int srv_init(struct srv *srv, const struct srv_config *config)
         srv->config = *config;
         srv->role = RAFT_FOLLOWER;
         syn_rand_seed(&srv->rng, random_seed());
+        members_init(srv);
         int rc = make_dirs(config->data_dir);
         if (rc != 0) {
                 SYN_ERROR("cannot create dataDir %s: %s", config->data_dir, strerror(errno));
@@ -392,6 +396,8 @@ int srv_init(struct srv *srv, const struct srv_config *config)
         srv->clustered = config->member_count > 0;
         if (rc == 0 && srv->clustered)
                 rc = cluster_init(srv);
+        if (rc == 0)
+                members_tree_changed(srv); /* the membership a snapshot carried */
         if (rc != 0) {
                 srv_close(srv);
                 return rc;

@@ -55,6 +55,14 @@
 
 struct srv;
 
+/* The cluster's membership (members.c): from the file until the tree has it. */
+struct srv_members {
+        uint32_t count;
+        struct srv_member m[RAFT_NODES_MAX];
+        uint64_t version;
+        bool from_tree; /* read from /zookeeper/config (else the configuration file's) */
+};
+
 enum srv_conn_state {
         SRV_CONN_HANDSHAKE = 1, /* waiting for the ConnectRequest */
         SRV_CONN_CONNECTING,    /* CREATE_SESSION proposed, waiting for its apply */
@@ -224,9 +232,14 @@ struct srv {
         struct syn_writer scratch; /* txn encoding */
         struct syn_rand rng;       /* session passwords */
         uint64_t applied_index;    /* last log index applied (NOOPs included) = zxid */
-        uint64_t snapshot_index;   /* of the newest durable snapshot */
-        uint64_t logged_bytes;     /* entry payload logged since the last snapshot began */
-        uint64_t session_seq;      /* low bits of the next session id */
+        /* The Raft configuration as of applied_index (written into snapshots), and the
+         * one a loaded snapshot carried (snapshot_has_config false: an older snapshot). */
+        struct raft_config applied_config;
+        struct raft_config snapshot_config;
+        bool snapshot_has_config;
+        uint64_t snapshot_index; /* of the newest durable snapshot */
+        uint64_t logged_bytes;   /* entry payload logged since the last snapshot began */
+        uint64_t session_seq;    /* low bits of the next session id */
         uint64_t next_conn_id;
         struct srv_conn *conns[SRV_CONN_BUCKETS];    /* by id */
         struct srv_conn *sessions[SRV_CONN_BUCKETS]; /* by session id (ACTIVE only) */
@@ -245,13 +258,13 @@ struct srv {
         int64_t leader_lost_ms; /* mono ms when the leader became unknown */
         bool obeying;           /* inside host_obey: the core must not be stepped */
         bool inflight_doomed;   /* the leader changed: close connections with writes */
-        bool config_changed;
-        bool serving;         /* caught up: clients are accepted (server.c) */
-        uint64_t ready_index; /* applied must reach this before serving */
-        bool install_pending; /* a snapshot from the leader waits for its install */
+        bool serving;           /* caught up: clients are accepted (server.c) */
+        uint64_t ready_index;   /* applied must reach this before serving */
+        bool install_pending;   /* a snapshot from the leader waits for its install */
         struct raft_snapshot_meta install;
-        /* cluster.c */
+        /* cluster.c, members.c */
         bool clustered; /* server.N lines: Raft over the network */
+        struct srv_members members;
         struct net_peers peers;
         bool peers_ready;
         struct peer_raft_decoded *decoded; /* receive buffer of one raft message */
@@ -395,6 +408,23 @@ int cluster_forward(struct srv *srv, const uint8_t *txn, size_t len);
 void cluster_flush(struct srv *srv);
 /* Follower: tells the leader which sessions were active (every SRV_TOUCH_INTERVAL_MS). */
 void cluster_touch_tick(struct srv *srv);
+
+/* members.c: the membership in /zookeeper/config and Raft's configuration. */
+/* The membership of the configuration file (start-up). */
+void members_init(struct srv *srv);
+/* /zookeeper/config may have changed (an apply, a snapshot load): re-read it. */
+void members_tree_changed(struct srv *srv);
+/* Raft's configuration changed: dial whom it names. */
+void members_raft_changed(struct srv *srv);
+/* Leader, every slow tick: write the first membership, or take one step toward it. */
+void members_tick(struct srv *srv);
+/* Whether path is /zookeeper/config. */
+bool members_is_config_path(struct zk_bytes path);
+/* The new /zookeeper/config text of a reconfig request into out (*len bytes) and the node
+ * version it must replace. Returns ZOK or the ZooKeeper error to answer (ZBADVERSION,
+ * ZBADARGUMENTS, ZNEWCONFIGNOQUORUM, ZRECONFIGINPROGRESS). */
+int32_t members_reconfig(struct srv *srv, const struct zk_reconfig_request *rq, char *out,
+                         size_t cap, int32_t *len, int32_t *expected_version);
 
 /* readindex.c: ReadIndex waits. */
 /* Starts w; `done(srv, w, ok)` runs once applied reaches the read index (ok) or the

@@ -3,8 +3,8 @@
  * the background (Redis's rdbSaveBackground).
  *
  * Every snapCount applied entries, or snapSizeLimitInKb logged (snapshot_due), the
- * loop fork()s. The child sees the tree as
- * it was at that instant (copy-on-write pages) and streams tree_snap_write into
+ * loop fork()s. The child sees the tree and the applied Raft configuration as they
+ * were at that instant (copy-on-write pages) and streams both (snapstream.h) into
  * a snapfile (temp file → fdatasync → rename → fsync dir), then _exit()s; the
  * parent keeps serving. SIGCHLD brings the loop to snapshot_reap_child, which
  * collects the child with waitpid and, on success, tells raft SNAPSHOT_TAKEN
@@ -25,6 +25,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "server/server.h"
+#include "server/snapstream.h"
 
 static void snap_dir(const struct srv *srv, char *buf, size_t cap)
 {
@@ -80,7 +81,14 @@ int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term)
         memcpy(name, r.info.name, sizeof name);
         snapfile_reader_close(&r);
         if (rc == 0) {
-                rc = tree_snap_read(bytes, len, &topt, &srv->tree);
+                const uint8_t *tree_bytes;
+                size_t tree_len;
+                bool has_config = false;
+                rc = snapstream_split(bytes, len, &srv->snapshot_config, &has_config, &tree_bytes,
+                                      &tree_len);
+                srv->snapshot_has_config = has_config;
+                if (rc == 0)
+                        rc = tree_snap_read(tree_bytes, tree_len, &topt, &srv->tree);
                 free(bytes);
         }
         if (rc != 0) {
@@ -110,7 +118,9 @@ static void child_main(struct srv *srv, uint64_t index, uint64_t term)
         struct snapfile_writer w;
         int rc = snapfile_writer_open(&w, storage_fs_posix(), dir, index, term);
         if (rc == 0) {
-                rc = tree_snap_write_cb(&srv->tree, child_write, &w);
+                rc = snapstream_write_config(&srv->applied_config, child_write, &w);
+                if (rc == 0)
+                        rc = tree_snap_write_cb(&srv->tree, child_write, &w);
                 if (rc == 0)
                         rc = snapfile_writer_finish(&w);
                 else

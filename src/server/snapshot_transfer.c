@@ -133,12 +133,14 @@ void snapshot_install(struct srv *srv, const struct raft_snapshot_meta *meta)
                 return;
         }
         srv->tree_ready = true;
+        members_tree_changed(srv);
         rc = wal_reset(&srv->wal, meta->index + 1);
         if (rc != 0) {
                 host_fatal(srv, rc, "restarting the WAL after a snapshot");
                 return;
         }
         srv->applied_index = meta->index;
+        srv->applied_config = meta->config;
         srv->snapshot_index = meta->index;
         srv->logged_bytes = 0;
         struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_INSTALLED};

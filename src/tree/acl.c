@@ -457,13 +457,24 @@ int tree_acl_sorted(const struct tree *t, struct tree_acl_list ***out, uint64_t 
         return SYN_OK;
 }
 
-struct tree_acl_list *tree_acl_open_unsafe(struct tree *t)
+/* world:anyone with perms, interned. */
+static struct tree_acl_list *acl_world(struct tree *t, int32_t perms)
 {
         static const char world[] = "world", anyone[] = "anyone";
         const struct zk_acl open = {
-            .perms = ZK_PERM_ALL,
+            .perms = perms,
             .id = {.scheme = {(const uint8_t *)world, 5}, .id = {(const uint8_t *)anyone, 6}},
         };
         struct tree_acl_list *l;
         return tree_acl_intern(t, &open, 1, &l) == SYN_OK ? l : NULL;
+}
+
+struct tree_acl_list *tree_acl_open_unsafe(struct tree *t)
+{
+        return acl_world(t, ZK_PERM_ALL);
+}
+
+struct tree_acl_list *tree_acl_read_unsafe(struct tree *t)
+{
+        return acl_world(t, ZK_PERM_READ);
 }

@@ -14,8 +14,10 @@
 #include "tree/tree_int.h"
 
 /* Adds a system node under parent, as ZooKeeper does at start-up: zxid 0, empty data,
- * OPEN_ACL_UNSAFE, without counting a child create on the parent. */
-static struct tree_node *tree_add_system(struct tree *t, struct tree_node *parent, const char *name)
+ * OPEN_ACL_UNSAFE (READ_ACL_UNSAFE for /zookeeper/config, as in ZooKeeper 3.5.3+: only the
+ * super user changes the membership), without counting a child create on the parent. */
+static struct tree_node *tree_add_system(struct tree *t, struct tree_node *parent, const char *name,
+                                         bool read_only)
 {
         static const uint8_t empty[1];
         struct tree_node *n = tree_node_new(name, strlen(name), empty, 0);
@@ -23,7 +25,7 @@ static struct tree_node *tree_add_system(struct tree *t, struct tree_node *paren
                 tree_node_free(n);
                 return NULL;
         }
-        n->acl = tree_acl_open_unsafe(t);
+        n->acl = read_only ? tree_acl_read_unsafe(t) : tree_acl_open_unsafe(t);
         if (n->acl == NULL) {
                 tree_node_free(n);
                 return NULL;
@@ -60,9 +62,9 @@ int tree_init(struct tree *t, const struct tree_options *opt)
         t->node_count = 1;
         t->data_bytes = 1;
         tree_digest_add(t, t->root);
-        struct tree_node *zk = tree_add_system(t, t->root, "zookeeper");
-        if (zk == NULL || tree_add_system(t, zk, "quota") == NULL ||
-            tree_add_system(t, zk, "config") == NULL)
+        struct tree_node *zk = tree_add_system(t, t->root, "zookeeper", false);
+        if (zk == NULL || tree_add_system(t, zk, "quota", false) == NULL ||
+            tree_add_system(t, zk, "config", true) == NULL)
                 goto nomem;
         return SYN_OK;
 nomem:

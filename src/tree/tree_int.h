@@ -152,6 +152,8 @@ void tree_acl_table_free(struct tree *t);
 /* All interned lists sorted by id, new array (free()). SYN_OK / SYN_ENOMEM. */
 int tree_acl_sorted(const struct tree *t, struct tree_acl_list ***out, uint64_t *count);
 struct tree_acl_list *tree_acl_open_unsafe(struct tree *t);
+/* world:anyone:r (READ_ACL_UNSAFE), interned; NULL on allocation failure. */
+struct tree_acl_list *tree_acl_read_unsafe(struct tree *t);
 
 /* ---- buffers (result.c) ---- */
 int tree_result_push(struct tree_result *r, int32_t zk_op, struct tree_op_result **out);

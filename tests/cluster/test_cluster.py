@@ -341,3 +341,69 @@ def test_roles_and_membership_in_zookeeper_formats(cluster, clients):
         assert ":participant;" in line
     conf = cluster.four_letter(ids[0], "conf")
     assert "membership: " in conf and "server.%d=" % ids[-1] in conf
+
+
+def config_ids(zk):
+    """Server ids listed in /zookeeper/config. Retried through connection loss: a client
+    of a server that was just removed is moved to another one."""
+    def read():
+        zk.sync("/zookeeper/config")
+        return zk.get("/zookeeper/config")[0].decode()
+    text = zk.retry(read)
+    return sorted(int(line.split("=", 1)[0][len("server."):])
+                  for line in text.splitlines() if line.startswith("server."))
+
+
+def test_servers_added_and_removed_at_runtime_under_load(make_cluster, clients):
+    c = make_cluster(3, {"reconfigEnabled": "true"})
+    admin = clients(c.hosts(), auth_data=[("digest", "super:test")])
+    assert config_ids(admin) == [1, 2, 3]
+    admin.ensure_path("/load")
+    acked = []
+    stop = threading.Event()
+    errors = []
+
+    def writer(w):
+        zk = clients(",".join(c.host(i) for i in (1, 2, 3)))
+        n = 0
+        try:
+            while not stop.is_set():
+                path = "/load/w%d-%06d" % (w, n)
+                write_until(zk, path, 60)
+                acked.append(path)
+                n += 1
+        except Exception as e:
+            errors.append((w, repr(e)))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(acked) >= 30, 30, "writes before the changes")
+    for _ in range(2):  # a 4th and a 5th server join as voters
+        new = c.add_server()
+        c.start(new)
+        admin.reconfig(joining=c.members[new].server_line().replace(";", ":participant;", 1),
+                       leaving=None, new_members=None)
+        wait_for(lambda: c.mode(new) == "follower" or c.mode(new) == "leader", 60,
+                 "server.%d to join as a voter" % new)
+        assert new in config_ids(admin)
+    leader = c.wait_leader()
+    wait_for(lambda: mntr(c, leader).get("zk_synced_followers") == "4", 60,
+             "four followers in sync")
+    victim = 1 if leader != 1 else 2
+    admin.reconfig(joining=None, leaving=str(victim), new_members=None)
+    assert victim not in config_ids(admin)
+    n_before = len(acked)
+    wait_for(lambda: len(acked) >= n_before + 30, 60, "writes after the changes")
+    stop.set()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    members = [i for i in c.ids() if i != victim]
+    for i in members:
+        zk = clients(c.host(i))
+        zk.sync("/load")
+        have = set("/load/" + n for n in zk.get_children("/load"))
+        missing = [p for p in acked if p not in have]
+        assert not missing, "server.%d misses %d acknowledged writes" % (i, len(missing))
+    print("members now %s; %d writes acknowledged" % (config_ids(admin), len(acked)))

@@ -136,9 +136,13 @@ class Cluster:
 
         It is not started. zoo.cfg is shared, so a server restarted afterwards reads the new
         line too; running servers keep the membership they started with."""
+        self.pin_identity()
         m = self._new_member()
         self.write_cfg()
         return m.server_id
+
+    def pin_identity(self):
+        """Before the server list changes: keys that must stay as they were (none here)."""
 
     # ---- processes ----
 
@@ -326,6 +330,21 @@ class SynodCluster(Cluster):
             raise RuntimeError("a synod cluster needs SYNOD_BIN=<path to synod>")
         return [os.path.abspath(binary), "serve", "-c", self.cfg_path,
                 "--id", str(member.server_id)], None
+
+    def pin_identity(self):
+        """synod derives its cluster id from the server lines unless clusterId is set, so a
+        joining server must be told the running cluster's id (README, docs/cluster.md):
+        written into the shared zoo.cfg before its new line, as an operator would."""
+        if "clusterId" in self.cfg_overrides:
+            return
+        for i in self.ids():
+            if not self.running(i) or self.members[i].paused:
+                continue
+            for line in self.four_letter(i, "conf").splitlines():
+                if line.startswith("clusterId="):
+                    self.cfg_overrides["clusterId"] = line.split("=", 1)[1].strip()
+                    return
+        raise RuntimeError("no running server tells the cluster id")
 
 
 class ZooKeeperCluster(Cluster):

@@ -190,6 +190,21 @@ static void each_op_checks_its_permission(void **state)
         assert_int_equal(fx_set(f, "/nw", "x", -1), ZOK);
 }
 
+/* /zookeeper/config is READ_ACL_UNSAFE, as in ZooKeeper: only the super user writes
+ * the membership (reconfig); everyone may read it. */
+static void config_node_is_read_only_but_for_super(void **state)
+{
+        F;
+        const struct zk_acl *a;
+        int32_t n;
+        tree_node_acl(tree_lookup(&f->t, "/zookeeper/config", 17), &a, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(a[0].perms, ZK_PERM_READ);
+        assert_int_equal(fx_set(f, "/zookeeper/config", "server.1=x", -1), ZNOAUTH);
+        f->auth = (struct txn_auth){.super = true};
+        assert_int_equal(fx_set(f, "/zookeeper/config", "server.1=x", -1), ZOK);
+}
+
 static void equal_acl_lists_are_shared(void **state)
 {
         F;
@@ -202,12 +217,13 @@ static void equal_acl_lists_are_shared(void **state)
         tree_node_acl(tree_lookup(&f->t, "/", 1), &r, &n);
         assert_ptr_equal(a, b);
         assert_ptr_equal(a, r);
-        assert_int_equal(f->t.acl_count, 1);
-        struct zk_acl other = acl(1, "world", "anyone");
-        assert_int_equal(create_with(f, "/c", &other, 1), ZOK);
+        /* OPEN_ACL_UNSAFE, and READ_ACL_UNSAFE of /zookeeper/config */
         assert_int_equal(f->t.acl_count, 2);
+        struct zk_acl other = acl(ZK_PERM_READ | ZK_PERM_WRITE, "world", "anyone");
+        assert_int_equal(create_with(f, "/c", &other, 1), ZOK);
+        assert_int_equal(f->t.acl_count, 3);
         assert_int_equal(fx_delete(f, "/c", -1), ZOK);
-        assert_int_equal(f->t.acl_count, 1); /* released with its last node */
+        assert_int_equal(f->t.acl_count, 2); /* released with its last node */
 }
 
 /* Whether the identity may READ the node of event i, per the ACL the event carries. */
@@ -241,7 +257,7 @@ static void events_carry_the_node_acl(void **state)
         assert_false(event_readable(f, 0, &bob));
         assert_int_equal(fx_delete(f, "/s/x", -1), ZOK);
         assert_int_equal(fx_delete(f, "/s", -1), ZOK);
-        assert_int_equal(f->t.acl_count, 1); /* alice's list was released */
+        assert_int_equal(f->t.acl_count, 2); /* alice's list was released */
         assert_int_equal(f->ev.items[0].type, ZK_EVENT_NODE_DELETED);
         assert_int_equal(f->ev.items[0].acl_count, 1);
         assert_false(event_readable(f, 0, &bob));
@@ -254,10 +270,15 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
-            T(invalid_acls_are_refused),   T(auth_scheme_expands_to_caller_ids),
-            T(acl_lists_are_deduplicated), T(digest_ids_compare_as_strings),
-            T(ip_ids_match_with_prefixes), T(each_op_checks_its_permission),
-            T(equal_acl_lists_are_shared), T(events_carry_the_node_acl),
+            T(invalid_acls_are_refused),
+            T(auth_scheme_expands_to_caller_ids),
+            T(acl_lists_are_deduplicated),
+            T(digest_ids_compare_as_strings),
+            T(ip_ids_match_with_prefixes),
+            T(each_op_checks_its_permission),
+            T(equal_acl_lists_are_shared),
+            T(events_carry_the_node_acl),
+            T(config_node_is_read_only_but_for_super),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
