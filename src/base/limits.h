@@ -318,6 +318,10 @@
 #define SRV_TOUCH_INTERVAL_MS 100
 /* Largest batch of forwarded txns in one peer message, bytes (one more txn always fits). */
 #define SRV_FORWARD_BATCH_BYTES_MAX (4 * 1024 * 1024)
+/* Leader: forwarded txns waiting for room in Raft's uncommitted bytes, bytes. Beyond it
+ * they are refused (their clients' connections close and they retry): a burst from the
+ * followers cannot grow the leader's memory without bound. */
+#define SRV_FORWARD_BACKLOG_BYTES_MAX (64 * 1024 * 1024)
 
 /* ---- server: the cluster in the config file ---- */
 

@@ -9,7 +9,9 @@
  *            proposes them in that order (one TCP stream, one order);
  *   REFUSED  leader → follower: forwarded txns it could not propose, by
  *            (session id, cxid): the follower closes those connections, as the
- *            replies can no longer come in session order;
+ *            replies can no longer come in session order (a txn Raft refuses
+ *            only for now, over its uncommitted bytes, waits in the leader's
+ *            backlog instead, and everything forwarded after it behind it);
  *   TOUCH    follower → leader: the sessions that were active on the follower
  *            since the last batch, so the leader (which alone expires sessions)
  *            keeps them alive.
@@ -132,6 +134,17 @@ void cluster_release_deferred(struct srv *srv, uint64_t done_ticket)
         }
 }
 
+static void free_backlog(struct srv *srv)
+{
+        while (srv->backlog_head != NULL) {
+                struct srv_forwarded *f = srv->backlog_head;
+                srv->backlog_head = f->next;
+                free(f);
+        }
+        srv->backlog_tail = NULL;
+        srv->backlog_bytes = 0;
+}
+
 static void free_deferred(struct srv *srv)
 {
         while (srv->deferred_head != NULL) {
@@ -205,24 +218,87 @@ void cluster_flush(struct srv *srv)
         }
 }
 
-/* Leader: answers the forwarded txns it could not propose. */
-static void refuse(struct srv *srv, uint64_t to, struct syn_writer *w, uint32_t *count,
-                   const uint8_t *txn, size_t len, int err)
+/* Leader: stamps and proposes one forwarded txn (borrowed). SYN_EBUSY: not now. */
+static int propose_forwarded(struct srv *srv, const uint8_t *t, size_t tlen)
+{
+        /* The bytes are the peer's; the copy is ours to stamp. */
+        syn_writer_reset(&srv->scratch);
+        syn_write_bytes(&srv->scratch, t, tlen);
+        if (srv->scratch.failed)
+                return SYN_ENOMEM;
+        int rc = txn_stamp_time(srv->scratch.data, tlen, net_wall_ms(&srv->net));
+        uint64_t index;
+        return rc != 0 ? rc : host_propose(srv, srv->scratch.data, tlen, &index);
+}
+
+/* Leader: keeps a forwarded txn Raft refused for now (over its uncommitted bytes), in
+ * arrival order; everything forwarded later queues behind it, so session order holds. */
+static int backlog_push(struct srv *srv, uint64_t from, const uint8_t *t, size_t tlen)
+{
+        if (srv->backlog_bytes + tlen > SRV_FORWARD_BACKLOG_BYTES_MAX)
+                return SYN_ELIMIT;
+        struct srv_forwarded *f = malloc(sizeof *f + tlen);
+        if (f == NULL)
+                return SYN_ENOMEM;
+        f->from = from;
+        f->len = tlen;
+        f->next = NULL;
+        memcpy(f->bytes, t, tlen);
+        if (srv->backlog_tail != NULL)
+                srv->backlog_tail->next = f;
+        else
+                srv->backlog_head = f;
+        srv->backlog_tail = f;
+        srv->backlog_bytes += tlen;
+        return 0;
+}
+
+/* Leader: tells the follower `to` that a forwarded txn (borrowed) was not proposed. */
+static void refuse(struct srv *srv, uint64_t to, const uint8_t *t, size_t tlen, int err)
 {
         uint64_t session_id = 0;
         int32_t cxid = 0;
-        if (txn_peek_key(txn, len, &session_id, &cxid) != 0)
+        if (txn_peek_key(t, tlen, &session_id, &cxid) != 0)
                 return;
-        if (w->len == 0) {
-                syn_write_u8(w, CH_REFUSED);
-                syn_write_be32(w, 0);
+        uint8_t msg[1 + 4 + 8 + 4 + 4];
+        msg[0] = CH_REFUSED;
+        syn_put_be32(msg + 1, 1);
+        syn_put_be64(msg + 5, session_id);
+        syn_put_be32(msg + 13, (uint32_t)cxid);
+        syn_put_be32(msg + 17, (uint32_t)err);
+        net_peer_send(&srv->peers, to, msg, sizeof msg);
+        SYN_INFO("refusing a write of session 0x%llx from peer %llu: %s",
+                 (unsigned long long)session_id, (unsigned long long)to, syn_strerror(err));
+}
+
+/* Proposes a forwarded txn now, or queues it behind those waiting; refuses it when the
+ * backlog is full (the follower then closes that client's connection). */
+static void take_forwarded(struct srv *srv, uint64_t from, const uint8_t *t, size_t tlen)
+{
+        int rc = srv->backlog_head != NULL ? SYN_EBUSY : propose_forwarded(srv, t, tlen);
+        if (rc == SYN_EBUSY)
+                rc = backlog_push(srv, from, t, tlen);
+        if (rc != 0)
+                refuse(srv, from, t, tlen, rc);
+}
+
+void cluster_drain_backlog(struct srv *srv)
+{
+        /* Bounded by the backlog: each pass proposes and frees one txn, or stops. */
+        while (srv->backlog_head != NULL) {
+                struct srv_forwarded *f = srv->backlog_head;
+                int rc = srv->role == RAFT_LEADER ? propose_forwarded(srv, f->bytes, f->len)
+                                                  : SYN_ENOTLEADER;
+                if (rc == SYN_EBUSY)
+                        return;
+                if (rc != 0)
+                        refuse(srv, f->from, f->bytes, f->len, rc);
+                srv->backlog_head = f->next;
+                if (srv->backlog_head == NULL)
+                        srv->backlog_tail = NULL;
+                srv->backlog_bytes -= f->len;
+                free(f);
         }
-        syn_write_be64(w, session_id);
-        syn_write_be32(w, (uint32_t)cxid);
-        syn_write_be32(w, (uint32_t)err);
-        (*count)++;
-        SYN_DEBUG("refusing a write of session 0x%llx from peer %llu: %s",
-                  (unsigned long long)session_id, (unsigned long long)to, syn_strerror(err));
 }
 
 static void receive_forward(struct srv *srv, uint64_t from, const uint8_t *data, size_t len)
@@ -230,36 +306,18 @@ static void receive_forward(struct srv *srv, uint64_t from, const uint8_t *data,
         struct syn_reader r;
         syn_reader_init(&r, data, len);
         uint32_t n = syn_read_be32(&r);
-        struct syn_writer refused;
-        syn_writer_init(&refused, 0);
-        uint32_t refused_count = 0;
         /* Bounded by n, and n by the bytes of the message (each txn has a length). */
         for (uint32_t i = 0; i < n && !r.failed; i++) {
                 uint32_t tlen = syn_read_be32(&r);
                 const uint8_t *t = syn_read_bytes(&r, tlen);
                 if (t == NULL)
                         break;
-                /* The bytes are the peer's; the copy is ours to stamp. */
-                syn_writer_reset(&srv->scratch);
-                syn_write_bytes(&srv->scratch, t, tlen);
-                int rc = srv->scratch.failed
-                             ? SYN_ENOMEM
-                             : txn_stamp_time(srv->scratch.data, tlen, net_wall_ms(&srv->net));
-                uint64_t index;
-                if (rc == 0)
-                        rc = host_propose(srv, srv->scratch.data, tlen, &index);
-                if (rc != 0)
-                        refuse(srv, from, &refused, &refused_count, t, tlen, rc);
+                take_forwarded(srv, from, t, tlen);
         }
         if (r.failed || syn_reader_left(&r) != 0) {
                 SYN_WARN("peer %llu: malformed forward batch", (unsigned long long)from);
                 srv->stats.peer_protocol_errors++;
         }
-        if (refused_count > 0 && !refused.failed) {
-                syn_writer_patch_be32(&refused, 1, refused_count);
-                net_peer_send(&srv->peers, from, refused.data, refused.len);
-        }
-        syn_writer_close(&refused);
 }
 
 static void receive_refused(struct srv *srv, uint64_t from, const uint8_t *data, size_t len)
@@ -417,6 +475,7 @@ void cluster_close(struct srv *srv)
                 net_peers_close(&srv->peers);
         srv->peers_ready = false;
         free_deferred(srv);
+        free_backlog(srv);
         free(srv->decoded);
         free(srv->chunk);
         srv->decoded = NULL;

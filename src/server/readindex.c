@@ -37,6 +37,7 @@ int readindex_start(struct srv *srv, struct srv_read_wait *w,
         if (srv->read_waits != NULL)
                 srv->read_waits->prev = w;
         srv->read_waits = w;
+        srv->read_waits_count++;
         w->active = true;
         /* Never completed inside this step, even when the answer is immediate (a single
          * voter): the caller has not finished recording the wait yet. before_sleep
@@ -61,6 +62,8 @@ void readindex_cancel(struct srv *srv, struct srv_read_wait *w)
                 w->next->prev = w->prev;
         w->next = w->prev = NULL;
         w->active = false;
+        SYN_ASSERT(srv->read_waits_count > 0);
+        srv->read_waits_count--;
 }
 
 void readindex_states(struct srv *srv, const struct raft_read_state *states, size_t n)

@@ -82,6 +82,8 @@ static void before_sleep(void *arg)
         struct srv *srv = arg;
         conns_free_dead(srv);
         readindex_advance(srv, (int64_t)net_now_ms(&srv->net));
+        if (srv->clustered)
+                cluster_drain_backlog(srv);
         pipeline_pump_stalled(srv);
         host_before_sleep(srv);
         snapshot_maybe_start(srv);

@@ -128,6 +128,14 @@ struct srv_conn {
         int32_t resume_timeout_ms;
 };
 
+/* Leader: a forwarded txn waiting for room in Raft (cluster.c's backlog). */
+struct srv_forwarded {
+        uint64_t from;
+        size_t len;
+        struct srv_forwarded *next;
+        uint8_t bytes[];
+};
+
 /* A Raft message that may leave only once the WAL flush `ticket` is durable. */
 struct srv_deferred {
         uint64_t ticket; /* valid once ticketed: the flush that carries it */
@@ -272,11 +280,14 @@ struct srv {
         struct syn_writer peer_scratch;
         struct srv_deferred *deferred_head, *deferred_tail, *deferred_unticketed;
         struct syn_writer forward; /* the batch of txns forwarded this iteration */
+        struct srv_forwarded *backlog_head, *backlog_tail; /* leader: waiting for room */
+        uint64_t backlog_bytes;                            /* <= SRV_FORWARD_BACKLOG_BYTES_MAX */
         uint32_t forward_count;
         uint64_t forward_leader;
         int64_t last_touch_ms;
         /* readindex.c */
         struct srv_read_wait *read_waits;
+        uint32_t read_waits_count;
         uint64_t next_read_ctx;
         pid_t snapshot_pid; /* 0 = no snapshot child running */
         uint64_t snapshot_child_index;
@@ -406,6 +417,8 @@ void cluster_release_deferred(struct srv *srv, uint64_t done_ticket);
 int cluster_forward(struct srv *srv, const uint8_t *txn, size_t len);
 /* Sends the forward batch of this iteration. */
 void cluster_flush(struct srv *srv);
+/* Leader: proposes the forwarded txns that waited for room, in order (before_sleep). */
+void cluster_drain_backlog(struct srv *srv);
 /* Follower: tells the leader which sessions were active (every SRV_TOUCH_INTERVAL_MS). */
 void cluster_touch_tick(struct srv *srv);
 

@@ -142,8 +142,48 @@ static int collect_conns(struct srv *srv, struct conn_list *out)
         return 0;
 }
 
-/* synod's own mntr rows (fill_server): their number, checked there. */
-enum { EXTRA_METRICS_MAX = 48 };
+/* synod's own mntr rows (fill_server): the fixed ones (their number is checked there),
+ * then two per peer (connected, and on the leader its lag behind the commit index). */
+enum { EXTRA_METRICS_MAX = 56, PEER_ROWS_MAX = 2 * RAFT_NODES_MAX, PEER_KEY_BYTES = 48 };
+
+struct mntr_extra {
+        struct fourlw_metric items[EXTRA_METRICS_MAX + PEER_ROWS_MAX];
+        char peer_keys[PEER_ROWS_MAX][PEER_KEY_BYTES]; /* storage of the per-peer keys */
+        size_t count;
+};
+
+static void extra_int(struct mntr_extra *x, const char *key, int64_t value)
+{
+        SYN_ASSERT(x->count < sizeof x->items / sizeof x->items[0]);
+        struct fourlw_metric *m = &x->items[x->count++];
+        m->key = key;
+        m->kind = FOURLW_METRIC_INT;
+        m->int_value = value;
+}
+
+/* Per member: synod_peer_<id>_connected (our link to it is up) and, on the leader,
+ * synod_peer_<id>_lag (entries between the commit index and what it holds). */
+static void peer_rows(struct srv *srv, struct mntr_extra *x)
+{
+        uint64_t self = (uint64_t)srv->config.server_id;
+        uint64_t commit = raft_commit_index(&srv->raft);
+        size_t k = 0;
+        for (uint32_t i = 0; i < srv->members.count && srv->peers_ready; i++) {
+                uint64_t id = srv->members.m[i].id;
+                if (id == self)
+                        continue;
+                SYN_ASSERT(k + 2 <= PEER_ROWS_MAX);
+                snprintf(x->peer_keys[k], PEER_KEY_BYTES, "synod_peer_%llu_connected",
+                         (unsigned long long)id);
+                extra_int(x, x->peer_keys[k++], net_peer_connected(&srv->peers, id) ? 1 : 0);
+                if (srv->role != RAFT_LEADER)
+                        continue;
+                uint64_t match = raft_match_index(&srv->raft, id);
+                snprintf(x->peer_keys[k], PEER_KEY_BYTES, "synod_peer_%llu_lag",
+                         (unsigned long long)id);
+                extra_int(x, x->peer_keys[k++], match >= commit ? 0 : (int64_t)(commit - match));
+        }
+}
 
 static enum fourlw_mode server_mode(struct srv *srv)
 {
@@ -178,7 +218,7 @@ static void count_followers(struct srv *srv, struct fourlw_server *s)
 }
 
 static void fill_server(struct srv *srv, struct fourlw_server *s, const struct conn_list *conns,
-                        struct fourlw_metric *extra, size_t *extra_count)
+                        struct mntr_extra *extra)
 {
         memset(s, 0, sizeof *s);
         s->serving = srv->serving && !srv->fatal;
@@ -251,17 +291,21 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_snap_count", srv->config.snap_count},
             {"synod_snap_size_limit_kb", srv->config.snap_size_limit_kb},
             {"synod_logged_bytes_since_snapshot", (int64_t)srv->logged_bytes},
+            {"synod_election_timeout_ms", srv->config.election_timeout_ms},
+            {"synod_heartbeat_interval_ms", srv->config.heartbeat_interval_ms},
+            {"synod_membership_version", (int64_t)srv->members.version},
+            {"synod_members", (int64_t)srv->members.count},
+            {"synod_peer_output_bytes_max", PEER_OUTPUT_BYTES_MAX},
+            {"synod_forward_batch_bytes_max", SRV_FORWARD_BATCH_BYTES_MAX},
+            {"synod_read_waits", (int64_t)srv->read_waits_count},
         };
-        size_t n = sizeof rows / sizeof rows[0];
         _Static_assert(sizeof rows / sizeof rows[0] <= EXTRA_METRICS_MAX, "mntr rows fit");
-        for (size_t i = 0; i < n; i++) {
-                extra[i].key = rows[i].key;
-                extra[i].kind = FOURLW_METRIC_INT;
-                extra[i].int_value = rows[i].value;
-        }
-        *extra_count = n;
-        s->extra_metrics = extra;
-        s->extra_metric_count = n;
+        extra->count = 0;
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+                extra_int(extra, rows[i].key, rows[i].value);
+        peer_rows(srv, extra);
+        s->extra_metrics = extra->items;
+        s->extra_metric_count = extra->count;
 }
 
 /* conf's extra lines: synod's own keys, the quorum keys and a line per server. */
@@ -544,12 +588,11 @@ void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word)
                 rc = fourlw_write_not_allowed(&w, cmd);
         } else {
                 struct conn_list conns;
-                struct fourlw_metric extra[EXTRA_METRICS_MAX];
-                size_t extra_count = 0;
+                struct mntr_extra extra;
                 struct fourlw_server s;
                 rc = collect_conns(srv, &conns);
                 if (rc == 0) {
-                        fill_server(srv, &s, &conns, extra, &extra_count);
+                        fill_server(srv, &s, &conns, &extra);
                         rc = write_word(srv, &w, cmd, &s);
                 }
                 free(conns.items);

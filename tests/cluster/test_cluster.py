@@ -319,12 +319,18 @@ def mntr(c, i):
     return out
 
 
-def test_roles_and_membership_in_zookeeper_formats(cluster, clients):
+def test_roles_and_membership_in_zookeeper_formats(cluster, clients, target):
     ids = cluster.ids()
     leader = cluster.leader()
     assert sorted(cluster.modes().values()) == ["follower", "follower", "leader"]
     wait_for(lambda: mntr(cluster, leader).get("zk_synced_followers") == "2", 30,
              "both followers in sync")
+    if target == "synod":  # synod's own rows: every peer's link and lag
+        m = mntr(cluster, leader)
+        for i in ids:
+            if i != leader:
+                assert m["zk_synod_peer_%d_connected" % i] == "1"
+                assert m["zk_synod_peer_%d_lag" % i] == "0"
     assert mntr(cluster, leader)["zk_server_state"] == "leader"
     for i in ids:
         if i != leader:
