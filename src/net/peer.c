@@ -502,6 +502,18 @@ static enum peer_refuse_reason hello_check(struct net_peers *p, const struct pee
 }
 
 /* The HELLO is good: answer, replace an older link from the same peer, report it up. */
+/* A peer that just dialed us is up again (a restart): dial it back at once rather than
+ * when the backoff, grown while it was down, would (up to PEER_RECONNECT_MS_MAX later). */
+static void redial_now(struct net_peers *p, uint64_t id)
+{
+        struct net_peer_link *link = find_link(p, id);
+        if (link == NULL || link->conn != NULL || link->resolving)
+                return;
+        uv_timer_stop(&link->timer);
+        link->failures = 0;
+        link_dial(link);
+}
+
 static void accept_link(struct net_peer_conn *conn, uint64_t from)
 {
         struct net_peers *p = conn->peers;
@@ -524,6 +536,7 @@ static void accept_link(struct net_peer_conn *conn, uint64_t from)
         conn->state = CONN_UP;
         p->stats.inbound_accepted++;
         p->options.callbacks.on_link(p->options.arg, from, false, true);
+        redial_now(p, from);
 }
 
 /* Inbound: the first frame must be an acceptable HELLO. */

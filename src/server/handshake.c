@@ -130,9 +130,11 @@ static void resume_checked(struct srv *srv, struct srv_read_wait *w, bool ok)
 }
 
 /*
- * A session may be created through another server and this one may not have
- * applied it yet when the client moves here: before refusing an unknown session,
- * a clustered server makes sure it has applied everything committed (ReadIndex).
+ * The session table of this server may lag the leader's: a session created through
+ * another server a moment ago may be missing, and one the leader expired may still
+ * be here. Before answering a reconnect, a clustered server makes sure it has applied
+ * everything committed (a ReadIndex round), as a ZooKeeper follower revalidates the
+ * session with its leader.
  */
 static bool resume_after_read_index(struct srv *srv, struct srv_conn *conn, uint64_t id,
                                     const struct zk_connect_request *creq, int32_t timeout_ms)
@@ -152,8 +154,7 @@ static void resume_session(struct srv *srv, struct srv_conn *conn,
                            const struct zk_connect_request *creq, int32_t timeout_ms)
 {
         uint64_t id = (uint64_t)creq->session_id;
-        if (tree_session(&srv->tree, id) == NULL &&
-            resume_after_read_index(srv, conn, id, creq, timeout_ms))
+        if (resume_after_read_index(srv, conn, id, creq, timeout_ms))
                 return;
         resume_known(srv, conn, id, creq->passwd.len == ZK_PASSWD_BYTES ? creq->passwd.data : NULL,
                      timeout_ms);
