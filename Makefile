@@ -7,8 +7,8 @@ BUILD := build
 TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
-.PHONY: all deps build build-test run cluster cluster-stop cluster-clean test unit bench sim fuzz \
-	faults format check-format clean
+.PHONY: all deps build build-test run cluster cluster-stop cluster-clean test unit bench \
+	bench-cluster sim fuzz faults format check-format clean
 
 all: build
 
@@ -58,6 +58,10 @@ fuzz: build-test
 
 bench: deps build
 	bench/run.py $(BUILD)
+
+# Only the 3-server section of bench (failover, ensemble throughput, follower restart).
+bench-cluster: deps build
+	bench/run.py $(BUILD) --only cluster
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

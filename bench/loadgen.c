@@ -12,10 +12,29 @@
  *
  * Output: one line of key=value pairs (ops/s, latency percentiles in µs,
  * errors, the generator's own CPU time per op), easy for bench/run.py to parse.
+ *
+ * A comma-separated --server list spreads the connections round-robin over the
+ * servers: connection i starts at server i mod n and, when that one fails, tries
+ * the others in list order (the library's shuffle is turned off), like clients
+ * spread over an ensemble.
+ *
+ * For failover measurements (bench/cluster_bench.py):
+ * --rate R paces the load at R requests/s in total (each connection at most
+ *   --outstanding in flight) instead of the closed loop, so both servers see the
+ *   same offered load and the tree grows by the same amount;
+ * SIGUSR1 marks an instant (the harness sends it just before it kills the
+ *   leader); the report then gives recovery_us, the time from the mark to the
+ *   first successful completion of a request issued after it; with
+ *   --tail S the run ends S seconds after that completion (or at --duration);
+ * --acked FILE writes one line per successful create, "start_ns end_ns path"
+ *   (CLOCK_MONOTONIC, as Python's time.monotonic()), to check that no
+ *   acknowledged write is lost;
+ * expired= counts sessions that expired.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +56,11 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define DRAIN_TIMEOUT_MS   10000
 #define SESSION_TIMEOUT_MS 30000
+#define SERVERS_MAX        16
+#define PACE_SLEEP_NS      1000000ull   /* the pacing loop's longest sleep */
+#define PACE_LAG_MAX_NS    100000000ull /* tokens older than this are dropped, not burst */
+#define POLL_SLEEP_S       0.002        /* main loop's check for the end of the run */
+#define ACKED_INITIAL      4096
 
 enum op_kind { OP_CREATE, OP_SET, OP_GET, OP_MIXED, OP_POPULATE };
 
@@ -51,6 +75,10 @@ struct options {
         double warmup_s;
         int read_percent;
         const char *prefix;
+        int session_timeout_ms;
+        double rate;   /* requests/s over all connections; 0 = closed loop */
+        double tail_s; /* end this long after recovery from the SIGUSR1 mark; 0 = off */
+        const char *acked_path;
 };
 
 struct hist {
@@ -63,6 +91,13 @@ struct conn;
 struct slot {
         struct conn *conn;
         uint64_t started_ns;
+        uint64_t seq;     /* create: the sequence number in the path */
+        atomic_bool busy; /* --rate: in flight */
+};
+
+/* A successful create, for --acked. */
+struct acked {
+        uint64_t start_ns, end_ns, seq;
 };
 
 struct conn {
@@ -71,18 +106,25 @@ struct conn {
         const struct options *opts;
         struct slot *slots;
         uint64_t rng;
-        uint64_t seq;       /* next sequence for creates / populate */
-        uint64_t ops;       /* completions inside the window */
-        uint64_t errors;    /* failed completions inside the window */
-        uint64_t populated; /* populate: keys created by this connection */
+        atomic_uint_fast64_t seq;       /* next sequence for creates / populate */
+        uint64_t ops;                   /* completions inside the window */
+        uint64_t errors;                /* failed completions inside the window */
+        atomic_uint_fast64_t populated; /* populate: keys created by this connection */
         struct hist hist;
         atomic_int inflight;
         atomic_bool connected;
+        struct acked *acked; /* appended by this connection's completion thread only */
+        size_t acked_n, acked_cap;
+        bool acked_oom;
+        atomic_bool submit_failed;
 };
 
 static atomic_bool g_measuring;
 static atomic_bool g_stopping;
 static const char *g_value;
+static atomic_uint_fast64_t g_mark_ns;      /* SIGUSR1 */
+static atomic_uint_fast64_t g_recovered_ns; /* first success issued after the mark */
+static atomic_int g_expired;                /* sessions that expired */
 
 static uint64_t now_ns(void)
 {
@@ -155,9 +197,37 @@ static uint64_t hist_percentile(const struct hist *h, double p)
 
 static void issue(struct slot *s);
 
+static void note_acked(struct conn *c, const struct slot *s, uint64_t end_ns)
+{
+        if (c->acked_oom)
+                return;
+        if (c->acked_n == c->acked_cap) {
+                size_t cap = c->acked_cap ? c->acked_cap * 2 : ACKED_INITIAL;
+                struct acked *a = realloc(c->acked, cap * sizeof *a);
+                if (!a) {
+                        c->acked_oom = true;
+                        return;
+                }
+                c->acked = a;
+                c->acked_cap = cap;
+        }
+        c->acked[c->acked_n++] = (struct acked){s->started_ns, end_ns, s->seq};
+}
+
 static void complete(struct slot *s, int rc)
 {
         struct conn *c = s->conn;
+        if (rc == ZOK) {
+                uint64_t mark = atomic_load(&g_mark_ns);
+                uint64_t end = 0;
+                if (mark && s->started_ns > mark) {
+                        uint64_t zero = 0;
+                        end = now_ns();
+                        atomic_compare_exchange_strong(&g_recovered_ns, &zero, end);
+                }
+                if (c->opts->acked_path && c->opts->op == OP_CREATE)
+                        note_acked(c, s, end ? end : now_ns());
+        }
         if (atomic_load(&g_measuring)) {
                 uint64_t us = (now_ns() - s->started_ns) / 1000;
                 hist_add(&c->hist, us);
@@ -168,7 +238,9 @@ static void complete(struct slot *s, int rc)
         if (c->opts->op == OP_POPULATE && rc == ZOK)
                 c->populated++;
         atomic_fetch_sub(&c->inflight, 1);
-        if (!atomic_load(&g_stopping))
+        if (c->opts->rate > 0)
+                atomic_store(&s->busy, false); /* the pacing loop issues the next one */
+        else if (!atomic_load(&g_stopping))
                 issue(s);
 }
 
@@ -207,12 +279,14 @@ static void issue(struct slot *s)
                 op = (long)(xorshift(&c->rng) % 100) < o->read_percent ? OP_GET : OP_SET;
         if (op == OP_POPULATE) {
                 /* Connection i creates keys i, i+N, i+2N, ... below opts->keys. */
-                long key = (long)(c->seq++ * (uint64_t)o->connections) + c->index;
+                long key =
+                    (long)(atomic_fetch_add(&c->seq, 1) * (uint64_t)o->connections) + c->index;
                 if (key >= o->keys)
                         return;
                 key_path(c, key, path, sizeof path);
         } else if (op == OP_CREATE) {
-                snprintf(path, sizeof path, "%s/c%d-%" PRIu64, o->prefix, c->index, c->seq++);
+                s->seq = atomic_fetch_add(&c->seq, 1);
+                snprintf(path, sizeof path, "%s/c%d-%" PRIu64, o->prefix, c->index, s->seq);
         } else {
                 key_path(c, (long)(xorshift(&c->rng) % (uint64_t)o->keys), path, sizeof path);
         }
@@ -234,8 +308,10 @@ static void issue(struct slot *s)
         }
         if (rc != ZOK) {
                 atomic_fetch_sub(&c->inflight, 1);
-                fprintf(stderr, "loadgen: submit failed on connection %d: %s\n", c->index,
-                        zerror(rc));
+                atomic_store(&s->busy, false);
+                if (!atomic_exchange(&c->submit_failed, true)) /* once per connection */
+                        fprintf(stderr, "loadgen: submit failed on connection %d: %s\n", c->index,
+                                zerror(rc));
         }
 }
 
@@ -244,8 +320,17 @@ static void on_watch(zhandle_t *zh, int type, int state, const char *path, void 
         (void)zh;
         (void)path;
         struct conn *c = ctx;
-        if (type == ZOO_SESSION_EVENT)
+        if (type == ZOO_SESSION_EVENT) {
                 atomic_store(&c->connected, state == ZOO_CONNECTED_STATE);
+                if (state == ZOO_EXPIRED_SESSION_STATE)
+                        atomic_fetch_add(&g_expired, 1);
+        }
+}
+
+static void on_mark(int sig)
+{
+        (void)sig;
+        atomic_store(&g_mark_ns, now_ns()); /* clock_gettime is async-signal-safe */
 }
 
 static int parse_op(const char *s, enum op_kind *op)
@@ -262,10 +347,14 @@ static int parse_op(const char *s, enum op_kind *op)
 static void usage(void)
 {
         fprintf(stderr,
-                "usage: synod-loadgen --server HOST:PORT [--connections N] [--outstanding M]\n"
-                "         [--op create|set|get|mixed|populate] [--value-size B] [--keys K]\n"
-                "         [--duration S] [--warmup S] [--read-percent P] [--prefix /path]\n"
-                "populate creates PREFIX/k0..k(K-1) and exits; set/get/mixed use those keys.\n");
+                "usage: synod-loadgen --server HOST:PORT[,HOST:PORT...] [--connections N]\n"
+                "         [--outstanding M] [--op create|set|get|mixed|populate] [--value-size B]\n"
+                "         [--keys K] [--duration S] [--warmup S] [--read-percent P]\n"
+                "         [--prefix /path] [--session-timeout MS] [--rate OPS] [--tail S]\n"
+                "         [--acked FILE]\n"
+                "populate creates PREFIX/k0..k(K-1) and exits; set/get/mixed use those keys.\n"
+                "A server list spreads the connections round-robin over the servers.\n"
+                "SIGUSR1 marks an instant; recovery_us is measured from it (see --tail).\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -280,6 +369,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                                                  {"warmup", required_argument, 0, 'w'},
                                                  {"read-percent", required_argument, 0, 'r'},
                                                  {"prefix", required_argument, 0, 'p'},
+                                                 {"session-timeout", required_argument, 0, 't'},
+                                                 {"rate", required_argument, 0, 'R'},
+                                                 {"tail", required_argument, 0, 'T'},
+                                                 {"acked", required_argument, 0, 'a'},
                                                  {0, 0, 0, 0}};
         *o = (struct options){.connections = 4,
                               .outstanding = 64,
@@ -289,7 +382,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                               .duration_s = 10,
                               .warmup_s = 2,
                               .read_percent = 90,
-                              .prefix = "/bench"};
+                              .prefix = "/bench",
+                              .session_timeout_ms = SESSION_TIMEOUT_MS};
         int ch;
         while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
                 switch (ch) {
@@ -324,6 +418,18 @@ static int parse_args(int argc, char **argv, struct options *o)
                 case 'p':
                         o->prefix = optarg;
                         break;
+                case 't':
+                        o->session_timeout_ms = atoi(optarg);
+                        break;
+                case 'R':
+                        o->rate = atof(optarg);
+                        break;
+                case 'T':
+                        o->tail_s = atof(optarg);
+                        break;
+                case 'a':
+                        o->acked_path = optarg;
+                        break;
                 default:
                         return -1;
                 }
@@ -331,7 +437,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         if (!o->server || o->connections < 1 || o->connections > CONNECTIONS_MAX ||
             o->outstanding < 1 || o->outstanding > OUTSTANDING_MAX || o->value_size < 0 ||
             o->value_size > 1000000 || o->keys < 1 || o->duration_s <= 0 || o->warmup_s < 0 ||
-            o->read_percent < 0 || o->read_percent > 100)
+            o->read_percent < 0 || o->read_percent > 100 || o->session_timeout_ms < 100 ||
+            o->rate < 0 || o->tail_s < 0 || (o->rate > 0 && o->op == OP_POPULATE))
                 return -1;
         return 0;
 }
@@ -344,8 +451,44 @@ static void sleep_s(double s)
                 ;
 }
 
+/* Connection i's host list: the servers of --server starting at server i mod n, so the
+ * connections are spread round-robin and each fails over to the others in list order.
+ * Returns NULL when the list is malformed or out of memory. */
+static char *rotated_hosts(const char *servers, int i)
+{
+        const char *start[SERVERS_MAX];
+        size_t len[SERVERS_MAX];
+        int n = 0;
+        for (const char *p = servers;;) {
+                const char *comma = strchr(p, ',');
+                size_t l = comma ? (size_t)(comma - p) : strlen(p);
+                if (l == 0 || n == SERVERS_MAX)
+                        return NULL;
+                start[n] = p;
+                len[n++] = l;
+                if (!comma)
+                        break;
+                p = comma + 1;
+        }
+        char *out = malloc(strlen(servers) + 1);
+        if (!out)
+                return NULL;
+        size_t at = 0;
+        for (int k = 0; k < n; k++) {
+                int j = (i + k) % n;
+                if (k > 0)
+                        out[at++] = ',';
+                memcpy(out + at, start[j], len[j]);
+                at += len[j];
+        }
+        out[at] = '\0';
+        return out;
+}
+
 static int connect_all(struct conn *conns, const struct options *o)
 {
+        /* Connect in the order given (rotated_hosts), not in the library's shuffle. */
+        zoo_deterministic_conn_order(strchr(o->server, ',') != NULL);
         for (int i = 0; i < o->connections; i++) {
                 struct conn *c = &conns[i];
                 c->index = i;
@@ -354,7 +497,11 @@ static int connect_all(struct conn *conns, const struct options *o)
                 c->slots = calloc((size_t)o->outstanding, sizeof *c->slots);
                 if (!c->slots)
                         return -1;
-                c->zh = zookeeper_init(o->server, on_watch, SESSION_TIMEOUT_MS, 0, c, 0);
+                char *hosts = rotated_hosts(o->server, i);
+                if (!hosts)
+                        return -1;
+                c->zh = zookeeper_init(hosts, on_watch, o->session_timeout_ms, 0, c, 0);
+                free(hosts);
                 if (!c->zh)
                         return -1;
                 /* The library's default (0) re-resolves the host list with getaddrinfo
@@ -390,6 +537,29 @@ static void drain(struct conn *conns, int n)
                         sleep_s(0.005);
 }
 
+/* populate: waits until no request is in flight, for as long as keys keep being created
+ * (a replicated server creates 100,000 keys more slowly than DRAIN_TIMEOUT_MS); gives up
+ * after DRAIN_TIMEOUT_MS without progress. */
+static void wait_populated(struct conn *conns, int n)
+{
+        uint64_t last = 0, deadline = now_ns() + (uint64_t)DRAIN_TIMEOUT_MS * 1000000ull;
+        while (now_ns() < deadline) {
+                int inflight = 0;
+                uint64_t made = 0;
+                for (int i = 0; i < n; i++) {
+                        inflight += atomic_load(&conns[i].inflight);
+                        made += atomic_load(&conns[i].populated);
+                }
+                if (inflight == 0)
+                        return;
+                if (made != last) {
+                        last = made;
+                        deadline = now_ns() + (uint64_t)DRAIN_TIMEOUT_MS * 1000000ull;
+                }
+                sleep_s(0.005);
+        }
+}
+
 static void report(struct conn *conns, const struct options *o, double window_s,
                    uint64_t cpu_used_ns)
 {
@@ -403,12 +573,100 @@ static void report(struct conn *conns, const struct options *o, double window_s,
                 if (conns[i].hist.max_us > merged.max_us)
                         merged.max_us = conns[i].hist.max_us;
         }
+        uint64_t mark = atomic_load(&g_mark_ns), recovered = atomic_load(&g_recovered_ns);
         printf("ops=%" PRIu64 " errors=%" PRIu64 " seconds=%.3f ops_per_s=%.0f p50_us=%" PRIu64
                " p99_us=%" PRIu64 " p999_us=%" PRIu64 " max_us=%" PRIu64
-               " client_cpu_us_per_op=%.2f\n",
+               " client_cpu_us_per_op=%.2f expired=%d",
                ops, errors, window_s, (double)ops / window_s, hist_percentile(&merged, 50),
                hist_percentile(&merged, 99), hist_percentile(&merged, 99.9), merged.max_us,
-               ops ? (double)cpu_used_ns / 1000.0 / (double)ops : 0.0);
+               ops ? (double)cpu_used_ns / 1000.0 / (double)ops : 0.0, atomic_load(&g_expired));
+        if (mark)
+                printf(" mark_ns=%" PRIu64 " recovery_us=%.0f", mark,
+                       recovered ? (double)(recovered - mark) / 1000.0 : -1.0);
+        printf("\n");
+        fflush(stdout);
+}
+
+/* --acked: "start_ns end_ns path" per successful create. */
+static int write_acked(struct conn *conns, const struct options *o)
+{
+        FILE *f = fopen(o->acked_path, "w");
+        if (!f)
+                return -1;
+        bool oom = false;
+        for (int i = 0; i < o->connections; i++) {
+                const struct conn *c = &conns[i];
+                oom |= c->acked_oom;
+                for (size_t k = 0; k < c->acked_n; k++)
+                        fprintf(f, "%" PRIu64 " %" PRIu64 " %s/c%d-%" PRIu64 "\n",
+                                c->acked[k].start_ns, c->acked[k].end_ns, o->prefix, i,
+                                c->acked[k].seq);
+        }
+        int rc = fclose(f);
+        if (oom)
+                fprintf(stderr, "loadgen: out of memory recording acknowledged creates\n");
+        return rc == 0 && !oom ? 0 : -1;
+}
+
+/* --rate: one request every 1/rate s, to the connections in turn, each on a free slot of
+ * that connection; a token that finds every slot of its connection busy is dropped (the
+ * offered load is capped at connections × outstanding in flight). Runs until `end_ns`
+ * or, with --tail, until tail_s after recovery. */
+static void pace(struct conn *conns, const struct options *o, uint64_t end_ns)
+{
+        uint64_t interval = (uint64_t)(1e9 / o->rate);
+        if (interval == 0)
+                interval = 1;
+        uint64_t next = now_ns();
+        int rr = 0;
+        for (;;) {
+                uint64_t now = now_ns();
+                if (now >= end_ns)
+                        return;
+                uint64_t rec = atomic_load(&g_recovered_ns);
+                if (o->tail_s > 0 && rec && now >= rec + (uint64_t)(o->tail_s * 1e9))
+                        return;
+                if (now > next + PACE_LAG_MAX_NS)
+                        next = now;
+                while (next <= now) {
+                        struct conn *c = &conns[rr];
+                        rr = (rr + 1) % o->connections;
+                        for (int j = 0; j < o->outstanding; j++) {
+                                bool idle = false;
+                                if (atomic_compare_exchange_strong(&c->slots[j].busy, &idle,
+                                                                   true)) {
+                                        issue(&c->slots[j]);
+                                        break;
+                                }
+                        }
+                        next += interval;
+                }
+                uint64_t wait = next - now < PACE_SLEEP_NS ? next - now : PACE_SLEEP_NS;
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)wait};
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* Closed loop: sleeps until `end_ns` or, with --tail, until tail_s after recovery. */
+static void wait_end(const struct options *o, uint64_t end_ns)
+{
+        for (;;) {
+                uint64_t now = now_ns();
+                uint64_t rec = atomic_load(&g_recovered_ns);
+                if (now >= end_ns ||
+                    (o->tail_s > 0 && rec && now >= rec + (uint64_t)(o->tail_s * 1e9)))
+                        return;
+                sleep_s(POLL_SLEEP_S);
+        }
+}
+
+static void print_started(struct conn *conns, const struct options *o)
+{
+        printf("started");
+        for (int i = 0; i < o->connections; i++)
+                printf(" %s", zoo_get_current_server(conns[i].zh));
+        printf("\n");
+        fflush(stdout);
 }
 
 int main(int argc, char **argv)
@@ -419,6 +677,10 @@ int main(int argc, char **argv)
                 return 2;
         }
         zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+        struct sigaction sa = {.sa_handler = on_mark};
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGUSR1, &sa, NULL);
         char *value = malloc((size_t)o.value_size + 1);
         if (!value)
                 return 1;
@@ -431,23 +693,35 @@ int main(int argc, char **argv)
         }
         ensure_prefix(conns[0].zh, o.prefix);
         for (int i = 0; i < o.connections; i++)
-                for (int j = 0; j < o.outstanding; j++) {
+                for (int j = 0; j < o.outstanding; j++)
                         conns[i].slots[j].conn = &conns[i];
-                        issue(&conns[i].slots[j]);
-                }
+        if (o.rate <= 0)
+                for (int i = 0; i < o.connections; i++)
+                        for (int j = 0; j < o.outstanding; j++)
+                                issue(&conns[i].slots[j]);
         int status = 0;
         if (o.op == OP_POPULATE) {
-                drain(conns, o.connections);
+                wait_populated(conns, o.connections);
                 uint64_t made = 0;
                 for (int i = 0; i < o.connections; i++)
-                        made += conns[i].populated;
+                        made += atomic_load(&conns[i].populated);
                 printf("populated=%" PRIu64 "\n", made);
                 status = made == (uint64_t)o.keys ? 0 : 1;
         } else {
-                sleep_s(o.warmup_s);
+                print_started(conns, &o);
+                uint64_t start = now_ns();
+                uint64_t measure_from = start + (uint64_t)(o.warmup_s * 1e9);
+                uint64_t end = measure_from + (uint64_t)(o.duration_s * 1e9);
+                if (o.rate > 0)
+                        pace(conns, &o, measure_from);
+                else
+                        sleep_s(o.warmup_s);
                 uint64_t t0 = now_ns(), c0 = cpu_ns();
                 atomic_store(&g_measuring, true);
-                sleep_s(o.duration_s);
+                if (o.rate > 0)
+                        pace(conns, &o, end);
+                else
+                        wait_end(&o, end);
                 atomic_store(&g_measuring, false);
                 uint64_t t1 = now_ns(), c1 = cpu_ns();
                 atomic_store(&g_stopping, true);
@@ -455,9 +729,17 @@ int main(int argc, char **argv)
                 report(conns, &o, (double)(t1 - t0) / 1e9, c1 - c0);
         }
         atomic_store(&g_stopping, true);
-        for (int i = 0; i < o.connections; i++) {
+        /* zookeeper_close joins the connection's threads: no completion appends to its
+         * acknowledged creates after this. */
+        for (int i = 0; i < o.connections; i++)
                 zookeeper_close(conns[i].zh);
+        if (o.op != OP_POPULATE && o.acked_path && write_acked(conns, &o) != 0) {
+                fprintf(stderr, "loadgen: cannot write %s\n", o.acked_path);
+                status = 1;
+        }
+        for (int i = 0; i < o.connections; i++) {
                 free(conns[i].slots);
+                free(conns[i].acked);
         }
         free(conns);
         free(value);

@@ -10,7 +10,13 @@ own; then it loads 100,000 nodes of 256 bytes into a fresh server and records it
 It prints a table with the synod/ZooKeeper ratios and rewrites the figures
 section of docs/BENCHMARKS.md.
 
+Then the 3-server section (bench/cluster_bench.py): failover after kill -9 and
+after SIGSTOP of the leader under a write load, throughput of the ensembles and
+the restart time of a follower, against a ZooKeeper 3.8 ensemble; it rewrites
+its own figures section of docs/BENCHMARKS.md.
+
 usage: bench/run.py BUILD_DIR [--duration S] [--warmup S] [--servers synod,zookeeper]
+                    [--only single|cluster] [--rounds N] [--no-record]
 """
 import argparse
 import datetime
@@ -24,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import cluster_bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZK_CLASSPATH = ":".join(
@@ -222,13 +230,24 @@ def table(res, names):
     return "\n".join(rows)
 
 
-def record(text):
+SINGLE_MARKERS = ("<!-- figures: rewritten by bench/run.py -->", "<!-- end of figures -->")
+CLUSTER_MARKERS = ("<!-- cluster figures: rewritten by bench/run.py -->",
+                   "<!-- end of cluster figures -->")
+
+
+def record(text, markers):
+    """Replaces what lies between the two markers in docs/BENCHMARKS.md (appends both, with
+    the text, when the file lacks them)."""
+    begin, end = markers
     path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
-    marker = "<!-- figures: rewritten by bench/run.py -->"
-    old = open(path).read() if os.path.exists(path) else marker + "\n"
-    head = old.split(marker)[0]
+    old = open(path).read() if os.path.exists(path) else ""
+    if begin in old and end in old.split(begin, 1)[1]:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1]
+    else:
+        head, tail = (old.rstrip("\n") + "\n\n" if old else ""), "\n"
     with open(path, "w") as f:
-        f.write(head + marker + "\n" + text + "\n")
+        f.write(head + begin + "\n" + text + "\n" + end + tail)
 
 
 def main():
@@ -239,19 +258,38 @@ def main():
     p.add_argument("--connections", type=int, default=4)
     p.add_argument("--outstanding", type=int, default=64)
     p.add_argument("--servers", default="synod,zookeeper")
+    p.add_argument("--only", choices=("single", "cluster"),
+                   help="run only the single-node or only the 3-server section")
+    p.add_argument("--rounds", type=int, default=cluster_bench.ROUNDS,
+                   help="3-server section: failover rounds per kind of failure")
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
     names = args.servers.split(",")
-    res = {n: bench_server(n, args.build, args) for n in names}
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = (f"Run {stamp} on {machine()}; {args.connections} connections × "
-            f"{args.outstanding} outstanding, 256-byte values, {KEYS} keys, "
-            f"{args.duration:g} s per workload after {args.warmup:g} s warm-up.\n\n"
-            + table(res, names))
-    print(text)
-    if not args.no_record:
-        record(text)
+    if args.only != "cluster":
+        res = {n: bench_server(n, args.build, args) for n in names}
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        text = (f"Run {stamp} on {machine()}; {args.connections} connections × "
+                f"{args.outstanding} outstanding, 256-byte values, {KEYS} keys, "
+                f"{args.duration:g} s per workload after {args.warmup:g} s warm-up.\n\n"
+                + table(res, names))
+        print(text)
+        if not args.no_record:
+            record(text, SINGLE_MARKERS)
+    if args.only != "single":
+        t0 = time.monotonic()
+        res, outdir = cluster_bench.bench(names, args.build, args)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        text = (f"Run {stamp} on {machine()}, {time.monotonic() - t0:.0f} s; "
+                + cluster_bench.describe(args) + "\n\n" + cluster_bench.table(res, names)
+                + "\n\nPer round (failover: ms from the signal to the first acknowledged create "
+                "issued after it, in brackets when srvr first named the new leader, polled "
+                "every 20 ms; restart: each restart):\n\n" + cluster_bench.details(res, names))
+        print(text)
+        print(f"\n(round details, and the logs of any round that failed a check or was slow: "
+              f"{outdir})")
+        if not args.no_record:
+            record(text, CLUSTER_MARKERS)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,696 @@
+"""The 3-server section of `make bench`: synod's Raft cluster against an Apache ZooKeeper 3.8
+ensemble (Debian's package), measured in the same run, each on its own fresh clusters.
+
+Both kinds of cluster come from tests/lib/cluster.py (one zoo.cfg with three server lines,
+every server started with setsid by procs.ManagedProcess and signalled by its PID only). The
+bench subclasses change only the command line: synod from the build directory given to
+bench/run.py, ZooKeeper with the JVM flags of the single-node bench (-Xmx2g, the default
+JIT and GC) instead of the test suite's start-up-oriented ones. fsync is on for both
+(synod always syncs its WAL, ZooKeeper's forceSync defaults to yes).
+
+Per kind of server, in this order:
+
+1. Throughput: a fresh cluster, 1,000 keys of 256 B, an unmeasured set load (TP_JIT_WARMUP_S:
+   the JVM's JIT), then `set` and `get` from synod-loadgen with its connections spread
+   round-robin over the three servers. Server CPU per operation is utime+stime from
+   /proc/PID/stat summed over the three server PIDs.
+2. Follower restart: a fresh cluster holding 100,000 nodes of 256 B; a follower is stopped
+   (SIGTERM) and started again; the time from starting the process to the first successful
+   read through it (a fresh session on that server alone, getData of a loaded node),
+   RESTART_REPEATS times; the median is reported.
+3. Failover: a fresh cluster, ROUNDS rounds of `kill -9` of the leader, then ROUNDS rounds of
+   SIGSTOP of the leader. In each round: a kazoo client on each follower creates an ephemeral
+   node; synod-loadgen creates nodes at a steady rate over all three servers; the leader is
+   killed (or stopped); the failover time is the time from the signal to the first
+   acknowledgement of a create *issued after* the leader was gone (issued after kill(2)
+   returned and the process was reaped, or after SIGSTOP was sent). Then, with sync on a
+   survivor, every acknowledged create must be there, the ephemerals must still be there with
+   their owners' sessions, and no session of the load may have expired. The killed server is
+   restarted (the stopped one continued) and must rejoin as a follower holding what the
+   others hold before the next round.
+
+Each round's details, and the server logs of any round that broke a check or was slower than
+FO_SLOW_MS, go to a results directory printed at the end.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+import cluster as cluster_lib  # noqa: E402
+import servers  # noqa: E402
+import zkwire  # noqa: E402
+from procs import ManagedProcess  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SERVERS = 3
+VALUE_BYTES = 256
+
+# Throughput: connections spread over the 3 servers, each with this many requests in flight.
+TP_CONNECTIONS = 6
+TP_OUTSTANDING = 32
+TP_KEYS = 1_000
+TP_WORKLOADS = [("set", ["--op", "set"]), ("get", ["--op", "get"])]
+# An unmeasured set load first: a fresh ZooKeeper ensemble runs its writes 2-3x slower for its
+# first ~15 s (the JIT compiling), and the single-node section's earlier workloads warm it.
+TP_JIT_WARMUP_S = 10
+
+# Restart: the follower's tree.
+RESTART_NODES = 100_000
+RESTART_REPEATS = 3
+RESTART_TIMEOUT_S = 120.0
+RESTART_POLL_S = 0.01
+RESTART_IO_TIMEOUT_S = 1.0
+
+# Failover: a steady create load, paced, over all servers.
+ROUNDS = 10
+FO_CONNECTIONS = 6
+FO_OUTSTANDING = 8
+FO_RATE = 2000              # creates/s in total, the same offered load for both servers
+FO_SESSION_TIMEOUT_MS = 4000  # load sessions; the C client waits 1/60 of it between sweeps
+FO_PRE_KILL_S = 1.5         # steady load before the signal
+FO_TAIL_S = 1.0             # load kept after the first acknowledged write
+FO_RUN_CAP_S = 60.0         # a round's load ends here even without recovery
+# Rounds slower than this keep their server logs too (as rounds that fail a check do).
+FO_SLOW_MS = {"kill": 2000.0, "stop": 15000.0}
+HOLDER_SESSION_TIMEOUT_S = 10.0
+CLIENT_START_TIMEOUT_S = 30.0
+HOLDER_RECONNECT_TIMEOUT_S = 30.0
+CATCH_UP_TIMEOUT_S = 90.0
+BARRIER_FLAGS = 2  # PERSISTENT_SEQUENTIAL
+POLL_S = 0.05
+LEADER_POLL_S = 0.02
+LOADGEN_START_TIMEOUT_S = 30.0
+LOADGEN_EXIT_SLACK_S = 30.0  # drain (10 s) and close beyond the run cap
+
+
+def log(msg):
+    sys.stderr.write("[cluster bench %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+class _Spawn:
+    """Start a server without waiting for it (Cluster.start waits until it listens), for the
+    restart measurement, which has to time the start itself."""
+
+    def spawn(self, i):
+        m = self.members[i]
+        argv, env = self.command(m)
+        m.process = ManagedProcess(argv, m.dir, m.log_path, env).start()
+        m.paused = False
+
+    def cpu_s(self):
+        """utime+stime of every running server, summed."""
+        total = 0
+        for i in self.ids():
+            pid = self.pid(i)
+            if pid is None:
+                continue
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / CLK_TCK
+
+
+class BenchSynodCluster(_Spawn, cluster_lib.SynodCluster):
+    build = None
+
+    def command(self, member):
+        return [os.path.join(self.build, "src/server/synod"), "serve", "-c", self.cfg_path,
+                "--id", str(member.server_id)], None
+
+
+class BenchZooKeeperCluster(_Spawn, cluster_lib.ZooKeeperCluster):
+    def command(self, member):
+        log4j = os.path.join(member.dir, "log4j.properties")
+        with open(log4j, "w") as f:
+            f.write(servers.LOG4J_PROPERTIES.format(log=member.log_path))
+        # The single-node bench's JVM flags: the test suite's (-XX:TieredStopAtLevel=1,
+        # SerialGC, 512 MB) favour start-up over throughput.
+        return ["java", "-Xmx2g", "-Dlog4j.configuration=file:%s" % log4j,
+                "-cp", ":".join(servers.ZK_JARS),
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg_path], None
+
+
+def new_cluster(kind, build, name, base):
+    """A cluster whose directory is under `base` (the bench's own directory), not directly in
+    /tmp where other runs' clean-ups might reach it."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = base  # the harness makes its directory with tempfile.mkdtemp()
+    try:
+        if kind == "synod":
+            BenchSynodCluster.build = build
+            return BenchSynodCluster(SERVERS, name=name)
+        return BenchZooKeeperCluster(SERVERS, name=name)
+    finally:
+        tempfile.tempdir = saved
+
+
+@contextlib.contextmanager
+def fresh_cluster(kind, build, name, outdir):
+    """A new cluster, destroyed afterwards; on an error, what became of each server and its
+    log are kept in outdir first."""
+    base = os.path.join(outdir, "clusters")
+    os.makedirs(base, exist_ok=True)
+    c = new_cluster(kind, build, name, base)
+    try:
+        yield c
+    except Exception:
+        log("%s %s cluster: failed; server states %s; server logs kept in %s"
+            % (kind, name, server_states(c), outdir))
+        keep_logs(c, outdir, "%s-%s" % (kind, name))
+        raise
+    finally:
+        c.destroy()
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+def server_zxid(c, i):
+    """Last zxid server i applied (srvr's Zxid line), -1 if it does not answer."""
+    if not c.running(i) or c.members[i].paused:
+        return -1
+    try:
+        reply = c.four_letter(i, "srvr")
+    except OSError:
+        return -1
+    for line in reply.splitlines():
+        if line.startswith("Zxid:"):
+            try:
+                return int(line.split(":", 1)[1].strip(), 16)
+            except ValueError:
+                return -1
+    return -1
+
+
+def wait_for(pred, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    for _ in range(int(timeout_s / POLL_S) + 2):
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_S)
+    raise RuntimeError("timed out after %.0fs waiting for %s" % (timeout_s, what))
+
+
+def barrier_zxid(c, timeout_s):
+    """Creates a sequential node through the leader and returns its zxid: a server that has
+    applied that zxid has applied everything committed before this call. (A ZooKeeper
+    follower's srvr shows the last txn it applied, 0 after an election without writes, so
+    comparing the servers' zxids alone can wait for ever.)"""
+    def attempt():
+        leader = c.leader()
+        if leader is None:
+            return None
+        client = None
+        try:
+            client = zkwire.RawClient(cluster_lib.HOST, c.members[leader].client_port,
+                                      io_timeout_s=5.0)
+            client.connect(timeout_ms=servers.MAX_SESSION_TIMEOUT_MS)
+            reply = client.create("/barrier-", b"", flags=BARRIER_FLAGS)
+            if reply.err != 0:
+                return None
+            zxid = zkwire.decode_create2(reply.body)[1].czxid
+            client.close_session()
+            return zxid
+        except (OSError, zkwire.ConnectionClosed, zkwire.DecodeError):
+            return None
+        finally:
+            if client is not None:
+                client.close()
+    return wait_for(attempt, timeout_s, "a write through the %s leader" % c.kind)
+
+
+def wait_caught_up(c, members, timeout_s=CATCH_UP_TIMEOUT_S):
+    """One leader, every server in `members` a leader or follower that has applied a write
+    made now (barrier_zxid)."""
+    deadline = time.monotonic() + timeout_s
+
+    def roles():
+        modes = {i: c.mode(i) for i in members}
+        return (all(m in ("leader", "follower") for m in modes.values())
+                and c.leader() is not None)
+    wait_for(roles, timeout_s, "%s servers %s to lead or follow (modes %s)"
+             % (c.kind, members, c.modes()))
+    zxid = barrier_zxid(c, max(1.0, deadline - time.monotonic()))
+    wait_for(lambda: all(server_zxid(c, i) >= zxid for i in members),
+             max(1.0, deadline - time.monotonic()),
+             "%s servers %s to apply zxid 0x%x (modes %s)" % (c.kind, members, zxid, c.modes()))
+
+
+def wait_all_caught_up(c, timeout_s=CATCH_UP_TIMEOUT_S):
+    """Every running server serves and has applied everything committed so far."""
+    wait_caught_up(c, [i for i in c.ids() if c.running(i) and not c.members[i].paused],
+                   timeout_s)
+
+
+def wait_rejoined(c, i, timeout_s=CATCH_UP_TIMEOUT_S):
+    """Server i follows and has applied everything committed so far."""
+    wait_for(lambda: c.mode(i) == "follower", timeout_s,
+             "%s server.%d to rejoin as a follower (modes %s)" % (c.kind, i, c.modes()))
+    wait_caught_up(c, [i], timeout_s)
+
+
+def loadgen_argv(build, hosts, *args):
+    return [os.path.join(build, "bench/synod-loadgen"), "--server", hosts, *args]
+
+
+def parse_kv(line):
+    return {k: float(v) for k, v in (kv.split("=") for kv in line.split())}
+
+
+def run_loadgen(build, hosts, *args, timeout_s=600):
+    out = subprocess.run(loadgen_argv(build, hosts, *args), capture_output=True, text=True,
+                         timeout=timeout_s)
+    if out.returncode != 0:
+        raise RuntimeError("loadgen %s failed (exit %d): %s %s" % (
+            " ".join(args), out.returncode, out.stdout.strip()[-500:], out.stderr.strip()[-2000:]))
+    return parse_kv(out.stdout.strip().splitlines()[-1])
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def kazoo_client(hosts, timeout_s):
+    from kazoo.client import KazooClient
+    from kazoo.retry import KazooRetry
+    zk = KazooClient(hosts=hosts, timeout=timeout_s, randomize_hosts=False,
+                     connection_retry=KazooRetry(max_tries=-1, delay=0.05, backoff=1.5,
+                                                 max_delay=0.5))
+    zk.start(timeout=CLIENT_START_TIMEOUT_S)
+    return zk
+
+
+def close_client(zk):
+    try:
+        zk.stop()
+        zk.close()
+    except Exception:  # the bench reports what it measured; a failing close changes nothing
+        pass
+
+
+# ---- 1. throughput ----------------------------------------------------------------------
+
+def throughput(kind, build, args, outdir):
+    res = {}
+    with fresh_cluster(kind, build, "tp", outdir) as c:
+        c.start()
+        c.wait_leader()
+        wait_all_caught_up(c)
+        common = ["--connections", str(TP_CONNECTIONS), "--outstanding", str(TP_OUTSTANDING),
+                  "--value-size", str(VALUE_BYTES), "--keys", str(TP_KEYS), "--prefix", "/tp"]
+        run_loadgen(build, c.hosts(), "--op", "populate", *common)
+        run_loadgen(build, c.hosts(), *common, "--op", "set", "--duration", str(TP_JIT_WARMUP_S),
+                    "--warmup", "0")
+        for label, extra in TP_WORKLOADS:
+            cpu0 = c.cpu_s()
+            r = run_loadgen(build, c.hosts(), *common, *extra, "--duration", str(args.duration),
+                            "--warmup", str(args.warmup))
+            cpu1 = c.cpu_s()
+            # As in the single-node section: the window's rate scaled to warm-up + window.
+            span_ops = r["ops_per_s"] * (args.duration + args.warmup)
+            r["server_cpu_us_per_op"] = (cpu1 - cpu0) * 1e6 / span_ops if span_ops else 0
+            res[label] = r
+            log("%s %s: %.0f ops/s, p50 %d µs, p99 %d µs, servers %.1f µs/op, errors %d"
+                % (kind, label, r["ops_per_s"], r["p50_us"], r["p99_us"],
+                   r["server_cpu_us_per_op"], r["errors"]))
+    return res
+
+
+# ---- 2. follower restart ----------------------------------------------------------------
+
+def first_read(c, i, path, t0, deadline):
+    """Polls a fresh session on server i alone until getData(path) returns VALUE_BYTES bytes;
+    returns the time of that reply. Bounded by `deadline` and a number of attempts."""
+    port = c.members[i].client_port
+    rounds = int((deadline - time.monotonic()) / RESTART_POLL_S) + 2
+    last_error = None
+    for _ in range(rounds):
+        if time.monotonic() >= deadline:
+            break
+        if not c.running(i):
+            raise RuntimeError("%s server.%d exited while restarting:\n%s"
+                               % (c.kind, i, c.log_tail(i)))
+        client = None
+        try:
+            client = zkwire.RawClient(cluster_lib.HOST, port, io_timeout_s=RESTART_IO_TIMEOUT_S)
+            if client.connect(timeout_ms=servers.MAX_SESSION_TIMEOUT_MS).timeout_ms > 0:
+                reply = client.get_data(path)
+                if reply.err == 0 and len(zkwire.decode_get_data(reply.body)[0]) == VALUE_BYTES:
+                    return time.monotonic()
+                last_error = "getData err %d" % reply.err
+        except (OSError, zkwire.ConnectionClosed, zkwire.DecodeError) as exc:
+            last_error = repr(exc)
+        finally:
+            if client is not None:
+                client.close()
+        time.sleep(RESTART_POLL_S)
+    raise RuntimeError("%s server.%d: no read %.0fs after start (last: %s); log tail:\n%s"
+                       % (c.kind, i, time.monotonic() - t0, last_error, c.log_tail(i)))
+
+
+def restart_time(kind, build, outdir):
+    times = []
+    with fresh_cluster(kind, build, "restart", outdir) as c:
+        c.start()
+        c.wait_leader()
+        wait_all_caught_up(c)
+        t = time.monotonic()
+        run_loadgen(build, c.hosts(), "--op", "populate", "--prefix", "/restart",
+                    "--keys", str(RESTART_NODES), "--value-size", str(VALUE_BYTES),
+                    "--connections", str(TP_CONNECTIONS), "--outstanding", "64")
+        wait_all_caught_up(c)
+        log("%s: %d nodes loaded in %.1fs" % (kind, RESTART_NODES, time.monotonic() - t))
+        path = "/restart/k%d" % (RESTART_NODES - 1)
+        for _ in range(RESTART_REPEATS):
+            leader = c.wait_leader()
+            follower = [i for i in c.ids() if i != leader][0]
+            c.stop(follower)
+            t0 = time.monotonic()
+            c.spawn(follower)
+            t1 = first_read(c, follower, path, t0, t0 + RESTART_TIMEOUT_S)
+            times.append((t1 - t0) * 1e3)
+            log("%s: follower server.%d serves a read %.0f ms after its start"
+                % (kind, follower, times[-1]))
+            wait_rejoined(c, follower)
+    return {"restart_ms": median(times), "restart_all_ms": times}
+
+
+# ---- 3. failover ------------------------------------------------------------------------
+
+class Holder:
+    """A kazoo session on one server holding an ephemeral node; remembers whether the
+    session was ever lost (expired)."""
+
+    def __init__(self, c, i, path):
+        from kazoo.protocol.states import KazooState
+        self.server, self.path, self.lost = i, path, False
+        self.zk = kazoo_client(c.host(i), HOLDER_SESSION_TIMEOUT_S)
+
+        def listener(state):
+            if state == KazooState.LOST:
+                self.lost = True
+        self.zk.add_listener(listener)
+        self.zk.create(path, b"holder", ephemeral=True, makepath=True)
+        self.session_id = self.zk.client_id[0]
+
+    def check(self, verifier):
+        """None if the session and its ephemeral survived, else what went wrong."""
+        if self.lost:
+            return "session 0x%x on server.%d was lost" % (self.session_id, self.server)
+        try:
+            wait_for(lambda: self.zk.connected, HOLDER_RECONNECT_TIMEOUT_S,
+                     "the holder on server.%d to reconnect" % self.server)
+            own = self.zk.exists(self.path)
+        except Exception as exc:  # kazoo raises SessionExpiredError, ConnectionLoss ...
+            return "holder on server.%d: %r" % (self.server, exc)
+        seen = verifier.exists(self.path)
+        if own is None or seen is None:
+            return "ephemeral %s of session 0x%x is gone" % (self.path, self.session_id)
+        if seen.ephemeralOwner != self.session_id:
+            return "ephemeral %s: owner 0x%x, expected 0x%x" % (
+                self.path, seen.ephemeralOwner, self.session_id)
+        return None
+
+    def close(self):
+        close_client(self.zk)
+
+
+def wait_new_leader(c, old, timeout_s):
+    """Polls srvr every LEADER_POLL_S (finer than Cluster.wait_leader) until a server other
+    than `old` says it leads; returns its id."""
+    deadline = time.monotonic() + timeout_s
+    for _ in range(int(timeout_s / LEADER_POLL_S) + 2):
+        leader = c.leader()
+        if leader is not None and leader != old:
+            return leader
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(LEADER_POLL_S)
+    raise RuntimeError("%s: no leader other than server.%d after %.0fs; modes %s"
+                       % (c.kind, old, timeout_s, c.modes()))
+
+
+def read_line(proc, timeout_s):
+    """One line of proc's stdout, waiting at most timeout_s."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+    return proc.stdout.readline() if ready else ""
+
+
+def failover_round(c, build, how, rnd, outdir):
+    """One round; returns a dict with the failover time and the checks."""
+    leader = c.wait_leader()
+    followers = [i for i in c.ids() if i != leader]
+    prefix = "/fo-%s-%d" % (how, rnd)
+    tag = "%s-%s-%02d" % (c.kind, how, rnd)
+    acked_path = os.path.join(outdir, tag + ".acked")
+    holders, proc, verifier = [], None, None
+    out = {"round": rnd, "how": how, "leader": leader}
+    try:
+        for f in followers:
+            holders.append(Holder(c, f, "/holders/%s-s%d" % (tag, f)))
+        argv = loadgen_argv(build, c.hosts(), "--op", "create", "--prefix", prefix,
+                            "--connections", str(FO_CONNECTIONS),
+                            "--outstanding", str(FO_OUTSTANDING), "--rate", str(FO_RATE),
+                            "--value-size", str(VALUE_BYTES), "--warmup", "0",
+                            "--duration", str(FO_RUN_CAP_S), "--tail", str(FO_TAIL_S),
+                            "--session-timeout", str(FO_SESSION_TIMEOUT_MS),
+                            "--acked", acked_path)
+        with open(os.path.join(outdir, tag + ".loadgen.log"), "wb") as err:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
+        started = read_line(proc, LOADGEN_START_TIMEOUT_S)
+        if not started.startswith("started"):
+            raise RuntimeError("loadgen did not start: %r" % started)
+        out["spread"] = started.split()[1:]
+        time.sleep(FO_PRE_KILL_S)
+        proc.send_signal(signal.SIGUSR1)  # the load's own mark, for --tail
+        t_signal = time.monotonic()
+        if how == "kill":
+            c.kill9(leader)  # SIGKILL, then reaps it
+        else:
+            c.pause(leader)  # SIGSTOP
+        t_gone = time.monotonic()
+        out["new_leader"] = wait_new_leader(c, leader, FO_RUN_CAP_S)
+        out["leader_seen_ms"] = (time.monotonic() - t_signal) * 1e3
+        stdout, _ = proc.communicate(timeout=FO_RUN_CAP_S + LOADGEN_EXIT_SLACK_S)
+        if proc.returncode != 0:
+            raise RuntimeError("loadgen exited %d" % proc.returncode)
+        r = parse_kv(stdout.strip().splitlines()[-1])
+        out["load_expired"] = int(r["expired"])
+        out["load_ops"] = int(r["ops"])
+        acked = []
+        first_after = None
+        with open(acked_path) as f:
+            for line in f:
+                start_ns, end_ns, path = line.split()
+                acked.append(path)
+                if int(start_ns) > t_gone * 1e9:
+                    end = int(end_ns) / 1e9
+                    first_after = end if first_after is None else min(first_after, end)
+        out["acked"] = len(acked)
+        out["failover_ms"] = (first_after - t_signal) * 1e3 if first_after else None
+        # Read back through a survivor after sync: every acknowledged create is there.
+        survivors = [i for i in c.ids() if c.running(i) and not c.members[i].paused]
+        verifier = kazoo_client(",".join(c.host(i) for i in survivors), 30.0)
+        verifier.sync(prefix)
+        present = set(verifier.get_children(prefix))
+        missing = [p for p in acked if p.rsplit("/", 1)[1] not in present]
+        out["missing"] = len(missing)
+        out["missing_sample"] = missing[:10]
+        out["holder_failures"] = [e for e in (h.check(verifier) for h in holders) if e]
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for h in holders:
+            h.close()
+        if verifier is not None:
+            close_client(verifier)
+    # Bring the old leader back and let it catch up before the next round.
+    t = time.monotonic()
+    if how == "kill":
+        c.start(leader)
+    else:
+        c.resume(leader)
+    wait_rejoined(c, leader)
+    out["rejoin_ms"] = (time.monotonic() - t) * 1e3
+    return out
+
+
+def failover(kind, build, rounds, outdir):
+    res = {}
+    with fresh_cluster(kind, build, "failover", outdir) as c:
+        c.start()
+        c.wait_leader()
+        wait_all_caught_up(c)
+        for how in ("kill", "stop"):
+            rows = []
+            for rnd in range(1, rounds + 1):
+                try:
+                    row = failover_round(c, build, how, rnd, outdir)
+                except Exception:
+                    keep_logs(c, outdir, "%s-%s-%02d" % (kind, how, rnd))
+                    log("%s %s round %d failed; server states %s; server logs kept in %s"
+                        % (kind, how, rnd, server_states(c), outdir))
+                    raise
+                rows.append(row)
+                bad = (row["failover_ms"] is None or row["missing"] or row["load_expired"]
+                       or row["holder_failures"] or row["failover_ms"] > FO_SLOW_MS[how])
+                with open(os.path.join(outdir, "rounds.jsonl"), "a") as f:
+                    f.write(json.dumps(dict(row, kind=kind)) + "\n")
+                log("%s %s round %d: leader server.%d -> server.%d, writes back after %s ms "
+                    "(new leader seen after %.0f ms), %d acked, %d missing, %d load sessions "
+                    "expired, holders %s, rejoined in %.0f ms"
+                    % (kind, how, rnd, row["leader"], row["new_leader"],
+                       "%.0f" % row["failover_ms"] if row["failover_ms"] else "NEVER",
+                       row["leader_seen_ms"], row["acked"], row["missing"],
+                       row["load_expired"], row["holder_failures"] or "ok", row["rejoin_ms"]))
+                tag = "%s-%s-%02d" % (kind, how, rnd)
+                if bad:
+                    keep_logs(c, outdir, tag)
+                else:  # the evidence is kept for rounds that broke a check only
+                    for suffix in (".acked", ".loadgen.log"):
+                        os.remove(os.path.join(outdir, tag + suffix))
+            times = [r["failover_ms"] for r in rows if r["failover_ms"] is not None]
+            res[how] = {
+                "leader_median_ms": median([r["leader_seen_ms"] for r in rows]),
+                "median_ms": median(times) if len(times) == len(rows) else float("inf"),
+                "max_ms": max(times) if len(times) == len(rows) else float("inf"),
+                "all_ms": [r["failover_ms"] for r in rows],
+                "leader_all_ms": [r["leader_seen_ms"] for r in rows],
+                "acked": sum(r["acked"] for r in rows),
+                "missing": sum(r["missing"] for r in rows),
+                "load_expired": sum(r["load_expired"] for r in rows),
+                "holders": 2 * len(rows),
+                "holders_lost": sum(len(r["holder_failures"]) for r in rows),
+            }
+    return res
+
+
+def server_states(c):
+    """What became of each server process: running, paused, or its exit status (negative:
+    the signal that ended it), and whether its directory still exists."""
+    states = {}
+    for i in c.ids():
+        m = c.members[i]
+        if m.process is None:
+            state = "not started"
+        else:
+            rc = m.process.proc.poll()
+            state = ("paused" if m.paused else "running") if rc is None else "exited %d" % rc
+        states[i] = "pid %s %s%s" % (m.process.pid if m.process else "-", state,
+                                     "" if os.path.isdir(m.dir) else ", its directory is gone")
+    return states
+
+
+def keep_logs(c, outdir, tag):
+    dest = os.path.join(outdir, tag + "-logs")
+    os.makedirs(dest, exist_ok=True)
+    for i in c.ids():
+        try:
+            shutil.copy(c.members[i].log_path, os.path.join(dest, "server.%d.log" % i))
+        except OSError:
+            pass
+
+
+# ---- the section ------------------------------------------------------------------------
+
+def bench(names, build, args):
+    """Runs every measurement for each kind of server; returns (results, results dir)."""
+    logging.getLogger("kazoo").setLevel(logging.CRITICAL)  # dropped connections are the point
+    outdir = tempfile.mkdtemp(prefix="synod-bench-cluster-")
+    res = {}
+    for kind in names:
+        t = time.monotonic()
+        r = {}
+        log("%s: throughput" % kind)
+        r["throughput"] = throughput(kind, build, args, outdir)
+        log("%s: follower restart with %d nodes" % (kind, RESTART_NODES))
+        r.update(restart_time(kind, build, outdir))
+        log("%s: failover, %d rounds each of kill -9 and SIGSTOP" % (kind, args.rounds))
+        r["failover"] = failover(kind, build, args.rounds, outdir)
+        log("%s done in %.0fs" % (kind, time.monotonic() - t))
+        res[kind] = r
+    return res, outdir
+
+
+def _fmt_ms(v):
+    return "never" if v == float("inf") else "%.0f" % v
+
+
+def table(res, names):
+    two = len(names) == 2
+    rows = ["| measurement | metric | " + " | ".join(names) + (" | synod / zookeeper" if two
+                                                              else "") + " |",
+            "|" + "---|" * (len(names) + 2 + two)]
+
+    def row(what, metric, vals, fmt, ratio=True):
+        line = "| %s | %s | %s" % (what, metric, " | ".join(fmt(v) for v in vals))
+        if two:
+            finite = all(isinstance(v, (int, float)) and v not in (float("inf"),) for v in vals)
+            line += " | " + ("%.2f×" % (vals[0] / vals[1]) if ratio and finite and vals[1]
+                             else "")
+        rows.append(line + " |")
+
+    for how, what in (("kill", "leader killed (kill -9)"), ("stop", "leader hung (SIGSTOP)")):
+        fo = [res[n]["failover"][how] for n in names]
+        row(what, "writes back after, median ms", [f["median_ms"] for f in fo], _fmt_ms)
+        row(what, "max ms", [f["max_ms"] for f in fo], _fmt_ms)
+        row(what, "new leader in srvr after, median ms", [f["leader_median_ms"] for f in fo],
+            _fmt_ms)
+        row(what, "acked creates lost", ["%d of %d" % (f["missing"], f["acked"]) for f in fo],
+            str, ratio=False)
+        row(what, "sessions expired (load; ephemeral holders)",
+            ["%d; %d of %d" % (f["load_expired"], f["holders_lost"], f["holders"]) for f in fo],
+            str, ratio=False)
+    metrics = [("ops/s", "ops_per_s", "{:.0f}"), ("p50 µs", "p50_us", "{:.0f}"),
+               ("p99 µs", "p99_us", "{:.0f}"),
+               ("server CPU µs/op (3 servers)", "server_cpu_us_per_op", "{:.1f}"),
+               ("loadgen CPU µs/op", "client_cpu_us_per_op", "{:.1f}")]
+    for label, _ in TP_WORKLOADS:
+        what = "%s (%s keys)" % (label, "{:,}".format(TP_KEYS)) if label == "set" else label
+        for mname, key, fmt in metrics:
+            row(what, mname, [res[n]["throughput"][label][key] for n in names], fmt.format)
+    row("follower restart, %s nodes × %d B" % ("{:,}".format(RESTART_NODES), VALUE_BYTES),
+        "start to first read, ms (median of %d)" % RESTART_REPEATS,
+        [res[n]["restart_ms"] for n in names], "{:.0f}".format)
+    return "\n".join(rows)
+
+
+def details(res, names):
+    """The per-round figures under the table."""
+    lines = []
+    for n in names:
+        for how in ("kill", "stop"):
+            fo = res[n]["failover"][how]
+            vals = ", ".join("%s (%.0f)" % (_fmt_ms(v) if v is not None else "never", ldr)
+                             for v, ldr in zip(fo["all_ms"], fo["leader_all_ms"]))
+            lines.append("- %s, %s: %s ms" % (n, "kill -9" if how == "kill" else "SIGSTOP",
+                                               vals))
+        lines.append("- %s, follower restart: %s ms" % (
+            n, ", ".join("%.0f" % v for v in res[n]["restart_all_ms"])))
+    return "\n".join(lines)
+
+
+def describe(args):
+    return ("3 servers on 127.0.0.1, fsync on. Failover: %d rounds each, creates of %d B at "
+            "%d/s over %d connections spread over the servers (load sessions %d ms); "
+            "throughput: %d connections × %d outstanding spread over the servers, %g s per "
+            "workload after %g s warm-up."
+            % (args.rounds, VALUE_BYTES, FO_RATE, FO_CONNECTIONS, FO_SESSION_TIMEOUT_MS,
+               TP_CONNECTIONS, TP_OUTSTANDING, args.duration, args.warmup))
