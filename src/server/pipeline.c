@@ -145,14 +145,17 @@ static bool propose_item(struct srv *srv, struct srv_conn *conn, struct srv_req 
                 return false;
         SYN_INFO("write xid %d of %s:%d not proposed: %s", r->item.xid, conn->ip, conn->port,
                  syn_strerror(rc));
-        if (r->item.op == ZK_OP_CREATE_SESSION || rc == SYN_EEXIST) {
-                /* No session to answer in, or a client reusing the xid of a write in
-                 * flight (its replies could not be told apart): close. */
+        if (rc != SYN_EINVAL || r->item.op == ZK_OP_CREATE_SESSION) {
+                /* Not a fault of the request: no leader any more (it stepped down just
+                 * now), no memory, a client reusing the xid of a write in flight (its
+                 * replies could not be told apart), or no session to answer in. Like a
+                 * ZooKeeper server that cannot process a request, close: the client sees
+                 * ConnectionLoss and retries, on another server if need be. */
                 conns_close(srv, conn, false);
                 return false;
         }
         if (r->canned_err == 0)
-                r->canned_err = rc == SYN_EINVAL ? ZBADARGUMENTS : ZCONNECTIONLOSS;
+                r->canned_err = ZBADARGUMENTS; /* the request itself is malformed */
         pl_write_failed(&conn->queue, &r->item);
         return true;
 }
