@@ -63,6 +63,8 @@ enum synod_error {
         SYNOD_EUNIMPLEMENTED = -6,
         SYNOD_EOPERATIONTIMEOUT = -7,
         SYNOD_EBADARGUMENTS = -8,
+        SYNOD_ENEWCONFIGNOQUORUM = -13,
+        SYNOD_ERECONFIGINPROGRESS = -14,
         SYNOD_EAPIERROR = -100,
         SYNOD_ENONODE = -101,
         SYNOD_ENOAUTH = -102,
@@ -77,6 +79,7 @@ enum synod_error {
         SYNOD_ENOTHING = -117,
         SYNOD_ESESSIONMOVED = -118,
         SYNOD_ENOWATCHER = -121,
+        SYNOD_ERECONFIGDISABLED = -123,
 };
 
 /* Message for any ZooKeeper error code ("no node"); static storage. */
@@ -166,6 +169,7 @@ enum synod_op {
         SYNOD_OP_CHILDREN = 12, /* getChildren2: names and the parent's stat */
         SYNOD_OP_CHECK = 13,    /* version check: only inside a multi */
         SYNOD_OP_MULTI = 14,
+        SYNOD_OP_RECONFIG = 16, /* see synod_reconfig */
         SYNOD_OP_ADD_WATCH = 106,
 };
 
@@ -178,6 +182,9 @@ enum synod_op {
  *   SET_ACL    path, acl, acl_count, version     SYNC    path
  *   MULTI      ops/op_count (CREATE, DELETE, SET, CHECK; all applied or none)
  *   ADD_WATCH  path, recursive, watch/watch_arg (persistent: fires until the handle closes)
+ *   RECONFIG   joining, leaving, new_members (NULL = omitted), from_config (-1 = any
+ *              version; 0, what a zeroed request holds, is a version); no path: the
+ *              membership is outside the chroot (see synod_reconfig)
  * All pointers are borrowed for the duration of the call only.
  */
 struct synod_request {
@@ -195,6 +202,10 @@ struct synod_request {
         bool recursive;
         synod_watch_fn watch;
         void *watch_arg;
+        const char *joining;
+        const char *leaving;
+        const char *new_members;
+        int64_t from_config;
 };
 
 /*
@@ -202,7 +213,8 @@ struct synod_request {
  * completion (borrowed for the callback); owned by the caller after a sync
  * call (free with synod_result_free). Fields filled per op:
  *   CREATE: path (created path, chroot stripped), stat    EXISTS/SET: stat
- *   GET: data/data_len (-1 = null; always NUL-terminated for convenience), stat
+ *   GET, RECONFIG: data/data_len (-1 = null; always NUL-terminated for convenience), stat
+ *   (RECONFIG: the new membership text and the Stat of /zookeeper/config)
  *   CHILDREN: children/child_count (sorted by name), stat
  *   GET_ACL: acl/acl_count, stat      MULTI: results/result_count (one per op;
  *   err of the op that failed, 0 before it, SYNOD_ERUNTIMEINCONSISTENCY after)
@@ -315,6 +327,57 @@ void synod_strings_free(char **strings, int32_t count);
 int synod_sync(struct synod *h, const char *path);
 int synod_add_watch(struct synod *h, const char *path, bool recursive, synod_watch_fn watch,
                     void *watch_arg);
+
+/* ---- membership (ZooKeeper's dynamic reconfiguration) ----
+ *
+ * The servers of the cluster are the data of /zookeeper/config, as text: one
+ * "server.N=host:peerPort:electionPort:participant|observer;clientHost:clientPort"
+ * line per server, then "version=<hex>" (the configuration's version).
+ */
+
+/*
+ * Reads /zookeeper/config, outside any chroot of the connect string (as Java's
+ * getConfig: the membership is the cluster's, not the application's; a GET of that
+ * path through synod_call or synod_get is under the chroot like every other path).
+ * config, config_len, stat may each be NULL; *config receives a malloc'd,
+ * NUL-terminated copy the caller frees (NULL on error). watch: as synod_get.
+ * A standalone server answers an empty text.
+ */
+int synod_get_config(struct synod *h, char **config, int32_t *config_len, struct synod_stat *stat,
+                     synod_watch_fn watch, void *watch_arg);
+
+/*
+ * Changes the membership with ZooKeeper's reconfig request (opcode 16). Either
+ * incremental, joining and/or leaving:
+ *   joining      comma-separated server lines as in /zookeeper/config
+ *                ("server.4=10.0.0.4:2888:3888:participant;10.0.0.4:2181,server.5=...")
+ *   leaving      comma-separated ids ("4,5")
+ * or complete, new_members: every server line of the new membership (joining and
+ * leaving are then ignored by the server). NULL strings are sent as null, as the
+ * Java client and kazoo send an omitted list. from_config: apply only if the
+ * configuration's version (the "version=" value, parsed as hex) is still this one;
+ * -1 = whatever it is. The strings are borrowed for the call.
+ * On SYNOD_OK, *config (may be NULL) receives the new membership text, malloc'd and
+ * NUL-terminated (the caller frees it), *config_len (may be NULL) its length and
+ * *stat (may be NULL) the Stat of /zookeeper/config; on error *config is NULL.
+ * The servers then bring their consensus configuration to it (ZooKeeper before it
+ * answers; synod one server at a time after, see docs/cluster.md).
+ * Needs reconfigEnabled=true on the servers and the super user (synod_add_auth with
+ * "digest", "super:<password>" matching the servers' superDigest). Errors besides
+ * those of every call: SYNOD_ERECONFIGDISABLED (reconfigEnabled is off), SYNOD_ENOAUTH
+ * (not the super user), SYNOD_EBADVERSION (from_config is not the current version),
+ * SYNOD_ENEWCONFIGNOQUORUM (ZooKeeper: the new voters cannot form a quorum with the
+ * leader; synod: the new membership has no participant), SYNOD_ERECONFIGINPROGRESS
+ * (another change is not finished; on synod also until a new cluster's first leader
+ * has written the membership), SYNOD_EBADARGUMENTS (a malformed server line; leaving
+ * ids that are not members are ignored, as by ZooKeeper), SYNOD_EUNIMPLEMENTED (a
+ * standalone server).
+ * Async: synod_call with op SYNOD_OP_RECONFIG and the same fields; the result carries
+ * the text in data/data_len and the Stat in stat.
+ */
+int synod_reconfig(struct synod *h, const char *joining, const char *leaving,
+                   const char *new_members, int64_t from_config, char **config, int32_t *config_len,
+                   struct synod_stat *stat);
 
 /* ---- recipes ----
  * Each recipe runs on the caller's thread with blocking calls, retries

@@ -421,6 +421,12 @@
 #define CLI_SHELL_LINE_BYTES_MAX 65536
 /* Largest four-letter-word answer `synod status` reads, bytes. */
 #define CLI_4LW_BYTES_MAX (256 * 1024)
+/* How long `synod status` / `members list` wait on each step of a four-letter word, ms. */
+#define CLI_4LW_TIMEOUT_MS 3000
+/* Servers `synod members` reads from /zookeeper/config or takes in one add / remove. */
+#define CLI_MEMBERS_MAX 256
+/* Longest server line of /zookeeper/config `synod members` reads, bytes. */
+#define CLI_MEMBER_LINE_BYTES_MAX 512
 _Static_assert(CLIENT_BACKOFF_MS_MIN < CLIENT_BACKOFF_MS_MAX, "backoff grows");
 _Static_assert(CLIENT_INFLIGHT_MAX <= CLIENT_QUEUE_MAX, "requests in flight are queued ones");
 _Static_assert(ZK_FRAME_BYTES_MAX <= CLIENT_REPLY_BYTES_MAX, "accept any reply ZooKeeper sends");

@@ -91,6 +91,9 @@ enum zk_op {
         ZK_OP_ERROR = -1,
 };
 
+/* ZooDefs.CONFIG_NODE: the membership, as dynamic-config text. */
+#define ZK_CONFIG_NODE "/zookeeper/config"
+
 /* Special xids (client→server and server→client). */
 enum zk_xid {
         ZK_XID_WATCH_EVENT = -1,

@@ -43,12 +43,14 @@ bool cli_interrupted(void)
 }
 
 static const char cli_global_help[] =
-    "usage: synod [--server HOSTS] [--json] [--session-timeout MS] [--connect-timeout MS]\n"
-    "             COMMAND [ARGS...]\n"
+    "usage: synod [--server HOSTS] [--auth SCHEME:CREDENTIALS] [--json]\n"
+    "             [--session-timeout MS] [--connect-timeout MS] COMMAND [ARGS...]\n"
     "\n"
     "Global options (anywhere before a \"--\"):\n"
     "      --server HOSTS       connect string host:port[,host:port...][/chroot]\n"
     "                           (default $SYNOD_SERVERS, else " CLI_SERVERS_DEFAULT ")\n"
+    "      --auth SCHEME:CRED   authenticate the session, e.g. digest:user:password\n"
+    "                           (default $SYNOD_AUTH, which keeps it out of ps)\n"
     "  -j, --json               machine-readable output\n"
     "      --session-timeout MS session timeout to request (default 10000)\n"
     "      --connect-timeout MS give up connecting after MS (default 15000)\n"
@@ -81,7 +83,8 @@ static void cli_print_man(FILE *f)
         for (int i = 0; i < cli_command_count; i++)
                 fprintf(f, ".SS %s\n%s\n.nf\n%s.fi\n", cli_commands[i].name,
                         cli_commands[i].summary, cli_commands[i].usage);
-        fprintf(f, ".SH ENVIRONMENT\nSYNOD_SERVERS: default connect string.\n");
+        fprintf(f, ".SH ENVIRONMENT\nSYNOD_SERVERS: default connect string.\n.br\n"
+                   "SYNOD_AUTH: default --auth SCHEME:CREDENTIALS.\n");
 }
 
 int cli_usage(struct cli_ctx *ctx, const char *text, int code)
@@ -99,6 +102,22 @@ bool cli_wants_help(int argc, char **argv)
                         return true;
         }
         return false;
+}
+
+/* Adds ctx->auth ("scheme:credentials") to the new handle: queued before any request,
+ * and re-sent on every reconnect by the library. */
+static int cli_add_auth(struct cli_ctx *ctx)
+{
+        if (ctx->auth == NULL)
+                return SYNOD_OK;
+        const char *colon = strchr(ctx->auth, ':');
+        char *scheme = strndup(ctx->auth, (size_t)(colon - ctx->auth));
+        if (scheme == NULL)
+                return SYNOD_ESYSTEMERROR;
+        const char *cred = colon + 1;
+        int rc = synod_add_auth(ctx->h, scheme, cred, (int32_t)strnlen(cred, INT32_MAX));
+        free(scheme);
+        return rc;
 }
 
 int cli_connect(struct cli_ctx *ctx)
@@ -120,15 +139,20 @@ int cli_connect(struct cli_ctx *ctx)
                 fprintf(ctx->err, "synod: bad connect string '%s'\n", ctx->servers);
                 return CLI_EXIT_USAGE;
         }
-        rc = synod_wait_connected(ctx->h, ctx->connect_timeout_ms);
-        if (rc != SYNOD_OK) {
-                fprintf(ctx->err, "synod: cannot connect to %s: %s\n", ctx->servers,
-                        synod_strerror(rc));
+        int code = cli_fail(ctx, cli_add_auth(ctx), "--auth");
+        if (code == CLI_EXIT_OK) {
+                rc = synod_wait_connected(ctx->h, ctx->connect_timeout_ms);
+                if (rc != SYNOD_OK) {
+                        fprintf(ctx->err, "synod: cannot connect to %s: %s\n", ctx->servers,
+                                synod_strerror(rc));
+                        code = CLI_EXIT_CONNECT;
+                }
+        }
+        if (code != CLI_EXIT_OK) {
                 synod_close(ctx->h);
                 ctx->h = NULL;
-                return CLI_EXIT_CONNECT;
         }
-        return CLI_EXIT_OK;
+        return code;
 }
 
 int cli_fail(struct cli_ctx *ctx, int zk_err, const char *what)
@@ -245,6 +269,12 @@ static bool cli_parse_ms(const char *s, int *out)
         return true;
 }
 
+/* "scheme:credentials" with a scheme. */
+static bool cli_auth_valid(const char *s)
+{
+        return s != NULL && s[0] != ':' && strchr(s, ':') != NULL;
+}
+
 /* Takes the global options out of argv (before any "--"); returns the new argc or -1. */
 static int cli_take_globals(struct cli_ctx *ctx, int argc, char **argv, bool *help)
 {
@@ -263,6 +293,15 @@ static int cli_take_globals(struct cli_ctx *ctx, int argc, char **argv, bool *he
                         i++;
                 } else if (strncmp(a, "--server=", 9) == 0) {
                         ctx->servers = a + 9;
+                } else if (strcmp(a, "--auth") == 0) {
+                        if (!cli_auth_valid(val))
+                                return -1;
+                        ctx->auth = val;
+                        i++;
+                } else if (strncmp(a, "--auth=", 7) == 0) {
+                        if (!cli_auth_valid(a + 7))
+                                return -1;
+                        ctx->auth = a + 7;
                 } else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
                         ctx->json = true;
                 } else if (strcmp(a, "--session-timeout") == 0) {
@@ -285,8 +324,10 @@ static int cli_take_globals(struct cli_ctx *ctx, int argc, char **argv, bool *he
 int cli_main(int argc, char **argv)
 {
         const char *env = getenv("SYNOD_SERVERS");
+        const char *auth = getenv("SYNOD_AUTH");
         struct cli_ctx ctx = {
             .servers = env && env[0] ? env : CLI_SERVERS_DEFAULT,
+            .auth = auth && auth[0] ? auth : NULL,
             .json = false,
             .session_timeout_ms = CLI_SESSION_TIMEOUT_MS_DEFAULT,
             .connect_timeout_ms = CLI_CONNECT_TIMEOUT_MS_DEFAULT,
@@ -301,6 +342,10 @@ int cli_main(int argc, char **argv)
         syn_log_configure(lv >= 0 ? (enum syn_log_level)lv : SYN_LOG_WARN, NULL, NULL);
         bool help = false;
         int n = cli_take_globals(&ctx, argc - 1, argv + 1, &help);
+        if (n >= 0 && ctx.auth != NULL && !cli_auth_valid(ctx.auth)) {
+                fputs("synod: SYNOD_AUTH is not SCHEME:CREDENTIALS\n", stderr);
+                return CLI_EXIT_USAGE;
+        }
         if (n < 0) {
                 fputs("synod: a global option is missing its value or it is invalid\n", stderr);
                 return CLI_EXIT_USAGE;

@@ -1,7 +1,7 @@
 /*
  * The `synod` command line (everything but `serve`, which src/server owns).
  *
- * cli_main parses the global options (anywhere before a "--": --server,
+ * cli_main parses the global options (anywhere before a "--": --server, --auth,
  * --json, --session-timeout, --connect-timeout, --help), then runs one
  * subcommand from the table in cli.c. Each cmd_*.c file implements a group of
  * subcommands as `int cmd_x(struct cli_ctx *, int argc, char **argv)` that
@@ -35,6 +35,7 @@ enum cli_exit {
 
 struct cli_ctx {
         const char *servers; /* --server, else $SYNOD_SERVERS, else 127.0.0.1:2181 */
+        const char *auth;    /* --auth, else $SYNOD_AUTH: "scheme:credentials", or NULL */
         bool json;
         int session_timeout_ms;
         int connect_timeout_ms;
@@ -66,6 +67,14 @@ void cli_json_bytes(FILE *f, const char *s, int32_t len);
 void cli_json_stat(FILE *f, const struct synod_stat *st);
 void cli_print_stat(FILE *f, const struct synod_stat *st);
 
+/* Four-letter words (cmd_status.c). cli_four_letter sends word to srv and returns the
+ * reply (malloc'd, NUL-terminated; the caller frees it) or NULL if unreachable, within
+ * CLI_4LW_TIMEOUT_MS per step. cli_field copies the value after "key" (a srvr or mntr
+ * line) up to the end of its line into out; false if text is NULL or lacks key. */
+struct cl_server;
+char *cli_four_letter(const struct cl_server *srv, const char *word);
+bool cli_field(const char *text, const char *key, char *out, size_t out_len);
+
 /* A signal flag set by SIGINT/SIGTERM while a long-running command runs. */
 void cli_signals_install(void);
 bool cli_interrupted(void);
@@ -88,6 +97,7 @@ int cmd_barrier(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_counter(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_group(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_members(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_shell(struct cli_ctx *ctx, int argc, char **argv);
 
 /* The one-line summaries and usage texts, for help and the man page. */

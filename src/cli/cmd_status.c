@@ -2,7 +2,8 @@
  * `synod status`: one row per server of the connect string, from the
  * four-letter words srvr and mntr (which ZooKeeper answers too). Each word is
  * one short TCP exchange: send 4 bytes, read until the server closes. The
- * latency column is the srvr round trip as seen from here.
+ * latency column is the srvr round trip as seen from here. `synod members list`
+ * asks srvr of every member the same way (cli_four_letter, cli_field).
  */
 #include "cli/cli.h"
 
@@ -18,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLI_4LW_TIMEOUT_MS 3000
-
 static int64_t cli_mono_us(void)
 {
         struct timespec ts;
@@ -27,8 +26,7 @@ static int64_t cli_mono_us(void)
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Sends word, returns the reply (malloc'd, NUL-terminated) or NULL if unreachable. */
-static char *cli_four_letter(const struct cl_server *srv, const char *word)
+char *cli_four_letter(const struct cl_server *srv, const char *word)
 {
         char port[8];
         snprintf(port, sizeof(port), "%d", srv->port);
@@ -60,8 +58,7 @@ static char *cli_four_letter(const struct cl_server *srv, const char *word)
         return buf;
 }
 
-/* The value after "key" up to the end of its line, copied into out. */
-static bool cli_field(const char *text, const char *key, char *out, size_t out_len)
+bool cli_field(const char *text, const char *key, char *out, size_t out_len)
 {
         const char *p = text ? strstr(text, key) : NULL;
         if (p == NULL)

@@ -95,6 +95,24 @@ const struct cli_command cli_commands[] = {
      "  the items among the live members) on every membership change.\n"},
     {"status", cmd_status, "table of the servers (role, zxid, connections, latency)",
      "usage: synod status\n"},
+    {"members", cmd_members, "list, add and remove the servers of the cluster (reconfig)",
+     "usage: synod members list\n"
+     "       synod members add [-c VERSION] 'ID=HOST:PEERPORT[:ELECTIONPORT]\n"
+     "                         [:participant|observer][;[CLIENTHOST:]CLIENTPORT]'...\n"
+     "       synod members remove [-c VERSION] ID...\n"
+     "  list prints the servers of /zookeeper/config (id, role, peer and client\n"
+     "  address) with each one's live mode and zxid from srvr on its client address\n"
+     "  ('-' when it does not answer), and the configuration's version.\n"
+     "  add (a 'server.ID=' prefix is accepted too) and remove change the membership\n"
+     "  with one reconfig and print the new one. Quote the server: ';' ends a shell\n"
+     "  command. ZooKeeper needs ELECTIONPORT; synod ignores it. Start a joining\n"
+     "  server first, configured with every server and itself (synod: and clusterId=\n"
+     "  the running cluster's id, which `conf` shows).\n"
+     "  -c VERSION changes only if the configuration is still at VERSION (hex, as\n"
+     "  list prints it). The servers need reconfigEnabled=true, and the session the\n"
+     "  super user: --auth digest:super:PASSWORD (or SYNOD_AUTH). Exit 1 when the\n"
+     "  servers refuse (not authenticated, reconfig disabled, stale VERSION, no\n"
+     "  quorum), with the reason.\n"},
     {"shell", cmd_shell, "interactive shell with history and path completion",
      "usage: synod shell\n"},
 };

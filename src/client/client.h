@@ -45,6 +45,11 @@ struct cl_connstr {
  * long, too many servers, invalid chroot).
  */
 int cl_connstr_parse(const char *s, struct cl_connstr *out);
+/* One "host[:port]" item of n bytes (not NUL-terminated; port 2181 if absent) into
+ * out. SYN_OK or SYN_EINVAL. */
+int cl_parse_server(const char *p, size_t n, struct cl_server *out);
+/* A port of exactly the n bytes at p, 1..65535. SYN_OK or SYN_EINVAL. */
+int cl_parse_port(const char *p, size_t n, int *port);
 
 /* ---- paths under a chroot (connstr.c) ---- */
 
@@ -220,6 +225,11 @@ struct synod {
         int32_t inflight;
         struct cl_watch_table watches;
 };
+
+/* synod_call_sync with paths under `chroot` instead of the handle's ("" = none): the
+ * membership node is read outside the chroot (synod_get_config). */
+int cl_call_sync(struct synod *h, const char *chroot, const struct synod_request *req,
+                 struct synod_result **out);
 
 /* The I/O thread's body (io.c). */
 void *cl_io_main(void *arg);

@@ -17,7 +17,7 @@
 
 #define CL_PORT_DEFAULT 2181
 
-static int cl_parse_port(const char *p, size_t n, int *port)
+int cl_parse_port(const char *p, size_t n, int *port)
 {
         if (n == 0 || n > 5)
                 return SYN_EINVAL;
@@ -33,8 +33,7 @@ static int cl_parse_port(const char *p, size_t n, int *port)
         return SYN_OK;
 }
 
-/* One "host[:port]" item of n bytes. */
-static int cl_parse_server(const char *p, size_t n, struct cl_server *out)
+int cl_parse_server(const char *p, size_t n, struct cl_server *out)
 {
         const char *host = p;
         size_t host_len;

@@ -29,6 +29,10 @@ CL_SAME(SYNOD_ENODEEXISTS, ZNODEEXISTS);
 CL_SAME(SYNOD_EBADVERSION, ZBADVERSION);
 CL_SAME(SYNOD_ENOWATCHER, ZNOWATCHER);
 CL_SAME(SYNOD_ECLOSING, ZCLOSING);
+CL_SAME(SYNOD_ENEWCONFIGNOQUORUM, ZNEWCONFIGNOQUORUM);
+CL_SAME(SYNOD_ERECONFIGINPROGRESS, ZRECONFIGINPROGRESS);
+CL_SAME(SYNOD_ERECONFIGDISABLED, ZRECONFIGDISABLED);
+CL_SAME(SYNOD_OP_RECONFIG, ZK_OP_RECONFIG);
 CL_SAME(SYNOD_OP_CHILDREN, ZK_OP_GET_CHILDREN2);
 CL_SAME(SYNOD_OP_GET, ZK_OP_GET_DATA);
 CL_SAME(SYNOD_EVENT_CHILDREN_CHANGED, ZK_EVENT_NODE_CHILDREN_CHANGED);
@@ -182,7 +186,8 @@ int synod_call(struct synod *h, const struct synod_request *req, synod_done_fn d
         return cl_submit(h, r, 0);
 }
 
-int synod_call_sync(struct synod *h, const struct synod_request *req, struct synod_result **out)
+int cl_call_sync(struct synod *h, const char *chroot, const struct synod_request *req,
+                 struct synod_result **out)
 {
         if (out)
                 *out = NULL;
@@ -191,7 +196,7 @@ int synod_call_sync(struct synod *h, const struct synod_request *req, struct syn
         if (cl_on_io_thread(h))
                 return SYNOD_EAPIERROR;
         struct cl_req *r;
-        int rc = cl_req_build(h->cs.chroot, req, &r);
+        int rc = cl_req_build(chroot, req, &r);
         if (rc != SYNOD_OK)
                 return rc;
         struct cl_waiter w = {.done = false, .res = NULL};
@@ -211,6 +216,11 @@ int synod_call_sync(struct synod *h, const struct synod_request *req, struct syn
         }
         pthread_cond_destroy(&w.cond);
         return rc;
+}
+
+int synod_call_sync(struct synod *h, const struct synod_request *req, struct synod_result **out)
+{
+        return cl_call_sync(h, h != NULL ? h->cs.chroot : "", req, out);
 }
 
 static void cl_deadline_ts(int timeout_ms, struct timespec *ts)

@@ -112,6 +112,14 @@ static bool cl_fill_data(const void *data, int32_t len, struct zk_bytes *out)
         return true;
 }
 
+/* An optional string field: NULL is sent as a null ustring (length -1), as Java and
+ * kazoo send an omitted reconfig list. */
+static bool cl_fill_string(const char *s, struct zk_bytes *out)
+{
+        size_t n = s != NULL ? strnlen(s, (size_t)ZK_FRAME_BYTES_MAX + 1) : 0;
+        return cl_fill_data(s, s != NULL ? (int32_t)n : -1, out);
+}
+
 static bool cl_fill_one(struct cl_scratch *s, const char *chroot, const struct synod_request *q,
                         bool in_multi, struct zk_request *z)
 {
@@ -163,6 +171,12 @@ static bool cl_fill_one(struct cl_scratch *s, const char *chroot, const struct s
                     q->recursive ? ZK_ADD_WATCH_PERSISTENT_RECURSIVE : ZK_ADD_WATCH_PERSISTENT;
                 return q->watch != NULL &&
                        cl_fill_path(s, chroot, q->path, false, &z->add_watch.path);
+        case SYNOD_OP_RECONFIG:
+                z->type = ZK_OP_RECONFIG;
+                z->reconfig.cur_config_id = q->from_config;
+                return cl_fill_string(q->joining, &z->reconfig.joining_servers) &&
+                       cl_fill_string(q->leaving, &z->reconfig.leaving_servers) &&
+                       cl_fill_string(q->new_members, &z->reconfig.new_members);
         default:
                 return false;
         }
@@ -393,6 +407,7 @@ static void cl_result_fill(const char *chroot, const struct zk_response *z,
                 cl_stat_copy(&z->stat, &res->stat);
                 break;
         case ZK_OP_GET_DATA:
+        case ZK_OP_RECONFIG:
                 res->data = cl_strdup_bytes(z->data, oom);
                 res->data_len = z->data.len;
                 cl_stat_copy(&z->stat, &res->stat);

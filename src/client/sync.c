@@ -1,7 +1,8 @@
 /*
  * Blocking convenience wrappers over synod_call_sync: one request each, with
  * results copied into caller-owned memory. Recursive create and delete are
- * sequences of requests, not atomic.
+ * sequences of requests, not atomic. The membership node is read outside the
+ * chroot, as the Java client's getConfig does.
  */
 #include "client/client.h"
 
@@ -89,17 +90,15 @@ int synod_exists(struct synod *h, const char *path, struct synod_stat *stat, syn
         return rc;
 }
 
-int synod_get(struct synod *h, const char *path, char **data, int32_t *data_len,
-              struct synod_stat *stat, synod_watch_fn watch, void *watch_arg)
+/* Hands a GET or RECONFIG result's data and stat over to the caller's pointers (each
+ * may be NULL): cleared first, filled on SYNOD_OK. Frees res. */
+static int cl_take_data(int rc, struct synod_result *res, char **data, int32_t *data_len,
+                        struct synod_stat *stat)
 {
-        struct synod_request q = {
-            .op = SYNOD_OP_GET, .path = path, .watch = watch, .watch_arg = watch_arg};
-        struct synod_result *res;
         if (data)
                 *data = NULL;
         if (data_len)
                 *data_len = -1;
-        int rc = synod_call_sync(h, &q, &res);
         if (rc == SYNOD_OK) {
                 if (data) {
                         *data = res->data;
@@ -112,6 +111,25 @@ int synod_get(struct synod *h, const char *path, char **data, int32_t *data_len,
         }
         synod_result_free(res);
         return rc;
+}
+
+/* getData of path under `chroot`. */
+static int cl_get_under(struct synod *h, const char *chroot, const char *path, char **data,
+                        int32_t *data_len, struct synod_stat *stat, synod_watch_fn watch,
+                        void *watch_arg)
+{
+        struct synod_request q = {
+            .op = SYNOD_OP_GET, .path = path, .watch = watch, .watch_arg = watch_arg};
+        struct synod_result *res;
+        int rc = cl_call_sync(h, chroot, &q, &res);
+        return cl_take_data(rc, res, data, data_len, stat);
+}
+
+int synod_get(struct synod *h, const char *path, char **data, int32_t *data_len,
+              struct synod_stat *stat, synod_watch_fn watch, void *watch_arg)
+{
+        return cl_get_under(h, h != NULL ? h->cs.chroot : "", path, data, data_len, stat, watch,
+                            watch_arg);
 }
 
 int synod_set(struct synod *h, const char *path, const void *data, int32_t data_len,
@@ -164,4 +182,24 @@ int synod_add_watch(struct synod *h, const char *path, bool recursive, synod_wat
                                   .watch = watch,
                                   .watch_arg = watch_arg};
         return synod_call_sync(h, &q, NULL);
+}
+
+int synod_get_config(struct synod *h, char **config, int32_t *config_len, struct synod_stat *stat,
+                     synod_watch_fn watch, void *watch_arg)
+{
+        return cl_get_under(h, "", ZK_CONFIG_NODE, config, config_len, stat, watch, watch_arg);
+}
+
+int synod_reconfig(struct synod *h, const char *joining, const char *leaving,
+                   const char *new_members, int64_t from_config, char **config, int32_t *config_len,
+                   struct synod_stat *stat)
+{
+        struct synod_request q = {.op = SYNOD_OP_RECONFIG,
+                                  .joining = joining,
+                                  .leaving = leaving,
+                                  .new_members = new_members,
+                                  .from_config = from_config};
+        struct synod_result *res;
+        int rc = synod_call_sync(h, &q, &res);
+        return cl_take_data(rc, res, config, config_len, stat);
 }

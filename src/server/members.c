@@ -261,9 +261,8 @@ static int32_t leave(struct srv_members *m, struct zk_bytes ids)
                 uint32_t j = 0;
                 while (j < m->count && m->m[j].id != id)
                         j++;
-                if (j == m->count)
-                        return ZBADARGUMENTS; /* not a member */
-                m->m[j] = m->m[--m->count];
+                if (j < m->count) /* not a member: nothing to do, as in ZooKeeper 3.8 */
+                        m->m[j] = m->m[--m->count];
         }
         return ZOK;
 }
@@ -280,7 +279,9 @@ int32_t members_reconfig(struct srv *srv, const struct zk_reconfig_request *rq, 
                          size_t cap, int32_t *len, int32_t *expected_version)
 {
         const struct tree_node *n = tree_lookup(&srv->tree, config_path, CONFIG_PATH_LEN);
-        if (!srv->clustered || !srv->members.from_tree || n == NULL)
+        if (!srv->clustered)
+                return ZUNIMPLEMENTED; /* a standalone server has no membership to change */
+        if (!srv->members.from_tree || n == NULL)
                 return ZRECONFIGINPROGRESS; /* the membership is not in the tree yet */
         struct zk_stat st;
         tree_node_stat(n, &st);

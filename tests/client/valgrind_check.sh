@@ -80,6 +80,7 @@ default_k="$default_k or test_election_fails_over or test_service_vanishes"
 default_k="$default_k or test_config_apply_is_seen_whole or test_config_watch"
 default_k="$default_k or test_watch_fires_for_change_made_while or test_election_callbacks"
 default_k="$default_k or test_async_calls or test_lock_is_lost"
+default_k="$default_k or test_add_then_remove_a_server or test_usage_standalone_and_reconfig"
 
 run_scenarios() {
         target=zookeeper

@@ -20,6 +20,8 @@ leader() asks every running server `srvr` and returns the one whose Mode is lead
 one-server cluster reports standalone); wait_leader() polls it, bounded in time and in
 rounds. add_server() adds a server line for a new server (for membership tests) without
 starting it. destroy() stops everything and removes the temp dir unless SYNOD_KEEP_TMP=1.
+ZooKeeperOwnConfigCluster gives each ZooKeeper server its own copy of zoo.cfg instead, which
+ZooKeeper needs with reconfigEnabled=true (it rewrites the file it reads).
 
 Run by hand as a self-check (not part of ctest):
     /usr/bin/python3 tests/lib/cluster.py zookeeper
@@ -366,10 +368,37 @@ class ZooKeeperCluster(Cluster):
         return argv, None
 
 
+class ZooKeeperOwnConfigCluster(ZooKeeperCluster):
+    """ZooKeeper servers that each read their own copy of zoo.cfg, <tmp>/sN/zoo.cfg, written
+    from the cluster's keys and server lines as the server starts; for reconfigEnabled=true.
+
+    ZooKeeper then rewrites the file it was started with: at start-up (zoo.cfg.bak, a
+    zoo.cfg.dynamic.<version> file next to it, dynamicConfigFile=) and whenever it learns a
+    new membership. Servers sharing one zoo.cfg race on that: one fails to rename the .bak
+    another just renamed and exits, or a server added by add_server() reads a file that a
+    running server rewrote without the new line, and exits because it is not listed."""
+
+    def command(self, member):
+        argv, env = super().command(member)
+        own = os.path.join(member.dir, "zoo.cfg")
+        shared, self.cfg_path = self.cfg_path, own
+        try:
+            self.write_cfg()
+        finally:
+            self.cfg_path = shared
+        argv[argv.index(shared)] = own
+        return argv, env
+
+
 def make_cluster(n, target=None, cfg_overrides=None, name="cluster"):
     """A not-yet-started cluster of the selected target (env SYNOD_TEST_TARGET by default)."""
     target = target or servers.target_name()
-    cls = ZooKeeperCluster if target == "zookeeper" else SynodCluster
+    if target != "zookeeper":
+        cls = SynodCluster
+    elif str((cfg_overrides or {}).get("reconfigEnabled", "false")).lower() == "true":
+        cls = ZooKeeperOwnConfigCluster  # ZooKeeper rewrites the zoo.cfg it reads
+    else:
+        cls = ZooKeeperCluster
     return cls(n, cfg_overrides, name)
 
 

@@ -5,7 +5,8 @@
  * table fires by ZooKeeper's rules, SetWatches carries every watch, and,
  * against a scripted fake server on a local socket, the handle re-attaches
  * its session with lastZxidSeen and treats an out-of-order xid as a
- * protocol error (connection dropped, request failed with connection loss).
+ * protocol error (connection dropped, request failed with connection loss),
+ * and reconfig / getConfig put on the wire what the Java client does.
  */
 /* cmocka.h needs these before it, in this order. */
 // clang-format off
@@ -100,6 +101,32 @@ static void request_rejects_bad_input(void **state)
                                     .mode = SYNOD_PERSISTENT_SEQUENTIAL};
         assert_int_equal(cl_req_build("", &seq, &r), SYNOD_OK);
         cl_req_free(r);
+}
+
+/* reconfig: an omitted list is a null ustring (length -1), not ""; no chroot (the
+ * request has no path); never inside a multi. */
+static void request_encodes_reconfig(void **state)
+{
+        (void)state;
+        struct synod_request q = {.op = SYNOD_OP_RECONFIG,
+                                  .joining = "",
+                                  .leaving = "2,3",
+                                  .new_members = NULL,
+                                  .from_config = -1};
+        struct cl_req *r;
+        assert_int_equal(cl_req_build("/app", &q, &r), SYNOD_OK);
+        struct zk_request z;
+        decode_req(r, &z);
+        assert_int_equal(z.type, ZK_OP_RECONFIG);
+        assert_int_equal(r->user_op, SYNOD_OP_RECONFIG);
+        assert_int_equal(z.reconfig.joining_servers.len, 0);
+        assert_true(zk_bytes_equal(z.reconfig.leaving_servers, zk_bytes_of("2,3")));
+        assert_int_equal(z.reconfig.new_members.len, -1);
+        assert_int_equal(z.reconfig.cur_config_id, -1);
+        zk_request_free(&z);
+        cl_req_free(r);
+        struct synod_request m = {.op = SYNOD_OP_MULTI, .ops = &q, .op_count = 1};
+        assert_int_equal(cl_req_build("", &m, &r), SYNOD_EBADARGUMENTS);
 }
 
 /* Encodes a reply body of type `type` as the server would, returns the body bytes. */
@@ -719,42 +746,27 @@ static void calls_after_close_path_fail_cleanly(void **state)
 
 /* ---- a fake server answering every request by rule ---- */
 
-/* Answers creates of `instance` with ZNONODE (the service node "vanished" again)
- * and every other create with ZNODEEXISTS (the parents are there), until the
- * client closes its session: registration can never succeed. */
-struct vanishing_fake {
+/* One connection: accepts the session, then answers each request with what
+ * answer(arg, request, &body) returns (body.type 0 = no body) until closeSession. */
+struct rule_fake {
         struct fake base;
-        const char *instance;
-        int instance_creates;
-        int parent_creates;
+        int32_t (*answer)(void *arg, const struct zk_request *z, struct zk_response *body);
+        void *arg;
 };
 
-static int32_t vanishing_answer(struct vanishing_fake *vf, const struct zk_request *z)
+static void *rule_fake_main(void *p)
 {
-        if (z->type != ZK_OP_CREATE && z->type != ZK_OP_CREATE2)
-                return ZOK;
-        struct zk_bytes p = z->create.path;
-        if (p.len == (int32_t)strlen(vf->instance) && memcmp(p.data, vf->instance, p.len) == 0) {
-                vf->instance_creates++;
-                return ZNONODE;
-        }
-        vf->parent_creates++;
-        return ZNODEEXISTS;
-}
-
-static void *vanishing_fake_main(void *arg)
-{
-        struct vanishing_fake *vf = arg;
+        struct rule_fake *rf = p;
         static uint8_t buf[65536];
         size_t len;
         struct syn_writer w;
         syn_writer_init(&w, 0);
-        struct pollfd pl = {vf->base.listen_fd, POLLIN, 0};
-        int fd = poll(&pl, 1, 10000) == 1 ? accept(vf->base.listen_fd, NULL, NULL) : -1;
+        struct pollfd pl = {rf->base.listen_fd, POLLIN, 0};
+        int fd = poll(&pl, 1, 10000) == 1 ? accept(rf->base.listen_fd, NULL, NULL) : -1;
         struct zk_connect_request cr;
         if (fd >= 0 && fake_read_frame(fd, buf, sizeof(buf), &len) &&
             zk_connect_request_decode(buf, len, &cr) == SYN_OK) {
-                vf->base.handshakes++;
+                rf->base.handshakes++;
                 struct zk_connect_response resp = {
                     .timeout_ms = 30000, .session_id = 0x51, .has_read_only = true};
                 zk_connect_response_write(&w, &resp);
@@ -762,9 +774,9 @@ static void *vanishing_fake_main(void *arg)
                 struct zk_request z;
                 while (fake_read_frame(fd, buf, sizeof(buf), &len) &&
                        zk_request_decode(buf, len, &z) == SYN_OK) {
-                        struct zk_reply_header h = {z.xid, 0x10, vanishing_answer(vf, &z)};
-                        struct zk_response body = {.type = ZK_OP_EXISTS}; /* a Stat */
-                        zk_reply_write(&w, &h, z.type == ZK_OP_EXISTS ? &body : NULL);
+                        struct zk_response body = {.type = 0};
+                        struct zk_reply_header h = {z.xid, 0x10, rf->answer(rf->arg, &z, &body)};
+                        zk_reply_write(&w, &h, body.type != 0 ? &body : NULL);
                         fake_send(fd, &w);
                         bool closing = z.type == ZK_OP_CLOSE_SESSION;
                         zk_request_free(&z);
@@ -778,32 +790,148 @@ static void *vanishing_fake_main(void *arg)
         return NULL;
 }
 
+/* Starts a rule fake and opens a handle on it (connect string suffix: a chroot). */
+static struct synod *rule_fake_open(struct rule_fake *rf, const char *chroot)
+{
+        fake_start_listener(&rf->base);
+        pthread_create(&rf->base.thread, NULL, rule_fake_main, rf);
+        char servers[64];
+        snprintf(servers, sizeof(servers), "127.0.0.1:%d%s", rf->base.port, chroot);
+        struct synod *h;
+        struct synod_options opt = {.servers = servers, .session_timeout_ms = 30000, .seed = 11};
+        assert_int_equal(synod_open(&h, &opt), SYNOD_OK);
+        assert_int_equal(synod_wait_connected(h, 5000), SYNOD_OK);
+        return h;
+}
+
+static void rule_fake_close(struct rule_fake *rf, struct synod *h)
+{
+        synod_close(h);
+        pthread_join(rf->base.thread, NULL);
+        close(rf->base.listen_fd);
+        assert_int_equal(rf->base.handshakes, 1);
+}
+
+/* Answers creates of `instance` with ZNONODE (the service node "vanished" again)
+ * and every other create with ZNODEEXISTS (the parents are there), until the
+ * client closes its session: registration can never succeed. */
+struct vanishing_fake {
+        const char *instance;
+        int instance_creates;
+        int parent_creates;
+};
+
+static int32_t vanishing_answer(void *arg, const struct zk_request *z, struct zk_response *body)
+{
+        struct vanishing_fake *vf = arg;
+        if (z->type == ZK_OP_EXISTS)
+                body->type = ZK_OP_EXISTS; /* a Stat */
+        if (z->type != ZK_OP_CREATE && z->type != ZK_OP_CREATE2)
+                return ZOK;
+        struct zk_bytes p = z->create.path;
+        if (p.len == (int32_t)strlen(vf->instance) && memcmp(p.data, vf->instance, p.len) == 0) {
+                vf->instance_creates++;
+                return ZNONODE;
+        }
+        vf->parent_creates++;
+        return ZNODEEXISTS;
+}
+
 /* Bug: when every round failed, synod_service_register returned SYNOD_OK (and a
  * path) for a node that was never created. It must return the last error. */
 static void service_register_reports_failure_when_every_round_fails(void **state)
 {
         (void)state;
-        struct vanishing_fake vf;
-        memset(&vf, 0, sizeof(vf));
-        vf.instance = "/services/svc/one";
-        fake_start_listener(&vf.base);
-        pthread_create(&vf.base.thread, NULL, vanishing_fake_main, &vf);
-        char servers[64];
-        snprintf(servers, sizeof(servers), "127.0.0.1:%d", vf.base.port);
-        struct synod *h;
-        struct synod_options opt = {.servers = servers, .session_timeout_ms = 30000, .seed = 11};
-        assert_int_equal(synod_open(&h, &opt), SYNOD_OK);
-        assert_int_equal(synod_wait_connected(h, 5000), SYNOD_OK);
+        struct vanishing_fake vf = {.instance = "/services/svc/one"};
+        struct rule_fake rf = {.answer = vanishing_answer, .arg = &vf};
+        struct synod *h = rule_fake_open(&rf, "");
         char *path = NULL;
         int rc = synod_service_register(h, "svc", "one", "10.0.0.1", 80, NULL, &path);
         assert_int_equal(rc, SYNOD_ENONODE);
         assert_null(path);
-        synod_close(h);
-        pthread_join(vf.base.thread, NULL);
-        close(vf.base.listen_fd);
-        assert_int_equal(vf.base.handshakes, 1);
+        rule_fake_close(&rf, h);
         assert_int_equal(vf.instance_creates, CLIENT_CAS_ROUNDS_MAX); /* bounded, all tried */
         assert_true(vf.parent_creates >= CLIENT_CAS_ROUNDS_MAX);
+}
+
+/* ---- membership: reconfig and getConfig ---- */
+
+#define RECONFIG_TEXT "server.1=10.0.0.1:2888:3888:participant;10.0.0.1:2181\nversion=2"
+
+/* Answers reconfig with the new text (or ZRECONFIGDISABLED when nobody joins) and
+ * getData with a one-line membership, recording what the client sent. */
+struct reconfig_fake {
+        int reconfigs;
+        char *joining; /* of the first reconfig: "(null)" if sent as null */
+        int32_t leaving_len, new_members_len;
+        int64_t cur_config_id;
+        char *get_path; /* of the last getData */
+};
+
+static char *bytes_dup(struct zk_bytes b)
+{
+        return b.len < 0 ? strdup("(null)") : strndup((const char *)b.data, (size_t)b.len);
+}
+
+static int32_t reconfig_answer(void *arg, const struct zk_request *z, struct zk_response *body)
+{
+        struct reconfig_fake *rf = arg;
+        if (z->type == ZK_OP_GET_DATA) {
+                free(rf->get_path);
+                rf->get_path = bytes_dup(z->path_watch.path);
+                *body =
+                    (struct zk_response){.type = ZK_OP_GET_DATA, .data = zk_bytes_of("version=1")};
+                return ZOK;
+        }
+        if (z->type != ZK_OP_RECONFIG)
+                return ZOK;
+        if (rf->reconfigs++ == 0) {
+                rf->joining = bytes_dup(z->reconfig.joining_servers);
+                rf->leaving_len = z->reconfig.leaving_servers.len;
+                rf->new_members_len = z->reconfig.new_members.len;
+                rf->cur_config_id = z->reconfig.cur_config_id;
+        }
+        if (z->reconfig.joining_servers.len < 0)
+                return ZRECONFIGDISABLED;
+        *body = (struct zk_response){.type = ZK_OP_RECONFIG, .data = zk_bytes_of(RECONFIG_TEXT)};
+        body->stat.version = 3;
+        return ZOK;
+}
+
+/* reconfig sends null for an omitted list (as Java and kazoo) and no chroot, returns the
+ * new text and Stat; its errors come back as codes; getConfig ignores the chroot. */
+static void reconfig_and_get_config_over_the_wire(void **state)
+{
+        (void)state;
+        struct reconfig_fake st = {0};
+        struct rule_fake rf = {.answer = reconfig_answer, .arg = &st};
+        struct synod *h = rule_fake_open(&rf, "/app");
+        const char *join = "server.4=10.0.0.4:2888:3888:participant;10.0.0.4:2181";
+        char *text = NULL;
+        int32_t len = 0;
+        struct synod_stat stat = {0};
+        assert_int_equal(synod_reconfig(h, join, NULL, NULL, 0x100000002, &text, &len, &stat),
+                         SYNOD_OK);
+        assert_string_equal(text, RECONFIG_TEXT);
+        assert_int_equal(len, (int32_t)strlen(text));
+        assert_int_equal(stat.version, 3);
+        free(text);
+        assert_int_equal(synod_reconfig(h, NULL, "4", NULL, -1, &text, &len, NULL),
+                         SYNOD_ERECONFIGDISABLED);
+        assert_null(text);
+        assert_int_equal(len, -1);
+        assert_int_equal(synod_get_config(h, &text, NULL, NULL, NULL, NULL), SYNOD_OK);
+        assert_string_equal(text, "version=1");
+        free(text);
+        rule_fake_close(&rf, h);
+        assert_int_equal(st.reconfigs, 2);
+        assert_string_equal(st.joining, join);
+        assert_int_equal(st.leaving_len, -1);
+        assert_int_equal(st.new_members_len, -1);
+        assert_int_equal(st.cur_config_id, 0x100000002);
+        assert_string_equal(st.get_path, "/zookeeper/config"); /* not /app/zookeeper/config */
+        free(st.joining);
+        free(st.get_path);
 }
 
 static const struct CMUnitTest wire_tests[] = {
@@ -820,6 +948,8 @@ static const struct CMUnitTest wire_tests[] = {
     cmocka_unit_test(hostile_replies_drop_the_connection_not_the_process),
     cmocka_unit_test(calls_after_close_path_fail_cleanly),
     cmocka_unit_test(service_register_reports_failure_when_every_round_fails),
+    cmocka_unit_test(request_encodes_reconfig),
+    cmocka_unit_test(reconfig_and_get_config_over_the_wire),
 };
 
 void test_wire_register(const struct CMUnitTest **tests, size_t *n)
