@@ -11,10 +11,14 @@
  *   leader completeness  (§5.4) an entry first seen committed while the highest
  *                        term anywhere was B was committed in a term <= B, so
  *                        every leader of a term > B must hold it;
- *   state machine safety a global history index -> (term, content, state hash)
- *                        built from every apply on every node: nothing committed
- *                        is ever changed, and every node's state machine after
- *                        index i equals everyone else's (prefix agreement);
+ *   state machine safety a global history index -> (term, content, tree digest,
+ *                        outcome) built from every apply on every node: nothing
+ *                        committed is ever changed, and every node that applied
+ *                        index i has the same tree at i (the tree's digest, as
+ *                        ZooKeeper 3.6+ keeps one), the same result and the same
+ *                        tree events; a snapshot loaded at i has the digest of
+ *                        the history at i, and snapshots taken at i are
+ *                        byte-identical;
  *   rules in messages    (Figure 3.1, §9.6) a vote or pre-vote is granted only to
  *                        a candidate whose log is at least as up to date and
  *                        whose term is not behind; a vote grant, a vote request
@@ -38,6 +42,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/err.h"
 #include "sim.h"
 
 struct sim_match_slot {
@@ -188,6 +193,52 @@ static void sim_check_config_committed(struct sim_cluster *c, const struct raft_
         c->recycle_pending = true;
 }
 
+/* A hash of what an apply produced besides the tree: the ZooKeeper outcome
+ * (the reply's err, the failed op of a multi) and the tree events, in order,
+ * which decide the watch notifications on every server. */
+static uint64_t sim_outcome_hash(const struct sim_sm *sm)
+{
+        int32_t r[2] = {sm->result.err, sm->result.failed_index};
+        uint64_t h = sim_hash_bytes(SIM_HASH_INIT, r, sizeof(r));
+        for (int32_t i = 0; i < sm->events.count; i++) {
+                const struct tree_event *ev = &sm->events.items[i];
+                h = sim_hash_bytes(h, &ev->type, sizeof(ev->type));
+                h = sim_hash_bytes(h, ev->path.data, (size_t)ev->path.len);
+        }
+        return h;
+}
+
+/* The first apply of an index: it becomes history. */
+static void sim_check_apply_first(struct sim_cluster *c, struct sim_node *n,
+                                  const struct raft_entry *e, struct sim_committed *h)
+{
+        struct sim_checker *ck = &c->ck;
+        *h = (struct sim_committed){.term = e->term,
+                                    .term_bound = ck->max_term,
+                                    .content_hash = sim_entry_content_hash(e),
+                                    .digest = sim_sm_digest(&n->sm),
+                                    .outcome_hash = sim_outcome_hash(&n->sm),
+                                    .digest_node = n->id,
+                                    .known = true};
+        if (e->index > ck->committed_max)
+                ck->committed_max = e->index;
+        if (e->type == RAFT_ENTRY_CONF)
+                sim_check_config_committed(c, e);
+        if (e->type != RAFT_ENTRY_NORMAL)
+                return;
+        sim_trace(c, n, "history %llu: %s -> %s (failed op %d), %d tree events, digest %016llx",
+                  (unsigned long long)e->index, txn_type_name(n->sm.txn_type),
+                  zk_errname(n->sm.result.err), n->sm.result.failed_index, n->sm.events.count,
+                  (unsigned long long)h->digest);
+        c->st.txns++;
+        if (n->sm.result.err != ZOK || n->sm.result.failed_index >= 0)
+                c->st.txns_refused++;
+        else if (n->sm.txn_type == TXN_CREATE_SESSION)
+                c->st.sessions_opened++;
+        if (tree_node_count(&n->sm.tree) > c->st.tree_nodes_max)
+                c->st.tree_nodes_max = tree_node_count(&n->sm.tree);
+}
+
 void sim_check_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e)
 {
         struct sim_checker *ck = &c->ck;
@@ -198,20 +249,11 @@ void sim_check_apply(struct sim_cluster *c, struct sim_node *n, const struct raf
                 return;
         }
         struct sim_committed *h = &ck->committed[e->index];
-        uint64_t content = sim_entry_content_hash(e);
         if (!h->known) {
-                *h = (struct sim_committed){.term = e->term,
-                                            .term_bound = ck->max_term,
-                                            .content_hash = content,
-                                            .state_hash = n->sm_hash,
-                                            .known = true};
-                if (e->index > ck->committed_max)
-                        ck->committed_max = e->index;
-                if (e->type == RAFT_ENTRY_CONF)
-                        sim_check_config_committed(c, e);
+                sim_check_apply_first(c, n, e, h);
                 return;
         }
-        if (h->term != e->term || h->content_hash != content) {
+        if (h->term != e->term || h->content_hash != sim_entry_content_hash(e)) {
                 sim_fail(c,
                          "committed entry %llu changed: n%llu applied term %llu, history has "
                          "term %llu%s",
@@ -220,19 +262,82 @@ void sim_check_apply(struct sim_cluster *c, struct sim_node *n, const struct raf
                          h->term == e->term ? " with other content" : "");
                 return;
         }
-        if (h->state_hash != n->sm_hash)
-                sim_fail(c, "state machine of n%llu diverged at index %llu",
-                         (unsigned long long)n->id, (unsigned long long)e->index);
+        uint64_t digest = sim_sm_digest(&n->sm);
+        if (h->digest != digest)
+                sim_fail(c,
+                         "tree digest diverged at index %llu: n%llu has %016llx, n%llu had %016llx",
+                         (unsigned long long)e->index, (unsigned long long)n->id,
+                         (unsigned long long)digest, (unsigned long long)h->digest_node,
+                         (unsigned long long)h->digest);
+        else if (h->outcome_hash != sim_outcome_hash(&n->sm))
+                sim_fail(c,
+                         "apply outcome diverged at index %llu: n%llu's result or tree events "
+                         "differ from n%llu's",
+                         (unsigned long long)e->index, (unsigned long long)n->id,
+                         (unsigned long long)h->digest_node);
 }
 
-void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n)
+/* Configurations compare by their canonical encoding. */
+static bool sim_config_equal(const struct raft_config *a, const struct raft_config *b)
+{
+        uint8_t x[RAFT_CONFIG_ENCODED_BYTES_MAX], y[RAFT_CONFIG_ENCODED_BYTES_MAX];
+        int nx = raft_config_encode(a, x, sizeof(x));
+        int ny = raft_config_encode(b, y, sizeof(y));
+        return nx >= 0 && nx == ny && memcmp(x, y, (size_t)nx) == 0;
+}
+
+void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n,
+                               const struct raft_snapshot_meta *meta)
 {
         const struct sim_checker *ck = &c->ck;
-        if (n->applied >= ck->committed_cap || !ck->committed[n->applied].known)
+        if (!sim_config_equal(&n->sm.applied_config, &meta->config))
+                sim_fail(c, "n%llu loaded snapshot %llu whose configuration is not its meta's",
+                         (unsigned long long)n->id, (unsigned long long)meta->index);
+        else if (tree_check(&n->sm.tree) != SYN_OK)
+                sim_fail(c, "n%llu loaded snapshot %llu into a tree that fails tree_check",
+                         (unsigned long long)n->id, (unsigned long long)meta->index);
+        if (c->ck.failed || meta->index >= ck->committed_cap || !ck->committed[meta->index].known)
                 return;
-        if (ck->committed[n->applied].state_hash != n->sm_hash)
-                sim_fail(c, "n%llu loaded a snapshot at %llu whose state differs from history",
-                         (unsigned long long)n->id, (unsigned long long)n->applied);
+        const struct sim_committed *h = &ck->committed[meta->index];
+        uint64_t digest = sim_sm_digest(&n->sm);
+        if (h->digest != digest)
+                sim_fail(c,
+                         "tree digest diverged at index %llu: n%llu loaded a snapshot with "
+                         "%016llx, n%llu had %016llx",
+                         (unsigned long long)meta->index, (unsigned long long)n->id,
+                         (unsigned long long)digest, (unsigned long long)h->digest_node,
+                         (unsigned long long)h->digest);
+}
+
+void sim_check_snapshot_taken(struct sim_cluster *c, struct sim_node *n, uint64_t index,
+                              const uint8_t *bytes, size_t len)
+{
+        struct sim_checker *ck = &c->ck;
+        SYN_ASSERT(index < ck->committed_cap && ck->committed[index].known); /* n applied it */
+        struct sim_committed *h = &ck->committed[index];
+        uint64_t hash = sim_hash_bytes(SIM_HASH_INIT, bytes, len);
+        if (h->snapshot_node == 0) {
+                h->snapshot_node = n->id;
+                h->snapshot_hash = hash;
+        } else if (h->snapshot_hash != hash) {
+                sim_fail(c, "snapshots at index %llu differ: n%llu's bytes are not n%llu's",
+                         (unsigned long long)index, (unsigned long long)n->id,
+                         (unsigned long long)h->snapshot_node);
+        }
+}
+
+void sim_check_end(struct sim_cluster *c)
+{
+        for (uint32_t i = 0; i < c->n_slots && !c->ck.failed; i++) {
+                struct sim_node *n = &c->nodes[i];
+                if (!n->up || !n->sm.open)
+                        continue;
+                if (tree_check(&n->sm.tree) != SYN_OK)
+                        sim_fail(c, "n%llu: its tree fails tree_check at the end of the run",
+                                 (unsigned long long)n->id);
+                else
+                        sim_check_watches_held(c, n);
+        }
 }
 
 /* ---- leaders ---- */

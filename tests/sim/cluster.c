@@ -5,10 +5,10 @@
  * it to its node: a timer tick, a disk completion or a message delivery; the
  * node's host (host_sim.c) steps the core and the checker (checker.c) runs on
  * the update. The driver is an event of its own every SIM_DRIVER_PERIOD_US: it
- * plays the clients (proposals on the leader, ReadIndex reads anywhere) and,
- * in the fault phase, the adversary (crash, restart, pause, partition,
- * membership change, leadership transfer, snapshot), each with the seed's
- * swarm rate.
+ * plays the clients (txns proposed on the leader, ReadIndex reads and watches
+ * anywhere: workload.c) and, in the fault phase, the adversary (crash,
+ * restart, pause, partition, membership change, leadership transfer,
+ * snapshot, wall clock jump), each with the seed's swarm rate.
  *
  * Phases, as in TigerBeetle's VOPR. The fault phase runs opt.steps events.
  * Then everything heals: every node that should run is restarted and
@@ -141,7 +141,7 @@ static void sim_trace_state(struct sim_cluster *c, struct sim_node *n, const cha
                   "%-9s t%-3" PRIu64 " commit %-5" PRIu64 " last %-5" PRIu64 " applied %-5" PRIu64
                   " | %s",
                   raft_role_name(n->role), n->term, n->commit, raft_last_index(&n->core),
-                  n->applied, what);
+                  n->sm.applied, what);
 }
 
 /* ---- events ---- */
@@ -165,7 +165,7 @@ static void sim_on_tick(struct sim_cluster *c, struct sim_node *n)
         struct raft_event ev = {.type = RAFT_EV_TICK};
         sim_check_rc(c, n, sim_host_step(c, n, &ev), "TICK");
         if (n->up)
-                sim_push(c, (struct sim_event){.time_us = c->now_us + SIM_TICK_US,
+                sim_push(c, (struct sim_event){.time_us = c->now_us + n->tick_us,
                                                .slot = n->slot,
                                                .kind = SIM_EV_TICK,
                                                .incarnation = n->incarnation});
@@ -225,8 +225,8 @@ static void sim_digest(struct sim_cluster *c, const struct sim_event *ev)
                 v[3] = n->id;
                 v[4] = ((uint64_t)n->role << 56) ^ n->term;
                 v[5] = n->commit;
-                v[6] = n->applied;
-                v[7] = n->sm_hash;
+                v[6] = n->sm.applied;
+                v[7] = n->sm.open ? sim_sm_digest(&n->sm) : 0;
         }
         c->st.digest = sim_hash_bytes(c->st.digest, v, sizeof(v));
 }
@@ -414,8 +414,10 @@ static void sim_driver_faults(struct sim_cluster *c)
         if (syn_rand_chance(r, c->sw.snapshot_ppm)) {
                 struct sim_node *n = sim_random_up_node(c);
                 if (n != NULL && n->paused_until_us <= c->now_us)
-                        sim_host_take_snapshot(c, n);
+                        sim_snapshot_take(c, n);
         }
+        if (syn_rand_chance(r, c->sw.clock_jump_ppm))
+                sim_clock_jump(c);
 }
 
 static void sim_driver_clients(struct sim_cluster *c)
@@ -431,6 +433,11 @@ static void sim_driver_clients(struct sim_cluster *c)
                 struct sim_node *n = sim_random_up_node(c);
                 if (n != NULL && n->paused_until_us <= c->now_us)
                         (void)sim_host_read(c, n);
+        }
+        if (syn_rand_chance(r, c->sw.watch_ppm)) {
+                struct sim_node *n = sim_random_up_node(c);
+                if (n != NULL && n->paused_until_us <= c->now_us)
+                        sim_workload_watch(c, n);
         }
         if (c->now_us % (100 * SIM_DRIVER_PERIOD_US) == 0) {
                 for (uint32_t i = 0; i < c->n_slots; i++)
@@ -465,7 +472,7 @@ static void sim_cluster_init(struct sim_cluster *c, const struct sim_swarm *sw,
                 n->bootstrap = i < sw->nodes;
                 n->was_member = n->bootstrap;
                 n->active = n->bootstrap;
-                n->sm_hash = SIM_HASH_INIT;
+                sim_clock_init(c, n);
                 if (n->bootstrap)
                         c->committed_config.voters[c->committed_config.n_voters++] = n->id;
         }
@@ -545,7 +552,7 @@ static bool sim_live(struct sim_cluster *c)
                 struct sim_node *n = &c->nodes[s];
                 if (!sim_config_has(cfg, n->id))
                         continue;
-                if (!n->up || n->applied < c->live_index)
+                if (!n->up || n->sm.applied < c->live_index)
                         return false;
         }
         return true;
@@ -564,16 +571,31 @@ static bool sim_live_probe(struct sim_cluster *c)
                 return false;
         if (sim_host_propose(c, l, true) == SYN_OK)
                 sim_trace(c, l, "liveness probe proposed at %" PRIu64, c->live_index);
-        c->live_retry_us = c->now_us + (uint64_t)c->sw.election_ticks * SIM_TICK_US;
+        c->live_retry_us = c->now_us + (uint64_t)c->sw.election_ticks * sim_clock_tick_us_max(c);
         return false;
 }
 
+/* The longest snapshot file of the nodes that should run: a lagging node may
+ * need it, one chunk per round trip. */
+static size_t sim_snapshot_len_max(const struct sim_cluster *c)
+{
+        size_t len = 0;
+        for (uint32_t i = 0; i < c->n_slots; i++) {
+                const struct sim_node *n = &c->nodes[i];
+                if (n->active && n->disk_snapshot.len > len)
+                        len = n->disk_snapshot.len;
+        }
+        return len;
+}
+
 /*
- * How long the healed cluster may take: elections, plus the time to ship the
- * longest lag at the slowest rate the swarm allows (max_msg_bytes entries of
- * the largest payload per append, max_inflight_msgs appends per round trip,
- * one round trip = two maximal delays and a maximal disk write), times three
- * for rejected out-of-order appends.
+ * How long the healed cluster may take: elections (at the slowest tick), plus
+ * the time to ship the longest lag at the slowest rate the swarm allows
+ * (max_msg_bytes entries of the largest txn per append, max_inflight_msgs
+ * appends per round trip, one round trip = two maximal delays and a maximal
+ * disk write) and the largest snapshot (one chunk per round trip: the leader
+ * sends the next on the answer), times three for rejected out-of-order
+ * appends and transfers restarted by a new leader.
  */
 static uint64_t sim_liveness_bound_us(struct sim_cluster *c)
 {
@@ -589,12 +611,13 @@ static uint64_t sim_liveness_bound_us(struct sim_cluster *c)
                         last_min = last;
         }
         uint64_t lag = last_max > last_min ? last_max - last_min : 0;
-        uint64_t per_msg = c->sw.max_msg_bytes / (SIM_PAYLOAD_BYTES_MAX + 16);
+        uint64_t per_msg = c->sw.max_msg_bytes / (SIM_TXN_BYTES_MAX + 16);
         uint64_t per_rtt = (per_msg ? per_msg : 1) * c->sw.max_inflight_msgs;
         uint64_t rtt_us = 2ull * c->sw.delay_us_max + c->sw.disk_us_max;
-        uint64_t elections_us =
-            (uint64_t)SIM_LIVENESS_ELECTIONS_MAX * 2 * c->sw.election_ticks * SIM_TICK_US;
-        return elections_us + 3 * (lag + SIM_UNCOMMITTED_ENTRIES_MAX) / per_rtt * rtt_us;
+        uint64_t chunks = sim_snapshot_len_max(c) / c->sw.snapshot_chunk_bytes + 1;
+        uint64_t elections_us = (uint64_t)SIM_LIVENESS_ELECTIONS_MAX * 2 * c->sw.election_ticks *
+                                sim_clock_tick_us_max(c);
+        return elections_us + 3 * ((lag + SIM_UNCOMMITTED_ENTRIES_MAX) / per_rtt + chunks) * rtt_us;
 }
 
 static void sim_heal(struct sim_cluster *c)
@@ -661,7 +684,7 @@ static struct sim_node *sim_pick_follower(struct sim_cluster *c, struct sim_node
  */
 static void sim_stability(struct sim_cluster *c)
 {
-        uint64_t timeout_us = 2ull * c->sw.election_ticks * SIM_TICK_US;
+        uint64_t timeout_us = 2ull * c->sw.election_ticks * sim_clock_tick_us_max(c);
         struct sim_node *l = NULL;
         uint64_t term = 0;
         for (int attempt = 0; attempt < 5 && !c->ck.failed; attempt++) {
@@ -726,6 +749,7 @@ int sim_run(const struct sim_swarm *sw, const struct sim_options *opt, struct si
                                  bound_us / 1000);
                 if (!c->ck.failed && c->sw.pre_vote && c->sw.check_quorum)
                         sim_stability(c);
+                sim_check_end(c);
         }
         c->st.sim_time_us = c->now_us;
         c->st.committed_max = c->ck.committed_max;

@@ -11,10 +11,13 @@
  *               in the newest pending write (FIFO: every earlier write is
  *               durable when it is) and leave when it completes; if nothing is
  *               pending they leave at once;
- *   3. apply    u->committed in order into the state machine (a running hash);
+ *   3. apply    u->committed in order into the state machine (sm_sim.h: the
+ *               real tree, sessions and watches, at zxid = index), each
+ *               apply checked against the committed history (the tree
+ *               digest, the outcome, the watch notifications);
  *   4. snapshot chunks are buffered; an install is one more FIFO write whose
  *               completion loads the state machine and steps
- *               RAFT_EV_SNAPSHOT_INSTALLED;
+ *               RAFT_EV_SNAPSHOT_INSTALLED (snapshot_sim.c);
  *   5. reads    read states are checked and served once applied >= index;
  *   6. observe  role, term and commit are recorded and checked.
  *
@@ -108,8 +111,7 @@ static void sim_log_compact(struct sim_log *l, uint64_t to, uint64_t to_term)
         l->snap_term = to_term;
 }
 
-/* Empties the log and restarts it after (index, term): a snapshot was installed. */
-static void sim_log_reset(struct sim_log *l, uint64_t index, uint64_t term)
+void sim_log_reset(struct sim_log *l, uint64_t index, uint64_t term)
 {
         sim_log_truncate(l, l->snap_index + 1);
         l->snap_index = index;
@@ -130,6 +132,7 @@ static void sim_write_free(struct sim_write *w)
         for (size_t i = 0; i < w->n_entries; i++)
                 free((void *)w->entries[i].data);
         free(w->entries);
+        free(w->snapshot_bytes);
         struct sim_packet *p = w->after_head;
         while (p != NULL) {
                 struct sim_packet *next = p->next;
@@ -144,8 +147,13 @@ static void sim_disk_apply(struct sim_cluster *c, struct sim_node *n, const stru
                            size_t n_entries)
 {
         if (w->snapshot_install) {
-                n->disk_snapshot.meta = w->snapshot_meta;
-                n->disk_snapshot.sm_hash = w->snapshot_sm_hash;
+                /* A copy: a crash may write w to the disk and then free it. */
+                uint8_t *bytes = malloc(w->snapshot_len);
+                SYN_ASSERT(bytes != NULL);
+                memcpy(bytes, w->snapshot_bytes, w->snapshot_len);
+                sim_snapshot_free(&n->disk_snapshot);
+                n->disk_snapshot = (struct sim_snapshot){
+                    .meta = w->snapshot_meta, .bytes = bytes, .len = w->snapshot_len};
                 sim_log_reset(&n->disk_log, w->snapshot_meta.index, w->snapshot_meta.term);
                 return;
         }
@@ -164,7 +172,7 @@ static void sim_disk_apply(struct sim_cluster *c, struct sim_node *n, const stru
         }
 }
 
-static void sim_write_queue(struct sim_cluster *c, struct sim_node *n, struct sim_write *w)
+void sim_write_queue(struct sim_cluster *c, struct sim_node *n, struct sim_write *w)
 {
         if (n->writes_tail != NULL)
                 n->writes_tail->next = w;
@@ -246,24 +254,19 @@ int sim_node_start(struct sim_cluster *c, struct sim_node *n)
                 bool ok = sim_log_append(&n->mirror, sim_log_get(&n->disk_log, i));
                 SYN_ASSERT(ok);
         }
-        /* The state machine is volatile: it restarts from the snapshot. */
-        n->applied = n->disk_snapshot.meta.index;
-        n->sm_hash = n->applied ? n->disk_snapshot.sm_hash : SIM_HASH_INIT;
-        if (n->applied)
-                n->applied_config = n->disk_snapshot.meta.config;
-        else if (n->bootstrap)
-                sim_node_bootstrap_config(c, &n->applied_config);
-        else
-                memset(&n->applied_config, 0, sizeof(n->applied_config));
+        /* The state machine is volatile: it restarts from the durable snapshot
+         * (or the initial tree), and the core hands the log after it again. */
+        if (sim_snapshot_open_sm(c, n, &s.bootstrap) != SYN_OK)
+                return SYN_ECORRUPT;
         n->role = raft_role(&n->core);
         n->term = raft_term(&n->core);
         n->commit = raft_commit_index(&n->core);
         n->n_proposals = 0;
         n->n_reads = 0;
-        n->recv_snapshot_len = 0;
         n->snapshot_installing = false;
+        memset(n->chunk_offset_sent, 0, sizeof(n->chunk_offset_sent));
         n->disk_free_us = c->now_us;
-        sim_node_schedule_tick(c, n, c->now_us + syn_rand_range(&c->rand, 1, SIM_TICK_US));
+        sim_node_schedule_tick(c, n, c->now_us + syn_rand_range(&c->rand, 1, n->tick_us));
         sim_trace(c, n, "start (incarnation %u) term=%llu vote=%llu log=%llu..%llu snap=%llu",
                   n->incarnation, (unsigned long long)s.hard_state.term,
                   (unsigned long long)s.hard_state.vote, (unsigned long long)from,
@@ -306,6 +309,12 @@ void sim_node_crash(struct sim_cluster *c, struct sim_node *n)
         }
         n->writes_head = n->writes_tail = NULL;
         raft_close(&n->core);
+        sim_sm_close(&n->sm);
+        /* What was received of a snapshot goes with the process (the core
+         * restarts the transfer from offset 0). */
+        free(n->recv_snapshot);
+        n->recv_snapshot = NULL;
+        n->recv_snapshot_len = n->recv_snapshot_cap = 0;
         n->up = false;
         n->incarnation++;
         n->paused_until_us = 0;
@@ -321,8 +330,8 @@ void sim_node_wipe(struct sim_node *n)
         sim_log_free(&n->disk_log);
         sim_log_free(&n->mirror);
         memset(&n->disk_hard_state, 0, sizeof(n->disk_hard_state));
-        memset(&n->disk_snapshot, 0, sizeof(n->disk_snapshot));
-        n->applied = 0;
+        sim_snapshot_free(&n->disk_snapshot);
+        n->sm.applied = 0;
         n->term = 0;
         n->commit = 0;
 }
@@ -333,7 +342,7 @@ void sim_node_wipe(struct sim_node *n)
 static void sim_host_check_truncation(struct sim_cluster *c, struct sim_node *n,
                                       uint64_t truncate_from, uint64_t commit_before)
 {
-        uint64_t upto = commit_before > n->applied ? commit_before : n->applied;
+        uint64_t upto = commit_before > n->sm.applied ? commit_before : n->sm.applied;
         if (truncate_from == 0 || truncate_from > upto)
                 return;
         if (sim_log_last_index(&n->mirror) < upto) {
@@ -402,29 +411,6 @@ static void sim_host_persist(struct sim_cluster *c, struct sim_node *n, const st
 
 /* ---- (2) send ---- */
 
-static void sim_encode_snapshot(const struct sim_snapshot *s, uint8_t *buf)
-{
-        uint64_t v[3] = {s->meta.index, s->meta.term, s->sm_hash};
-        memcpy(buf, v, sizeof(v));
-}
-
-static struct sim_packet *sim_host_packet(const struct sim_node *n, const struct raft_message *m)
-{
-        if (m->type != RAFT_MSG_SNAPSHOT)
-                return sim_packet_copy(m);
-        /* The core leaves the bytes of an InstallSnapshot chunk to the host. */
-        uint8_t buf[SIM_SNAPSHOT_BYTES];
-        if (n->disk_snapshot.meta.index != m->snapshot.meta.index ||
-            m->snapshot.offset >= SIM_SNAPSHOT_BYTES)
-                return NULL; /* no longer have it: drop, the leader retries */
-        sim_encode_snapshot(&n->disk_snapshot, buf);
-        struct raft_message filled = *m;
-        filled.snapshot.data = buf + m->snapshot.offset;
-        filled.snapshot.len = SIM_SNAPSHOT_BYTES - m->snapshot.offset;
-        filled.snapshot.done = true;
-        return sim_packet_copy(&filled);
-}
-
 static void sim_host_send(struct sim_cluster *c, struct sim_node *n, const struct raft_message *ms,
                           size_t count, bool after_persist)
 {
@@ -435,7 +421,10 @@ static void sim_host_send(struct sim_cluster *c, struct sim_node *n, const struc
                         return;
                 }
                 sim_check_emit(c, n, &ms[i]);
-                struct sim_packet *p = sim_host_packet(n, &ms[i]);
+                /* The core leaves the bytes of an InstallSnapshot chunk to the host. */
+                struct sim_packet *p = ms[i].type == RAFT_MSG_SNAPSHOT
+                                           ? sim_snapshot_packet(c, n, &ms[i])
+                                           : sim_packet_copy(&ms[i]);
                 if (p == NULL)
                         continue;
                 struct sim_write *tail = n->writes_tail;
@@ -483,12 +472,12 @@ static void sim_host_serve_reads(struct sim_cluster *c, struct sim_node *n)
         uint32_t kept = 0;
         for (uint32_t i = 0; i < n->n_reads; i++) {
                 struct sim_read *r = &n->reads[i];
-                if (r->answered && n->applied >= r->index) {
-                        /* Served at the state after n->applied entries. */
-                        SYN_ASSERT(n->applied >= r->watermark);
+                if (r->answered && n->sm.applied >= r->index) {
+                        /* Served at the state after n->sm.applied entries. */
+                        SYN_ASSERT(n->sm.applied >= r->watermark);
                         c->st.reads_served++;
                         sim_trace(c, n, "read %llu served at applied %llu (read index %llu)",
-                                  (unsigned long long)r->ctx, (unsigned long long)n->applied,
+                                  (unsigned long long)r->ctx, (unsigned long long)n->sm.applied,
                                   (unsigned long long)r->index);
                         continue;
                 }
@@ -497,15 +486,43 @@ static void sim_host_serve_reads(struct sim_cluster *c, struct sim_node *n)
         n->n_reads = kept;
 }
 
+#ifdef SYNOD_PLANT_APPLY_LOCAL_TIME
+/*
+ * PLANTED BUG (tests/sim/CMakeLists.txt: sim_catches_apply_local_time): the
+ * applying node restamps the txn with its own wall clock, as an apply that
+ * read the clock would. Each node then gives the node it creates or changes
+ * its own ctime/mtime, and the tree digest check must notice.
+ */
+static int sim_host_sm_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e)
+{
+        uint8_t restamped[SIM_TXN_BYTES_MAX];
+        if (e->type != RAFT_ENTRY_NORMAL || e->len > sizeof(restamped))
+                return sim_sm_apply(&n->sm, e);
+        memcpy(restamped, e->data, e->len);
+        if (txn_stamp_time(restamped, e->len, sim_clock_wall_ms(c, n)) != SYN_OK)
+                return sim_sm_apply(&n->sm, e);
+        struct raft_entry local = *e;
+        local.data = restamped;
+        return sim_sm_apply(&n->sm, &local);
+}
+#else
+/* Applies e to n's state machine: the txn as its proposer stamped it. */
+static int sim_host_sm_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e)
+{
+        (void)c;
+        return sim_sm_apply(&n->sm, e);
+}
+#endif
+
 static void sim_host_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *es,
                            size_t count)
 {
         for (size_t i = 0; i < count && !c->ck.failed; i++) {
                 const struct raft_entry *e = &es[i];
-                if (e->index != n->applied + 1) {
+                if (e->index != n->sm.applied + 1) {
                         sim_fail(c, "n%llu: applying entry %llu after %llu (gap or repeat)",
                                  (unsigned long long)n->id, (unsigned long long)e->index,
-                                 (unsigned long long)n->applied);
+                                 (unsigned long long)n->sm.applied);
                         return;
                 }
                 if (c->opt.rule_checks && sim_log_term_at(&n->disk_log, e->index) != e->term) {
@@ -515,92 +532,18 @@ static void sim_host_apply(struct sim_cluster *c, struct sim_node *n, const stru
                                  (unsigned long long)e->term);
                         return;
                 }
-                uint64_t content = sim_entry_content_hash(e);
-                n->sm_hash = sim_hash_bytes(n->sm_hash, &content, sizeof(content));
-                n->applied = e->index;
-                sim_check_apply(c, n, e);
-                if (e->type == RAFT_ENTRY_CONF) {
-                        struct raft_config cfg;
-                        if (raft_config_decode(&cfg, e->data, e->len) != SYN_OK) {
-                                sim_fail(c, "n%llu: conf entry %llu does not decode",
-                                         (unsigned long long)n->id, (unsigned long long)e->index);
-                                return;
-                        }
-                        n->applied_config = cfg;
+                int rc = sim_host_sm_apply(c, n, e);
+                if (rc != SYN_OK) {
+                        sim_fail(c, "n%llu: committed entry %llu (type %d) does not apply: %s",
+                                 (unsigned long long)n->id, (unsigned long long)e->index,
+                                 (int)e->type, syn_strerror(rc));
+                        return;
                 }
+                sim_check_apply(c, n, e);
+                sim_check_watches(c, n, e->index);
                 sim_host_ack_writes(c, n, e);
         }
         sim_host_serve_reads(c, n);
-}
-
-/* ---- (4) snapshots ---- */
-
-static void sim_host_snapshot_chunk(struct sim_cluster *c, struct sim_node *n,
-                                    const struct raft_snapshot_chunk *ch)
-{
-        if (ch->offset == 0)
-                n->recv_snapshot_len = 0;
-        if (ch->offset != n->recv_snapshot_len || ch->len > SIM_SNAPSHOT_BYTES - ch->offset) {
-                sim_fail(c, "n%llu: snapshot chunk at %llu+%zu does not fit (have %llu)",
-                         (unsigned long long)n->id, (unsigned long long)ch->offset, ch->len,
-                         (unsigned long long)n->recv_snapshot_len);
-                return;
-        }
-        if (ch->len > 0)
-                memcpy(n->recv_snapshot + ch->offset, ch->data, ch->len);
-        n->recv_snapshot_len = ch->offset + ch->len;
-}
-
-static void sim_host_install(struct sim_cluster *c, struct sim_node *n,
-                             const struct raft_snapshot_meta *meta)
-{
-        uint64_t v[3];
-        if (n->recv_snapshot_len != SIM_SNAPSHOT_BYTES) {
-                sim_fail(c, "n%llu: install of an incomplete snapshot (%llu bytes)",
-                         (unsigned long long)n->id, (unsigned long long)n->recv_snapshot_len);
-                return;
-        }
-        memcpy(v, n->recv_snapshot, sizeof(v));
-        if (v[0] != meta->index || v[1] != meta->term) {
-                sim_fail(c, "n%llu: install meta %llu/%llu but the data is of %llu/%llu",
-                         (unsigned long long)n->id, (unsigned long long)meta->index,
-                         (unsigned long long)meta->term, (unsigned long long)v[0],
-                         (unsigned long long)v[1]);
-                return;
-        }
-        struct sim_write *w = calloc(1, sizeof(*w));
-        SYN_ASSERT(w != NULL);
-        w->snapshot_install = true;
-        w->snapshot_meta = *meta;
-        w->snapshot_sm_hash = v[2];
-        n->snapshot_installing = true;
-        /* The core's log is now the snapshot: so is the mirror. */
-        sim_log_reset(&n->mirror, meta->index, meta->term);
-        sim_write_queue(c, n, w);
-}
-
-void sim_host_take_snapshot(struct sim_cluster *c, struct sim_node *n)
-{
-        const struct raft_snapshot_meta *cur = raft_snapshot(&n->core);
-        if (n->applied <= cur->index || n->applied <= n->disk_snapshot.meta.index ||
-            n->snapshot_installing)
-                return;
-        uint64_t term = sim_log_term_at(&n->mirror, n->applied);
-        if (term == 0)
-                return;
-        /* Written, fsynced and renamed before the core hears of it. */
-        n->disk_snapshot.meta.index = n->applied;
-        n->disk_snapshot.meta.term = term;
-        n->disk_snapshot.meta.config = n->applied_config;
-        n->disk_snapshot.sm_hash = n->sm_hash;
-        c->st.snapshots++;
-        struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN,
-                                .snapshot_taken = {.index = n->applied}};
-        int rc = sim_host_step(c, n, &ev);
-        if (rc != SYN_OK)
-                sim_fail(c, "n%llu: SNAPSHOT_TAKEN at applied %llu refused: %s",
-                         (unsigned long long)n->id, (unsigned long long)n->applied,
-                         syn_strerror(rc));
 }
 
 /* ---- (5) reads ---- */
@@ -698,9 +641,9 @@ int sim_host_step(struct sim_cluster *c, struct sim_node *n, const struct raft_e
         sim_host_apply(c, n, u.committed, u.n_committed);
         /* 4. snapshots */
         if (u.snapshot_chunk != NULL)
-                sim_host_snapshot_chunk(c, n, u.snapshot_chunk);
+                sim_snapshot_chunk(c, n, u.snapshot_chunk);
         if (u.snapshot_install != NULL)
-                sim_host_install(c, n, u.snapshot_install);
+                sim_snapshot_install(c, n, u.snapshot_install);
         if (u.compacted_to != 0) {
                 sim_log_compact(&n->mirror, u.compacted_to,
                                 sim_log_term_at(&n->mirror, u.compacted_to));
@@ -734,18 +677,7 @@ void sim_host_disk_done(struct sim_cluster *c, struct sim_node *n)
                 p = next;
         }
         if (w->snapshot_install) {
-                n->snapshot_installing = false;
-                n->applied = w->snapshot_meta.index;
-                n->sm_hash = w->snapshot_sm_hash;
-                n->applied_config = w->snapshot_meta.config;
-                c->st.snapshots_installed++;
-                sim_check_snapshot_loaded(c, n);
-                struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_INSTALLED,
-                                        .snapshot_installed = {.index = w->snapshot_meta.index}};
-                int rc = sim_host_step(c, n, &ev);
-                if (rc != SYN_OK)
-                        sim_fail(c, "n%llu: SNAPSHOT_INSTALLED refused: %s",
-                                 (unsigned long long)n->id, syn_strerror(rc));
+                sim_snapshot_installed(c, n, w);
         } else if (w->mark.index != 0) {
                 struct raft_event ev = {.type = RAFT_EV_PERSISTED, .persisted = w->mark};
                 int rc = sim_host_step(c, n, &ev);
@@ -760,15 +692,11 @@ void sim_host_disk_done(struct sim_cluster *c, struct sim_node *n)
 
 int sim_host_propose(struct sim_cluster *c, struct sim_node *n, bool liveness)
 {
-        uint8_t payload[SIM_PAYLOAD_BYTES_MAX];
-        size_t len = syn_rand_range(&c->rand, SIM_PAYLOAD_BYTES_MIN, SIM_PAYLOAD_BYTES_MAX);
-        uint64_t id = ++c->next_payload;
-        memcpy(payload, &id, sizeof(id));
-        for (size_t i = sizeof(id); i < len; i++)
-                payload[i] = (uint8_t)syn_rand_next(&c->rand);
+        uint8_t payload[SIM_TXN_BYTES_MAX];
+        size_t len = sim_workload_txn(c, n, payload);
         struct raft_event ev = {.type = RAFT_EV_PROPOSE, .propose = {.data = payload, .len = len}};
         int rc = sim_host_step(c, n, &ev);
-        sim_trace(c, n, "client proposes %zu bytes%s: %s index %llu", len,
+        sim_trace(c, n, "client proposes a %zu-byte txn%s: %s index %llu", len,
                   liveness ? " (liveness probe)" : "", syn_errname(rc),
                   (unsigned long long)n->step_proposal_index);
         if (rc != SYN_OK)

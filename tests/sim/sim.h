@@ -11,17 +11,26 @@
  *   sim_msg.c     deep copies of raft messages and entries (the core's are borrowed)
  *   host_sim.c    one simulated node: THE HOST ORDER (persist -> send -> apply),
  *                 the non-durable disk, crash and restart
+ *   sm_sim.c      the replicated state machine a node applies to: the real
+ *                 tree, sessions and watches (sm_sim.h: no simulator inside)
+ *   snapshot_sim.c  the snapshot file: taken from the tree, sent in chunks
+ *                 at the offsets the core asks for, received, installed
+ *   workload.c    the clients: real txns (sessions, creates, setData, delete,
+ *                 multi, reap) and watches set on the nodes
+ *   clock_sim.c   each node's wall clock: offset, drift and jumps
  *   net_sim.c     the network: delay, loss, duplication, reordering, partitions
  *   checker.c     the safety invariants and Raft's rules as seen in messages,
  *                 checked after every step (docs/simulator.md lists them)
+ *   check_watch.c the watch notifications against a model of one-shot and
+ *                 persistent watches driven by the committed history
  *   cluster.c     the run: event loop, driver (clients, faults, membership),
  *                 fault phase, liveness phase, stability phase
  *   swarm.c       per-seed fault parameters ("swarm testing")
  *   main.c        the command line: one seed, or many in forked processes
  *
- * Time is in simulated microseconds. A node's timer ticks every SIM_TICK_US.
- * Every limit of the simulator is a named constant here (tests are not a
- * module of base/limits.h).
+ * Time is in simulated microseconds. A node's timer ticks every SIM_TICK_US,
+ * drifted by its clock (clock_sim.c) outside lease swarms. Every limit of the simulator is a named
+ * constant here (tests are not a module of base/limits.h).
  */
 #ifndef SYN_TESTS_SIM_SIM_H
 #define SYN_TESTS_SIM_SIM_H
@@ -33,6 +42,7 @@
 
 #include "base/rand.h"
 #include "raft/raft.h"
+#include "sm_sim.h"
 
 /* ---- limits ---- */
 
@@ -53,9 +63,44 @@
  * uncommitted entries (closed-loop load; an open loop would outgrow replication
  * in the swarm's slowest configurations and make liveness meaningless). */
 #define SIM_UNCOMMITTED_ENTRIES_MAX 32
-/* Client payload sizes, bytes. */
-#define SIM_PAYLOAD_BYTES_MIN 12
-#define SIM_PAYLOAD_BYTES_MAX 96
+/* Client txns (workload.c): the encoded size at most (a generator that
+ * exceeds it is a simulator bug), data bytes per node, ops per multi. */
+#define SIM_TXN_BYTES_MAX  1024
+#define SIM_DATA_BYTES_MAX 32
+#define SIM_MULTI_OPS_MAX  4
+/* Live sessions the workload opens at most, and their timeouts. */
+#define SIM_SESSIONS_MAX           4
+#define SIM_SESSION_TIMEOUT_MS_MIN 2000
+#define SIM_SESSION_TIMEOUT_MS_MAX 30000
+/* TTL of TTL nodes, ms: short enough that some expire within a run. */
+#define SIM_TTL_MS_MAX 3000
+/* Children of one node before sequential creates under it give way to
+ * deletes: with the fixed path set of workload.c this bounds the tree. */
+#define SIM_TREE_CHILDREN_MAX 12
+/* Nodes a REAP proposal looks at (tree_collect_reapable's max). */
+#define SIM_REAP_SCAN_MAX 8
+/* The bytes of a path of the workload, a sequence suffix included. */
+#define SIM_PATH_BYTES_MAX 48
+/* Watches: simulated client connections per node (ids 1..SIM_WATCH_CONNS),
+ * the watches the model of a node tracks (registrations beyond are skipped),
+ * and how often a watch action is a connection going away instead. */
+#define SIM_WATCH_CONNS          3
+#define SIM_WATCHES_PER_NODE_MAX 32
+#define SIM_WATCH_DROP_PPM       100000
+/* A snapshot stream, bytes at most. The workload bounds the tree far below:
+ * ten fixed paths, each with at most SIM_TREE_CHILDREN_MAX sequential children
+ * plus those proposed while earlier ones were uncommitted (up to
+ * SIM_UNCOMMITTED_ENTRIES_MAX multis of SIM_MULTI_OPS_MAX creates), each node
+ * well under 200 bytes of path, data and Stat: about 1,700 nodes, 340 KB. */
+#define SIM_SNAPSHOT_BYTES_MAX (1024 * 1024)
+/* InstallSnapshot chunk sizes the swarm draws from, bytes. */
+#define SIM_SNAPSHOT_CHUNK_BYTES_MIN 64
+/* Wall clocks (clock_sim.c): the epoch every clock starts near, the largest
+ * drift rate, initial offset and jump (an NTP step) the swarm may draw. */
+#define SIM_CLOCK_EPOCH_MS      1700000000000ll
+#define SIM_CLOCK_DRIFT_PPM_MAX 10000
+#define SIM_CLOCK_OFFSET_US_MAX (2ll * 1000 * 1000)
+#define SIM_CLOCK_JUMP_US_MAX   (10ll * 1000 * 1000)
 /* Default events per seed in the fault phase. */
 #define SIM_STEPS_DEFAULT 20000
 /* Liveness phase: after healing, a leader must commit a new entry on every member
@@ -73,6 +118,10 @@
 
 _Static_assert(SIM_SLOTS_MAX <= RAFT_NODES_MAX, "every slot can be a member");
 _Static_assert(SIM_DRIVER_PERIOD_US < SIM_TICK_US, "the driver acts between ticks");
+_Static_assert(SIM_TXN_BYTES_MAX <= RAFT_ENTRY_BYTES_MAX, "a txn is one entry");
+_Static_assert(SIM_MULTI_OPS_MAX <= ZK_MULTI_OPS_MAX, "a multi the server accepts");
+_Static_assert(SIM_SNAPSHOT_CHUNK_BYTES_MIN <= RAFT_SNAPSHOT_CHUNK_BYTES, "chunks are messages");
+_Static_assert(SIM_CLOCK_DRIFT_PPM_MAX < 1000000, "a clock never runs backwards by drift");
 
 /* ---- swarm parameters (swarm.c) ---- */
 
@@ -82,6 +131,19 @@ enum sim_partition_mode {
         SIM_PART_MINORITY = 1 << 2,   /* one minority group cut off */
         SIM_PART_BRIDGE = 1 << 3,     /* two groups, one node talks to both */
         SIM_PART_LEADER = 1 << 4,     /* the current leader cut off from everyone */
+};
+
+/* The kinds of client txn (workload.c); the swarm weighs each per seed. */
+enum sim_txn_kind {
+        SIM_TXN_CREATE_SESSION,
+        SIM_TXN_CLOSE_SESSION,
+        SIM_TXN_CREATE,
+        SIM_TXN_SET_DATA,
+        SIM_TXN_DELETE,
+        SIM_TXN_SET_ACL,
+        SIM_TXN_MULTI,
+        SIM_TXN_REAP,
+        SIM_TXN_KINDS
 };
 
 /* Everything a seed decides about its run; printed on failure. Rates are per
@@ -124,6 +186,19 @@ struct sim_swarm {
         uint64_t snapshot_trailing;
         uint64_t max_msg_bytes;     /* raft option: small values send one entry per append */
         uint32_t max_inflight_msgs; /* raft option */
+        /* InstallSnapshot chunk size: small ones make transfers of many chunks,
+         * resumed at the receiver's offset when one is lost. */
+        uint32_t snapshot_chunk_bytes;
+        uint32_t watch_ppm; /* a client sets a watch on some node */
+        /* Clocks: each node's drift is drawn from +-clock_drift_ppm_max and its
+         * initial offset from +-clock_offset_us_max; with clock_jump_ppm a
+         * node's wall clock steps by up to +-clock_jump_us_max. Drift moves
+         * the ticks too, except in lease swarms (clock_sim.c says why). */
+        uint32_t clock_drift_ppm_max;
+        uint32_t clock_offset_us_max;
+        uint32_t clock_jump_ppm;
+        uint32_t clock_jump_us_max;
+        uint32_t txn_weight[SIM_TXN_KINDS]; /* the client mix, relative weights */
 };
 
 /* Fills s from seed; nodes_forced != 0 overrides the node count. */
@@ -141,6 +216,15 @@ struct sim_stats {
         uint64_t conf_changes, transfers, snapshots, snapshots_installed;
         uint64_t proposals, acked_writes, reads_served, elections;
         uint64_t committed_max;
+        /* Committed txns (counted once, on their first apply) and those whose
+         * ZooKeeper outcome was an error (ZNONODE, ZBADVERSION, a failed multi,
+         * ...), sessions opened, the largest tree; watch notifications checked;
+         * snapshot chunks sent and those resent from an earlier offset; clock
+         * jumps. */
+        uint64_t txns, txns_refused, sessions_opened, tree_nodes_max;
+        uint64_t watch_fires;
+        uint64_t snapshot_chunks, snapshot_chunks_resent;
+        uint64_t clock_jumps;
         uint64_t failures;
         /* Hash of every event and the state it left (one seed; not summed):
          * two runs of a seed must agree on it. */
@@ -224,19 +308,34 @@ struct sim_write {
          * write is nothing else. */
         bool snapshot_install;
         struct raft_snapshot_meta snapshot_meta;
-        uint64_t snapshot_sm_hash;
+        uint8_t *snapshot_bytes; /* owned: the received stream */
+        size_t snapshot_len;
         /* msgs_after_persist of this and later updates, released when this write
          * is durable (FIFO: every earlier write is durable then too). */
         struct sim_packet *after_head, *after_tail;
 };
 
-/* The host's snapshot "file": the state machine at an index. */
+/* The host's snapshot file: the stream of sm_sim.h (configuration, tree) as
+ * of meta.index, byte for byte what the server writes into its file. */
 struct sim_snapshot {
         struct raft_snapshot_meta meta; /* index 0 = none */
-        uint64_t sm_hash;
+        uint8_t *bytes;                 /* owned; NULL iff meta.index == 0 */
+        size_t len;
 };
-/* Encoded size of a snapshot file: index, term, hash. */
-#define SIM_SNAPSHOT_BYTES 24
+
+/* The model of one node's watches (check_watch.c): what the committed history
+ * says the watch manager must hold. */
+struct sim_watch_entry {
+        uint64_t conn_id;
+        unsigned kinds; /* enum watch_kind bits */
+        uint32_t path_len;
+        char path[SIM_PATH_BYTES_MAX];
+};
+
+struct sim_watch_model {
+        struct sim_watch_entry e[SIM_WATCHES_PER_NODE_MAX];
+        uint32_t n;
+};
 
 struct sim_proposal {
         uint64_t index, term;
@@ -270,15 +369,25 @@ struct sim_node {
         struct sim_log mirror;
         struct sim_write *writes_head, *writes_tail; /* FIFO of pending writes */
         uint64_t disk_free_us; /* the disk finishes the last pending write then */
-        /* A snapshot being received (u->snapshot_chunk). */
-        uint8_t recv_snapshot[SIM_SNAPSHOT_BYTES];
-        uint64_t recv_snapshot_len;
+        /* A snapshot being received (u->snapshot_chunk), growing to
+         * SIM_SNAPSHOT_BYTES_MAX; volatile, like the server's recv.tmp whose
+         * transfer restarts from offset 0 after a crash. */
+        uint8_t *recv_snapshot;
+        size_t recv_snapshot_len, recv_snapshot_cap;
         bool snapshot_installing;
+        /* The offset of the last chunk sent to each slot (a resend counts). */
+        uint64_t chunk_offset_sent[SIM_SLOTS_MAX];
 
-        /* The state machine (volatile: rebuilt after a restart). */
-        uint64_t applied;
-        uint64_t sm_hash;
-        struct raft_config applied_config;
+        /* The state machine (volatile: rebuilt from the durable snapshot and log
+         * after a restart) and the model its watch notifications must obey. */
+        struct sim_sm sm;
+        struct sim_watch_model watch_model;
+
+        /* The node's clocks (clock_sim.c): its hardware, so they stay with the
+         * slot across restarts and new ids. */
+        int64_t clock_drift_ppm;
+        int64_t clock_offset_us; /* steps by the jumps */
+        uint64_t tick_us;        /* its tick period: SIM_TICK_US, drifted */
 
         /* The vote request being handled in the current step, if any, and this
          * node's term and log before it (the checker's vote rules). */
@@ -309,7 +418,17 @@ struct sim_committed {
          * must hold it (leader completeness, §5.4). */
         uint64_t term_bound;
         uint64_t content_hash;
-        uint64_t state_hash; /* the state machine after applying this entry */
+        /* The tree's digest after applying this entry, a hash of the apply's
+         * outcome (the result and the tree events), and the first node that
+         * applied it (for the report). */
+        uint64_t digest;
+        uint64_t outcome_hash;
+        uint64_t digest_node;
+        /* The hash of the snapshot bytes taken at this index and who took it
+         * first (0: none): snapshots at one index must be byte-identical,
+         * since a receiver resumes a transfer from another leader's copy. */
+        uint64_t snapshot_hash;
+        uint64_t snapshot_node;
         bool known;
 };
 
@@ -338,8 +457,8 @@ void sim_fail(struct sim_cluster *c, const char *fmt, ...) __attribute__((format
 /* An entry was appended to n's log after prev_term: log matching (§5.3). */
 void sim_check_append(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e,
                       uint64_t prev_term);
-/* n applied e (its state machine hash is now sm_hash): committed history and
- * state machine prefixes. */
+/* n applied e (n->sm is the state after it): committed history, and the tree
+ * digest and tree events equal on every node that applied e. */
 void sim_check_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e);
 /* n reports role leader in term: election safety, and leader completeness. */
 void sim_check_leader(struct sim_cluster *c, struct sim_node *n, bool new_leader);
@@ -352,8 +471,32 @@ void sim_check_release(struct sim_cluster *c, struct sim_node *n, const struct r
  * its current term, possibly since this step): the new commit must be of that
  * term and durable on a majority of n's voters. */
 void sim_check_leader_commit(struct sim_cluster *c, struct sim_node *n, uint64_t before);
-/* n loaded a snapshot: its state hash must match the committed history. */
-void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n);
+/* n loaded a snapshot into n->sm: its tree digest must match the committed
+ * history at the snapshot's index, and its configuration the snapshot's meta. */
+void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n,
+                               const struct raft_snapshot_meta *meta);
+/* At the end of a run: every running node's tree passes tree_check (its
+ * derived structures and digest recomputed from scratch) and its watch
+ * manager holds what the model says. */
+void sim_check_end(struct sim_cluster *c);
+/* n wrote a snapshot of len bytes at index: byte-identical to every other
+ * snapshot at that index. */
+void sim_check_snapshot_taken(struct sim_cluster *c, struct sim_node *n, uint64_t index,
+                              const uint8_t *bytes, size_t len);
+
+/* check_watch.c: the model of a node's watches, and the check after an apply
+ * that n->sm.deliveries are exactly the notifications the model owes for
+ * n->sm.events (which sim_check_apply holds to the committed history). */
+void sim_watch_model_clear(struct sim_watch_model *m);
+/* Records a registration the watch manager accepted; false if the model is full. */
+bool sim_watch_model_add(struct sim_watch_model *m, uint64_t conn_id, unsigned kinds,
+                         const char *path, size_t path_len);
+bool sim_watch_model_full(const struct sim_watch_model *m);
+void sim_watch_model_drop_conn(struct sim_watch_model *m, uint64_t conn_id);
+void sim_check_watches(struct sim_cluster *c, struct sim_node *n, uint64_t index);
+/* The manager holds exactly the watches of the model (after notifications,
+ * and at the end of a run). */
+void sim_check_watches_held(struct sim_cluster *c, struct sim_node *n);
 
 /* ---- the cluster (cluster.c, net_sim.c, host_sim.c) ---- */
 
@@ -380,7 +523,8 @@ struct sim_cluster {
         uint64_t heal_at_us;                         /* partition ends (0: none) */
         bool healing;                                /* liveness phase: no faults */
         uint64_t next_ctx;
-        uint64_t next_payload;
+        uint64_t next_session; /* the counter in session ids (workload.c) */
+        int32_t next_cxid;
         struct raft_config committed_config; /* latest committed configuration */
         uint64_t committed_config_index;
         struct sim_checker ck;
@@ -406,12 +550,52 @@ void sim_host_disk_done(struct sim_cluster *c, struct sim_node *n);
 /* Client actions against n's core. */
 int sim_host_propose(struct sim_cluster *c, struct sim_node *n, bool liveness);
 int sim_host_read(struct sim_cluster *c, struct sim_node *n);
-void sim_host_take_snapshot(struct sim_cluster *c, struct sim_node *n);
 /* Drops reads that timed out. */
 void sim_host_expire_reads(struct sim_cluster *c, struct sim_node *n);
+/* Queues a write on n's disk (FIFO); it completes at a random disk latency. */
+void sim_write_queue(struct sim_cluster *c, struct sim_node *n, struct sim_write *w);
 uint64_t sim_log_term_at(const struct sim_log *l, uint64_t index);
 uint64_t sim_log_last_index(const struct sim_log *l);
+/* Empties the log and restarts it after (index, term): a snapshot was installed. */
+void sim_log_reset(struct sim_log *l, uint64_t index, uint64_t term);
 void sim_log_free(struct sim_log *l);
+
+/* snapshot_sim.c */
+/* n snapshots its state machine at its applied index (the driver). */
+void sim_snapshot_take(struct sim_cluster *c, struct sim_node *n);
+/* The InstallSnapshot message m of n's core with its chunk filled from n's
+ * snapshot file, as a packet; NULL if n no longer has that snapshot (the
+ * leader retries with its newest). */
+struct sim_packet *sim_snapshot_packet(struct sim_cluster *c, struct sim_node *n,
+                                       const struct raft_message *m);
+void sim_snapshot_chunk(struct sim_cluster *c, struct sim_node *n,
+                        const struct raft_snapshot_chunk *ch);
+/* u->snapshot_install: queues the received stream as one more FIFO write. */
+void sim_snapshot_install(struct sim_cluster *c, struct sim_node *n,
+                          const struct raft_snapshot_meta *meta);
+/* The install write w is durable: n's state machine becomes the snapshot. */
+void sim_snapshot_installed(struct sim_cluster *c, struct sim_node *n, const struct sim_write *w);
+/* Opens n's state machine at start: from its durable snapshot, if any. */
+int sim_snapshot_open_sm(struct sim_cluster *c, struct sim_node *n,
+                         const struct raft_config *initial);
+void sim_snapshot_free(struct sim_snapshot *s);
+
+/* workload.c */
+/* Writes a client txn for proposer n (its applied tree, its wall clock) into
+ * buf (SIM_TXN_BYTES_MAX bytes); returns its length. */
+size_t sim_workload_txn(struct sim_cluster *c, struct sim_node *n, uint8_t *buf);
+/* A client of n sets a watch (or one of n's connections goes away). */
+void sim_workload_watch(struct sim_cluster *c, struct sim_node *n);
+
+/* clock_sim.c */
+/* Draws the clocks of the node in slot n (at cluster start). */
+void sim_clock_init(struct sim_cluster *c, struct sim_node *n);
+/* n's wall clock now, ms since the epoch: what its proposals stamp. */
+int64_t sim_clock_wall_ms(const struct sim_cluster *c, const struct sim_node *n);
+/* The slowest node's tick period, us: what "a maximal election timeout" takes. */
+uint64_t sim_clock_tick_us_max(const struct sim_cluster *c);
+/* Steps a random node's wall clock (the driver, with clock_jump_ppm). */
+void sim_clock_jump(struct sim_cluster *c);
 
 /* net_sim.c */
 /* Queues a copy of m for delivery (or drops it). */
