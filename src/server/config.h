@@ -62,6 +62,7 @@ struct srv_config {
         int64_t raft_tick_ms;          /* <= heartbeat_interval_ms */
         bool linearizable_reads;       /* every read waits for a ReadIndex round */
         bool reconfig_enabled;         /* reconfigEnabled: the reconfig request is allowed */
+        bool join; /* `serve --join`: joins a running cluster (no bootstrap configuration) */
         /* The cluster: empty (member_count 0) for a standalone server. */
         uint32_t member_count; /* <= RAFT_NODES_MAX */
         struct srv_member members[RAFT_NODES_MAX];

@@ -24,9 +24,12 @@
 static void usage(FILE *out)
 {
         fprintf(out,
-                "usage: synod serve [-c zoo.cfg] [--id N] [--log-level debug|info|warn|error]\n"
+                "usage: synod serve [-c zoo.cfg] [--id N] [--join] [--log-level "
+                "debug|info|warn|error]\n"
                 "       synod --version\n"
-                "--id N: this server is server.N of the config (default: dataDir/myid)\n");
+                "--id N: this server is server.N of the config (default: dataDir/myid)\n"
+                "--join: a new server joining a running cluster: it waits for the leader to add\n"
+                "        it (reconfig) instead of starting a cluster of the config's servers\n");
 }
 
 /* A server id from the command line: decimal digits only, in range. */
@@ -48,6 +51,7 @@ static int serve(int argc, char **argv)
         const char *config_path = NULL;
         const char *log_level = NULL;
         uint64_t id = 0; /* 0: not given */
+        bool join = false;
         for (int i = 0; i < argc; i++) {
                 if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
                     i + 1 < argc) {
@@ -58,6 +62,8 @@ static int serve(int argc, char **argv)
                                         SRV_SERVER_ID_MIN, SRV_SERVER_ID_MAX);
                                 return 2;
                         }
+                } else if (strcmp(argv[i], "--join") == 0) {
+                        join = true;
                 } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
                         log_level = argv[++i];
                 } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -79,6 +85,7 @@ static int serve(int argc, char **argv)
                 SYN_ERROR("%s", err);
                 return 1;
         }
+        config.join = join;
         int level = syn_log_level_parse(log_level ? log_level : config.log_level);
         if (level < 0) {
                 SYN_ERROR("unknown log level '%s'", log_level ? log_level : config.log_level);

@@ -219,11 +219,19 @@ static int start_net(struct srv *srv)
         return 0;
 }
 
-/* The configured servers: participants vote, observers are Raft learners. A standalone
- * server is its only voter. */
+/*
+ * The configuration a new cluster starts with (Raft uses it only while the log holds no
+ * configuration entry and there is no snapshot): the configured servers, participants
+ * voting and observers as learners; a standalone server is its only voter. A server
+ * started with --join starts with none: it is not a member until the leader adds it, and
+ * its file (which lists the cluster and itself) is not the cluster's configuration of
+ * the entries it will receive, so it must never vote, campaign or snapshot by it.
+ */
 static void bootstrap_config(const struct srv *srv, struct raft_config *c)
 {
         memset(c, 0, sizeof *c);
+        if (srv->config.join)
+                return;
         if (srv->config.member_count == 0) {
                 c->n_voters = 1;
                 c->voters[0] = (uint64_t)srv->config.server_id;

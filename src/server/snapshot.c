@@ -148,8 +148,11 @@ bool snapshot_due(const struct srv *srv)
 
 void snapshot_maybe_start(struct srv *srv)
 {
+        /* A joining server applies entries from before the configuration entry that added
+         * it without knowing the configuration they were made under: it must not write
+         * one (another member's snapshot at that index would differ). */
         if (srv->snapshot_pid != 0 || srv->stopping || srv->applied_index == 0 ||
-            !snapshot_due(srv))
+            srv->applied_config.n_voters == 0 || !snapshot_due(srv))
                 return;
         uint64_t index = srv->applied_index;
         uint64_t term = raft_term_at(&srv->raft, index);

@@ -64,6 +64,7 @@ class Member:
         self.log_path = os.path.join(self.dir, "server.log")
         self.process = None
         self.paused = False
+        self.joining = False  # added by add_server(): joins a running cluster
 
     def server_line(self):
         return "server.%d=%s:%d:%d;%s:%d" % (self.server_id, HOST, self.peer_port,
@@ -140,6 +141,7 @@ class Cluster:
         line too; running servers keep the membership they started with."""
         self.pin_identity()
         m = self._new_member()
+        m.joining = True
         self.write_cfg()
         return m.server_id
 
@@ -330,8 +332,9 @@ class SynodCluster(Cluster):
         binary = os.environ.get("SYNOD_BIN")
         if not binary:
             raise RuntimeError("a synod cluster needs SYNOD_BIN=<path to synod>")
-        return [os.path.abspath(binary), "serve", "-c", self.cfg_path,
-                "--id", str(member.server_id)], None
+        argv = [os.path.abspath(binary), "serve", "-c", self.cfg_path,
+                "--id", str(member.server_id)]
+        return argv + (["--join"] if member.joining else []), None
 
     def pin_identity(self):
         """synod derives its cluster id from the server lines unless clusterId is set, so a
