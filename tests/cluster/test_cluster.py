@@ -12,6 +12,7 @@ import pytest
 from kazoo.exceptions import ConnectionLoss, NodeExistsError, OperationTimeoutError
 from kazoo.protocol.states import KazooState
 
+import servers
 import zkwire
 
 POLL_S = 0.05
@@ -31,15 +32,8 @@ def wait_for(predicate, timeout_s, what):
 
 
 def server_zxid(c, i):
-    """Last zxid applied by server i (srvr's Zxid line), or -1 if it does not answer."""
-    try:
-        reply = c.four_letter(i, "srvr")
-    except OSError:
-        return -1
-    for line in reply.splitlines():
-        if line.startswith("Zxid:"):
-            return int(line.split(":", 1)[1].strip(), 16)
-    return -1
+    """Last zxid applied by server i, or -1 if it does not answer."""
+    return servers.srvr_zxid(lambda cmd, timeout_s: c.four_letter(i, cmd, timeout_s))
 
 
 def wait_caught_up(c, i, others):

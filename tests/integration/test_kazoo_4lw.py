@@ -1,6 +1,11 @@
 """Four-letter words through kazoo's client.command() (one recv of up to 8 KiB, as kazoo
-does) and a raw reader, checking the formats monitoring tools parse, plus server_version()."""
+does) and a raw reader, checking the formats monitoring tools parse, plus server_version().
 
+A four-letter word describes the one server it is sent to. On a cluster, kazoo's command()
+goes to the server the client is connected to, and the tests that compare a server's counters
+or watch lists with what the test did put all their clients on one server (`member`)."""
+
+import os
 import re
 
 import servers
@@ -26,6 +31,20 @@ MNTR_INT_KEYS = [
     "zk_open_file_descriptor_count", "zk_max_file_descriptor_count", "zk_uptime",
     "zk_global_sessions", "zk_local_sessions", "zk_auth_failed_count",
 ]
+
+
+# the leader of a cluster adds this line (ZooKeeper's StatCommand, for srvr and stat)
+PROPOSAL_SIZES_LINE = r"Proposal sizes last/min/max: -?\d+/-?\d+/-?\d+"
+
+
+def srvr_patterns(server, lines):
+    """SRVR_LINES for a serving server of `server`'s topology (its Mode), plus the proposal
+    sizes line when the reply `lines` say Mode: leader."""
+    mode = r"Mode: (%s)" % "|".join(server.modes)
+    patterns = [mode if p == r"Mode: standalone" else p for p in SRVR_LINES]
+    if "Mode: leader" in lines:
+        patterns.append(PROPOSAL_SIZES_LINE)
+    return patterns
 
 
 def mntr(server):
@@ -54,8 +73,9 @@ def test_ruok_isro(zk):
 def test_srvr_format(zk, server):
     text = zk.command(b"srvr")
     lines = text.rstrip("\n").split("\n")
-    assert len(lines) == len(SRVR_LINES), text
-    for pattern, line in zip(SRVR_LINES, lines):
+    patterns = srvr_patterns(server, lines)
+    assert len(lines) == len(patterns), text
+    for pattern, line in zip(patterns, lines):
         assert re.fullmatch(pattern, line), (pattern, line)
     fields = srvr_fields(text)
     assert int(fields["Connections"]) >= 1
@@ -65,6 +85,9 @@ def test_srvr_format(zk, server):
 
 
 def test_srvr_counters_move(zk, prefix):
+    # srvr describes zk's server: make it apply what other clients wrote before (on a
+    # cluster, the previous tests' clean-up may still be arriving there)
+    zk.sync(prefix)
     before = srvr_fields(zk.command(b"srvr"))
     for i in range(5):
         zk.create("%s/n%d" % (prefix, i), b"")
@@ -75,7 +98,7 @@ def test_srvr_counters_move(zk, prefix):
     assert int(after["Node count"]) == int(before["Node count"]) + 5
 
 
-def test_stat_format(zk):
+def test_stat_format(zk, server):
     text = zk.command(b"stat")
     lines = text.split("\n")
     assert re.fullmatch(SRVR_LINES[0], lines[0])
@@ -86,8 +109,9 @@ def test_stat_format(zk):
         i += 1
     assert i >= 3  # at least our kazoo connection and the command's own
     rest = [line for line in lines[i + 1:] if line]
-    assert len(rest) == len(SRVR_LINES) - 1
-    for pattern, line in zip(SRVR_LINES[1:], rest):
+    patterns = srvr_patterns(server, rest)[1:]
+    assert len(rest) == len(patterns), text
+    for pattern, line in zip(patterns, rest):
         assert re.fullmatch(pattern, line), (pattern, line)
 
 
@@ -102,14 +126,16 @@ def test_cons_lists_sessions(zk):
     assert re.search(r",lzxid=0x[0-9a-f]+,", ours[0])
 
 
-def test_conf(zk, server):
+def test_conf(clients, member):
+    zk = clients(hosts=member.hosts)
     conf = dict(line.split("=", 1) for line in zk.command(b"conf").splitlines() if "=" in line)
-    assert conf["clientPort"] == str(server.port)
-    assert conf["tickTime"] == str(server.tick_time_ms)
-    assert conf["minSessionTimeout"] == str(server.min_session_timeout_ms)
-    assert conf["maxSessionTimeout"] == str(server.max_session_timeout_ms)
+    assert conf["clientPort"] == str(member.port)
+    assert conf["tickTime"] == str(member.tick_time_ms)
+    assert conf["minSessionTimeout"] == str(member.min_session_timeout_ms)
+    assert conf["maxSessionTimeout"] == str(member.max_session_timeout_ms)
     assert conf["maxClientCnxns"] == "200"
-    assert conf["dataDir"].startswith(server.data_dir)
+    # a relative dataDir (a cluster's shared zoo.cfg has one) is the process's directory's
+    assert os.path.join(member.work_dir, conf["dataDir"]).startswith(member.data_dir)
 
 
 def test_envi_and_server_version(zk):
@@ -129,26 +155,28 @@ def test_dirs(zk):
     assert re.fullmatch(r"datadir_size: \d+\nlogdir_size: \d+\n*", text), text
 
 
-def test_mntr_format_and_gauges(server, clients, raw, prefix):
-    zk = clients()
-    before = mntr(server)
+def test_mntr_format_and_gauges(member, clients, raw, prefix):
+    """The gauges of one server: every client of the test is on `member`."""
+    zk = clients(hosts=member.hosts)
+    zk.sync(prefix)  # member has applied everything written before the test (on a cluster)
+    before = mntr(member)
     # kazoo's command() gets (at least) the head of the same output
     assert zk.command(b"mntr").startswith("zk_version\t")
     for key in MNTR_INT_KEYS:
         int(before[key])
     float(before["zk_avg_latency"])
     assert re.match(r"\d+\.\d+\.\d+", before["zk_version"])
-    assert before["zk_server_state"] == "standalone"
+    assert before["zk_server_state"] in member.modes
     assert int(before["zk_num_alive_connections"]) >= 1
 
-    other = clients()
+    other = clients(hosts=member.hosts)
     other.create(prefix + "/e1", b"", ephemeral=True)
     other.create(prefix + "/e2", b"12345", ephemeral=True)
     zk.create(prefix + "/p", b"abc")
-    watcher = raw()
+    watcher = raw(host=member.host, port=member.port)
     assert watcher.get_data(prefix + "/p", watch=True).err == 0
     assert watcher.get_children(prefix + "/p", watch=True).err == 0
-    after = mntr(server)
+    after = mntr(member)
     assert int(after["zk_znode_count"]) == int(before["zk_znode_count"]) + 3
     assert int(after["zk_ephemerals_count"]) == int(before["zk_ephemerals_count"]) + 2
     assert int(after["zk_watch_count"]) == int(before["zk_watch_count"]) + 2
@@ -157,16 +185,18 @@ def test_mntr_format_and_gauges(server, clients, raw, prefix):
     assert int(after["zk_packets_received"]) > int(before["zk_packets_received"])
 
 
-def test_watch_words(raw, zk, prefix):
+def test_watch_words(raw, clients, member, prefix):
     """wchs/wchc/wchp with data and exists watches. (ZooKeeper 3.8 leaves child watches out
-    of these three words; the test sets none, so either choice passes.)"""
+    of these three words; the test sets none, so either choice passes.) Watches live on the
+    server of their connection: every client of the test is on `member`."""
+    zk = clients(hosts=member.hosts)
     p1, p2 = prefix + "/w1", prefix + "/w2"
     for p in (p1, p2):
         zk.create(p, b"")
     before = re.fullmatch(r"(\d+) connections watching (\d+) paths\nTotal watches:(\d+)\n*",
                           zk.command(b"wchs"))
     assert before, zk.command(b"wchs")
-    a, b = raw(), raw()
+    a, b = raw(host=member.host, port=member.port), raw(host=member.host, port=member.port)
     assert a.get_data(p1, watch=True).err == 0
     assert a.exists(p2, watch=True).err == 0
     assert b.exists(p1, watch=True).err == 0
@@ -204,9 +234,9 @@ def parse_blocks(text):
     return out
 
 
-def test_unknown_word_closes_without_output(server):
-    assert four_letter(server.host, server.port, b"abcd") == ""
-    c = zkwire.RawClient(server.host, server.port)
+def test_unknown_word_closes_without_output(member):
+    assert four_letter(member.host, member.port, b"abcd") == ""
+    c = zkwire.RawClient(member.host, member.port)
     try:
         c.send_raw(b"xyzw")
         assert c.wait_closed(10) and c.bytes_before_close == 0
@@ -215,15 +245,18 @@ def test_unknown_word_closes_without_output(server):
 
 
 def test_whitelist_restricts_words():
-    srv = servers.make_server("wl", cfg_overrides={"4lw.commands.whitelist": "srvr, ruok"})
+    """On every server of a private server (or cluster) with a whitelist."""
+    srv = servers.make_target_server("wl",
+                                     cfg_overrides={"4lw.commands.whitelist": "srvr, ruok"})
     try:
         srv.start()
-        assert srv.four_letter(b"ruok") == "imok"
-        assert srv.four_letter(b"srvr").startswith("Zookeeper version: ")
-        for word in (b"mntr", b"stat", b"envi", b"wchc"):
-            out = srv.four_letter(word)
-            assert out.strip() == ("%s is not executed because it is not in the whitelist."
-                                   % word.decode()), out
+        for m in srv.members():
+            assert m.four_letter(b"ruok") == "imok"
+            assert m.four_letter(b"srvr").startswith("Zookeeper version: ")
+            for word in (b"mntr", b"stat", b"envi", b"wchc"):
+                out = m.four_letter(word)
+                assert out.strip() == ("%s is not executed because it is not in the "
+                                       "whitelist." % word.decode()), out
     finally:
         srv.destroy()
 
@@ -232,6 +265,7 @@ def test_dump_lists_ephemerals_per_session(raw, zk, prefix):
     c = raw()
     for name in ("/d1", "/d2"):
         assert c.create(prefix + name, flags=1).err == 0
+    zk.sync(prefix)  # dump describes zk's server: it has applied c's creates
     text = zk.command(b"dump")
     lines = text.split("\n")
     header = "0x%x:" % c.session_id

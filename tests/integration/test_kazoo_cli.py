@@ -1,7 +1,9 @@
 """The ZooKeeper C client's CLI (cli_mt from zookeeper-bin) against the server: a second,
 independent client implementation (the C client parses the handshake at fixed offsets).
 Batch mode (-c) runs one command per process and session; its output goes to stderr.
-(The `exists` command does not exit in batch mode, so it is not used.)"""
+(The `exists` command does not exit in batch mode, so it is not used.) Such a one-command
+session cannot sync before it reads, so on a cluster every client of a test, the CLI's and
+kazoo's, is on one server (`member`)."""
 
 import os
 import re
@@ -24,7 +26,8 @@ def cli(server, command):
     return out
 
 
-def test_cli_create_get_set_ls_delete(server, zk, prefix):
+def test_cli_create_get_set_ls_delete(member, clients, prefix):
+    server, zk = member, clients(hosts=member.hosts)
     path = prefix + "/cli"
     out = cli(server, "create %s" % path)
     assert re.search(r"\[%s\]: rc = 0\n\tname = %s\n" % (re.escape(path), re.escape(path)), out)
@@ -54,7 +57,8 @@ def test_cli_create_get_set_ls_delete(server, zk, prefix):
     assert "%s: rc = -101" % path in out
 
 
-def test_cli_sequential_and_ephemeral(server, zk, prefix):
+def test_cli_sequential_and_ephemeral(member, clients, prefix):
+    server, zk = member, clients(hosts=member.hosts)
     out = cli(server, "create +s %s/seq-" % prefix)
     assert "name = %s/seq-0000000000" % prefix in out
     out = cli(server, "create +e %s/eph" % prefix)

@@ -2,7 +2,8 @@
 
 Each assertion is a ZooKeeper 3.8 behaviour (the suite passes against ZooKeeper itself).
 Containers and TTL nodes are created through the raw client (kazoo 2.8 has no API for them);
-everything else goes through kazoo.
+everything else goes through kazoo. On a cluster a client syncs before it reads what a client
+of another server wrote (consistency.py).
 """
 
 import re
@@ -141,6 +142,7 @@ def test_ephemeral_owner_differs_per_session(clients, prefix):
     assert a.client_id[0] != b.client_id[0]
     a.create(prefix + "/ea", ephemeral=True)
     b.create(prefix + "/eb", ephemeral=True)
+    a.sync(prefix + "/eb")  # (b applied /ea before its own later /eb)
     assert a.exists(prefix + "/eb").ephemeralOwner == b.client_id[0]
     assert b.exists(prefix + "/ea").ephemeralOwner == a.client_id[0]
 
@@ -161,6 +163,7 @@ def test_container_stat_and_reaping(zk, raw, prefix):
     assert st.ephemeralOwner == 0 and st.version == 0 and st.numChildren == 0
     assert c.create(prefix + "/never", flags=4, op=zkwire.OP_CREATE_CONTAINER).err == 0
     c.close()
+    zk.sync(prefix)
     assert zk.exists(prefix + "/cont").ephemeralOwner == 0
     zk.create(prefix + "/cont/child", b"")
     _, parent = zk.get(prefix + "/cont")
@@ -264,6 +267,7 @@ def test_chroot_client(server, clients, zk, prefix):
     zk.create(prefix + "/app", b"")
     rooted = clients(hosts=server.hosts + prefix + "/app")
     assert rooted.create("/x", b"in chroot") == "/x"
+    zk.sync(prefix + "/app/x")
     assert zk.get(prefix + "/app/x")[0] == b"in chroot"
     seq = rooted.create("/s-", b"", sequence=True)
     assert seq == "/s-0000000001"

@@ -8,6 +8,7 @@ from kazoo.exceptions import (BadVersionError, NodeExistsError, NoNodeError, Not
                               RolledBackError, RuntimeInconsistency)
 
 import zkmulti
+from consistency import raw_sync
 from waiting import wait_until
 
 
@@ -121,6 +122,7 @@ def test_multi_read(raw, zk, prefix):
     zk.create(prefix + "/a/k1", b"")
     zk.create(prefix + "/a/k2", b"")
     c = raw()
+    raw_sync(c, prefix + "/a")  # (on a cluster c's server may not have zk's creates yet)
     body = zkmulti.encode_multi([("get", prefix + "/a"), ("children", prefix + "/a"),
                                  ("get", prefix + "/missing")])
     reply = c.call(zkmulti.OP_MULTI_READ, body)
@@ -155,6 +157,7 @@ def test_multi_of_more_ops_than_the_old_cap_fits_and_runs(raw, zk):
         assert len(results) == n_checks + n_creates
         assert all((r.type, r.err) == (zkmulti.OP_CHECK, 0) for r in results[:n_checks])
         assert [(r.type, r.value) for r in results[n_checks:]] == [(1, p) for p in creates]
+        zk.sync(base)  # (zk may be on another server than c)
         assert zk.exists(base).numChildren == n_creates
         assert zk.exists(creates[-1]).czxid == reply.zxid  # one txn, one zxid
 
@@ -195,6 +198,7 @@ def test_transaction_watch_events(clients, prefix):
     zk, watcher = clients(), clients()
     zk.create(prefix + "/w", b"")
     events = []
+    watcher.sync(prefix + "/w")
     watcher.get(prefix + "/w", watch=events.append)
     watcher.get_children(prefix, watch=events.append)
     t = zk.transaction()

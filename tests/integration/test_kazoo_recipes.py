@@ -1,6 +1,10 @@
 """kazoo's recipes on several clients and threads: Lock, Semaphore, Election, Counter,
 Barrier, DoubleBarrier, Queue, LockingQueue, Party. They exercise ephemeral-sequential
-nodes, child watches, exists watches and sessions together, the way applications do."""
+nodes, child watches, exists watches and sessions together, the way applications do.
+
+On a cluster the clients of a test are on different servers: a client that reads state
+other clients made (the queue it consumes, the party it counts) syncs first, as an
+application must."""
 
 import threading
 import time
@@ -77,6 +81,7 @@ def test_lock_timeout_contenders_and_release_on_session_end(clients, prefix):
     assert la.acquire(timeout=5)
     with pytest.raises(LockTimeout):
         lb.acquire(timeout=0.5)
+    a.sync(prefix + "/lock")  # (on a cluster: lb's withdrawal reached a's server)
     assert la.contenders() == ["holder-a"]
     got = []
     t = threading.Thread(target=lambda: got.append(lb.acquire(timeout=20)), daemon=True)
@@ -154,7 +159,9 @@ def test_counter_concurrent_increments(clients, prefix):
         return run
 
     run_threads([worker(clients()) for _ in range(3)])
-    counter = clients().Counter(prefix + "/counter")
+    reader = clients()
+    reader.sync(prefix + "/counter")
+    counter = reader.Counter(prefix + "/counter")
     assert counter.value == 60
     counter -= 5
     assert counter.value == 55
@@ -167,6 +174,7 @@ def test_barrier(clients, prefix):
     a, b = clients(), clients()
     barrier = a.Barrier(prefix + "/barrier")
     barrier.create()
+    b.sync(prefix + "/barrier")  # a barrier b has not seen yet is open for b
     assert b.Barrier(prefix + "/barrier").wait(timeout=0.3) is False
     passed = []
     t = threading.Thread(target=lambda: passed.append(
@@ -219,6 +227,7 @@ def test_queue_priority_and_fifo(clients, prefix):
     q.put(b"high-2", priority=10)
     q.put(b"mid-2")
     assert len(q) == 5
+    consumer.sync(prefix + "/queue")
     cq = consumer.Queue(prefix + "/queue")
     got = [cq.get() for _ in range(5)]
     assert got == [b"high-1", b"high-2", b"mid-1", b"mid-2", b"low-1"]
@@ -237,6 +246,7 @@ def test_queue_concurrent_consumers_get_each_item_once(clients, prefix):
 
     def consumer(client):
         def run():
+            client.sync(prefix + "/q2")  # it stops at the first empty look at the queue
             cq = client.Queue(prefix + "/q2")
             while True:
                 it = cq.get()
@@ -264,11 +274,14 @@ def test_locking_queue(clients, prefix):
     assert q2.get(timeout=5) == b"second"
     assert q1.consume() is True
     assert q2.release() is True  # back to the queue
+    c1.sync(prefix + "/lq")  # (else q1 may still see second locked, and take third)
     assert q1.get(timeout=5) == b"second"
     assert q1.consume()
     assert q2.get(timeout=5) == b"third"
     assert q2.consume()
+    producer.sync(prefix + "/lq")
     assert len(q) == 0
+    c1.sync(prefix + "/lq")
     assert q1.get(timeout=0.3) is None
 
 
@@ -290,15 +303,21 @@ def test_party(clients, prefix):
     parties = [m.Party(prefix + "/party", "member-%d" % i) for i, m in enumerate(members)]
     for p in parties:
         p.join()
-    watcher = clients().Party(prefix + "/party")
+    observer = clients()
+    watcher = observer.Party(prefix + "/party")
+    observer.sync(prefix + "/party")  # (on a cluster: every join reached observer's server)
     assert len(watcher) == 3
     assert sorted(watcher) == ["member-0", "member-1", "member-2"]
     parties[0].leave()
+    observer.sync(prefix + "/party")
     assert sorted(watcher) == ["member-1", "member-2"]
     members[1].stop()  # a member whose session ends leaves the party
+    observer.sync(prefix + "/party")
     assert sorted(watcher) == ["member-2"]
     shallow = [m.ShallowParty(prefix + "/shallow", "s%d" % i)
                for i, m in enumerate([members[2], clients()])]
     for p in shallow:
         p.join()
-    assert sorted(clients().ShallowParty(prefix + "/shallow")) == ["s0", "s1"]
+    counter = clients()
+    counter.sync(prefix + "/shallow")
+    assert sorted(counter.ShallowParty(prefix + "/shallow")) == ["s0", "s1"]

@@ -1,6 +1,8 @@
 """A clean server restart (SIGTERM, start again on the same port and data dir): data,
 sessions and their ephemerals survive, the client reconnects with the same session, and
-zxids keep increasing. (kill -9 durability is a separate suite.)"""
+zxids keep increasing. (kill -9 durability is a separate suite.) With
+SYNOD_TEST_TOPOLOGY=cluster own_server is a private 3-server cluster and restart() stops every
+server and starts them all again: the same checks for a whole-cluster restart."""
 
 import threading
 

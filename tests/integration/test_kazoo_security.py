@@ -15,6 +15,7 @@ import pytest
 from kazoo.security import OPEN_ACL_UNSAFE, make_digest_acl
 
 import zkwire
+from consistency import raw_sync
 
 QUIET_S = 0.5
 
@@ -34,6 +35,7 @@ def test_recursive_and_persistent_watches_need_read(clients, raw, prefix):
     alice.create(secret, b"", acl=[make_digest_acl("alice", "secret", all=True)])
 
     bob = raw()  # no identity but his ip: no READ on secret
+    raw_sync(bob, secret)  # (on a cluster: alice's create reached bob's server)
     assert bob.add_watch(prefix, zkwire.ADD_WATCH_PERSISTENT_RECURSIVE).err == 0
     assert bob.add_watch(secret, zkwire.ADD_WATCH_PERSISTENT).err == 0
     # exists needs no permission and its one-shot watch keeps 3.8 behaviour
@@ -41,6 +43,7 @@ def test_recursive_and_persistent_watches_need_read(clients, raw, prefix):
 
     friend = raw()  # alice on another connection: sees everything
     friend.add_auth("digest", b"alice:secret")
+    raw_sync(friend, secret)
     assert friend.add_watch(prefix, zkwire.ADD_WATCH_PERSISTENT_RECURSIVE).err == 0
 
     hidden = secret + "/hidden"

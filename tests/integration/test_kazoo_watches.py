@@ -4,6 +4,10 @@ SetWatches/SetWatches2 on reconnect delivering events missed while disconnected.
 
 kazoo 2.8 has no addWatch/removeWatches and does not send SetWatches when it reconnects,
 so those parts use the raw client (tests/lib/zkwire.py); changes are made with kazoo.
+
+On a cluster the watcher and the writer are on different servers: a watcher syncs before it
+sets a watch on a node another client created (else its server may not have the node yet,
+and the watch would start from an older state), as an application would.
 """
 
 import threading
@@ -12,6 +16,7 @@ import time
 import pytest
 
 import zkwire
+from consistency import raw_sync
 from waiting import wait_until
 
 QUIET_S = 0.5  # how long "no further event" is watched for
@@ -47,7 +52,9 @@ def test_data_watch_fires_once_on_change(clients, prefix):
     other.set(p, b"1")
     other.set(p, b"2")  # the watch is one-shot: no second event
     assert settle(ev, 1, "NodeDataChanged") == [("CHANGED", p)]
-    # after the event the new data is visible to the watcher
+    # after the event the new data is visible to the watcher (after a sync: on a cluster the
+    # event only says the watcher's server has applied the first set)
+    zk.sync(p)
     assert zk.get(p)[0] == b"2"
 
 
@@ -81,7 +88,8 @@ def test_child_watch_fires_once_and_not_for_data(clients, prefix):
     other.create(prefix + "/k1", b"")
     other.create(prefix + "/k2", b"")
     assert settle(ev, 1, "NodeChildrenChanged") == [("CHILD", prefix)]
-    # re-arm; a child delete fires it again
+    # re-arm; a child delete fires it again (the sync: the event came with k1's create)
+    zk.sync(prefix)
     ev2 = Events()
     assert sorted(zk.get_children(prefix, watch=ev2)) == ["k1", "k2"]
     other.delete(prefix + "/k1")
@@ -115,6 +123,8 @@ def test_watches_from_several_clients_each_fire(clients, prefix):
     a, b, writer = clients(), clients(), clients()
     p = prefix + "/shared"
     writer.create(p, b"")
+    a.sync(p)
+    b.sync(p)
     ea, eb = Events(), Events()
     a.get(p, watch=ea)
     b.exists(p, watch=eb)
@@ -131,6 +141,7 @@ def test_persistent_watch(raw, zk, prefix):
     p = prefix + "/pw"
     zk.create(p, b"")
     c = raw()
+    raw_sync(c, p)
     reply = c.add_watch(p, zkwire.ADD_WATCH_PERSISTENT)
     assert reply.err == 0
     assert zkwire.decode_int(reply.body) == 0  # AddWatch answers ErrorResponse{0}
@@ -154,6 +165,7 @@ def test_persistent_recursive_watch(raw, zk, prefix):
     p = prefix + "/rw"
     zk.create(p, b"")
     c = raw()
+    raw_sync(c, p)
     assert c.add_watch(p, zkwire.ADD_WATCH_PERSISTENT_RECURSIVE).err == 0
     zk.create(p + "/a", b"")
     zk.create(p + "/a/b", b"")
@@ -173,6 +185,7 @@ def test_persistent_watch_plus_one_shot_gives_one_event(raw, zk, prefix):
     p = prefix + "/both"
     zk.create(p, b"")
     c = raw()
+    raw_sync(c, p)
     assert c.add_watch(p, zkwire.ADD_WATCH_PERSISTENT).err == 0
     assert c.get_data(p, watch=True).err == 0
     zk.set(p, b"1")
@@ -183,6 +196,7 @@ def test_check_and_remove_watches(raw, zk, prefix):
     p = prefix + "/cw"
     zk.create(p, b"")
     c = raw()
+    raw_sync(c, p)
     assert c.check_watches(p, zkwire.WATCHER_DATA).err == -121  # NoWatcher
     assert c.get_data(p, watch=True).err == 0
     assert c.check_watches(p, zkwire.WATCHER_DATA).err == 0
@@ -208,6 +222,7 @@ def test_watches_are_per_connection(raw, zk, prefix):
     p = prefix + "/pc"
     zk.create(p, b"")
     a, b = raw(), raw()
+    raw_sync(a, p)
     assert a.get_data(p, watch=True).err == 0
     # removeWatches only looks at the caller's own watches: a's watch survives
     assert b.remove_watches(p, zkwire.WATCHER_DATA).err == -121
@@ -224,6 +239,7 @@ def test_check_watches_ignores_other_connections(raw, zk, prefix):
     p = prefix + "/cw2"
     zk.create(p, b"")
     a, b = raw(), raw()
+    raw_sync(a, p)
     assert a.get_data(p, watch=True).err == 0
     assert b.check_watches(p, zkwire.WATCHER_DATA).err == -121
 
@@ -263,10 +279,11 @@ def _end(client):
     client.close()
 
 
-def _reattach(server, old):
-    """A new connection for old's session (old's socket is dropped without closeSession)."""
+def _reattach(old):
+    """A new connection for old's session (old's socket is dropped without closeSession),
+    to old's server (another server could still be behind old's last zxid and refuse it)."""
     old.close()
-    c = zkwire.RawClient(server.host, server.port)
+    c = zkwire.RawClient(old.host, old.port)
     resp = c.connect(timeout_ms=10000, session_id=old.session_id, passwd=old.passwd,
                      last_zxid=old.last_zxid)
     assert resp.session_id == old.session_id and resp.timeout_ms > 0
@@ -281,6 +298,7 @@ def test_set_watches_after_reconnect_fires_missed_events(raw, proxy, zk, prefix)
         zk.create(path, b"")
     px = proxy()
     a = raw(host=px.host, port=px.port)
+    raw_sync(a, prefix)
     assert a.get_data(d, watch=True).err == 0
     assert a.get_data(gone, watch=True).err == 0
     assert a.get_data(same, watch=True).err == 0
@@ -313,14 +331,15 @@ def test_set_watches_after_reconnect_fires_missed_events(raw, proxy, zk, prefix)
         _end(b)
 
 
-def test_set_watches2_restores_persistent_watches(server, raw, zk, prefix):
+def test_set_watches2_restores_persistent_watches(raw, zk, prefix):
     p, r = prefix + "/p", prefix + "/r"
     zk.create(p, b"")
     zk.create(r, b"")
     a = raw()
+    raw_sync(a, prefix)
     assert a.add_watch(p, zkwire.ADD_WATCH_PERSISTENT).err == 0
     assert a.add_watch(r, zkwire.ADD_WATCH_PERSISTENT_RECURSIVE).err == 0
-    b = _reattach(server, a)
+    b = _reattach(a)
     try:
         assert b.set_watches2(b.last_zxid, persistent=[p], recursive=[r]).err == 0
         zk.set(p, b"1")
@@ -338,6 +357,7 @@ def test_watch_event_arrives_before_later_reply(raw, zk, prefix):
     p = prefix + "/order"
     zk.create(p, b"old")
     c = raw()
+    raw_sync(c, p)
     assert c.get_data(p, watch=True).err == 0
     writer = raw()
     assert writer.set_data(p, b"new").err == 0

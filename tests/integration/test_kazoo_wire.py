@@ -8,10 +8,13 @@ import struct
 import pytest
 
 import zkwire
+from consistency import raw_sync
 
 
 def fresh(server):
-    return zkwire.RawClient(server.host, server.port)
+    """A connection without a session, to one server (the next one, on a cluster)."""
+    srv = server.pick()
+    return zkwire.RawClient(srv.host, srv.port)
 
 
 def test_handshake_37_bytes_with_read_only_flag(server):
@@ -204,6 +207,7 @@ def test_get_all_children_number(raw, zk, prefix):
     for p in ("/a", "/a/b", "/a/b/c", "/a/d", "/e"):
         zk.create(prefix + p, b"")
     c = raw()
+    raw_sync(c, prefix)  # (on a cluster: zk's creates reached c's server)
     assert zkwire.decode_int(c.get_all_children_number(prefix).body) == 5
     assert zkwire.decode_int(c.get_all_children_number(prefix + "/a").body) == 3
     assert zkwire.decode_int(c.get_all_children_number(prefix + "/e").body) == 0
@@ -239,6 +243,7 @@ def test_close_session_reply_then_close(raw, zk, prefix):
     reply = c.call(zkwire.OP_CLOSE_SESSION)
     assert reply.err == 0 and reply.body == b""
     assert c.wait_closed(10)
+    zk.sync(prefix + "/e")  # (on a cluster: the close reached zk's server)
     assert zk.exists(prefix + "/e") is None
 
 
