@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 
 #include "base/err.h"
-#include "server/snapstream.h"
+#include "replica/snapstream.h"
 #include "storage/fs.h"
 #include "storage/storage.h"
 #include "tree/tree.h"

@@ -33,7 +33,7 @@
 static const struct tree_event *source_event(const struct srv *srv, const struct watch_event *ev,
                                              int32_t *cursor)
 {
-        const struct tree_events *te = &srv->events;
+        const struct tree_events *te = &srv->sm.events;
         /* Bounded by the events of one apply, twice at worst (wrap-around). */
         for (int32_t n = 0; n < te->count; n++) {
                 int32_t i = (*cursor + n) % te->count;
@@ -68,8 +68,8 @@ static bool delivery_permitted(const struct srv *srv, const struct srv_conn *con
 void apply_deliver_events(struct srv *srv)
 {
         int32_t cursor = 0;
-        for (size_t i = 0; i < srv->deliveries.count; i++) {
-                const struct watch_event *ev = &srv->deliveries.items[i];
+        for (size_t i = 0; i < srv->sm.deliveries.count; i++) {
+                const struct watch_event *ev = &srv->sm.deliveries.items[i];
                 struct srv_conn *conn = conns_by_id(srv, ev->conn_id);
                 if (conn == NULL || conn->net == NULL)
                         continue;
@@ -89,7 +89,7 @@ void apply_deliver_events(struct srv *srv)
                 }
                 net_conn_output_done(conn->net);
         }
-        watch_events_reset(&srv->deliveries);
+        watch_events_reset(&srv->sm.deliveries);
 }
 
 /* Connections whose notifications watch_trigger could not queue (out of memory) are
@@ -100,7 +100,7 @@ static void close_lost_watchers(struct srv *srv)
         uint64_t ids[64];
         size_t n;
         /* Bounded: each marked connection is handed out once; closing adds no marks. */
-        while ((n = watch_take_lost(&srv->watches, ids, sizeof ids / sizeof ids[0])) > 0) {
+        while ((n = watch_take_lost(&srv->sm.watches, ids, sizeof ids / sizeof ids[0])) > 0) {
                 for (size_t i = 0; i < n; i++) {
                         struct srv_conn *conn = conns_by_id(srv, ids[i]);
                         if (conn == NULL || conn->net == NULL)
@@ -110,19 +110,6 @@ static void close_lost_watchers(struct srv *srv)
                         conns_close(srv, conn, false);
                 }
         }
-}
-
-static void fire_watches(struct srv *srv)
-{
-        watch_events_reset(&srv->deliveries);
-        for (int32_t i = 0; i < srv->events.count; i++) {
-                const struct tree_event *ev = &srv->events.items[i];
-                if (watch_trigger(&srv->watches, ev->type, (const char *)ev->path.data,
-                                  (size_t)ev->path.len, &srv->deliveries) != 0)
-                        SYN_WARN("out of memory delivering watch events");
-        }
-        close_lost_watchers(srv);
-        apply_deliver_events(srv);
 }
 
 /* ---- replies of writes ---- */
@@ -150,7 +137,7 @@ static void fill_op_response(struct zk_response *out, const struct tree_op_resul
 
 static void reply_multi(struct srv *srv, struct srv_conn *conn, int32_t xid, uint64_t zxid)
 {
-        const struct tree_result *res = &srv->result;
+        const struct tree_result *res = &srv->sm.result;
         struct zk_response body = {.type = ZK_OP_MULTI};
         struct zk_response *results = NULL;
         if (res->op_count > 0) {
@@ -179,7 +166,7 @@ static void reply_multi(struct srv *srv, struct srv_conn *conn, int32_t xid, uin
 void apply_reply_write(struct srv *srv, struct srv_conn *conn, int32_t xid, int32_t op,
                        const struct txn *txn, uint64_t zxid)
 {
-        const struct tree_result *res = &srv->result;
+        const struct tree_result *res = &srv->sm.result;
         if (txn->type == TXN_MULTI) {
                 reply_multi(srv, conn, xid, zxid);
                 return;
@@ -194,7 +181,7 @@ void apply_reply_write(struct srv *srv, struct srv_conn *conn, int32_t xid, int3
         body.type = op;
         if (op == ZK_OP_RECONFIG) {
                 /* ZooKeeper answers a reconfig with the new configuration and its Stat. */
-                const struct tree_node *n = tree_lookup(&srv->tree, "/zookeeper/config", 17);
+                const struct tree_node *n = tree_lookup(&srv->sm.tree, "/zookeeper/config", 17);
                 SYN_ASSERT(n != NULL);
                 body.data = tree_node_data(n);
                 tree_node_stat(n, &body.stat);
@@ -207,9 +194,9 @@ void apply_reply_write(struct srv *srv, struct srv_conn *conn, int32_t xid, int3
 /* Whether the applied txn changed /zookeeper/config (the membership). */
 static bool touches_membership(const struct srv *srv)
 {
-        for (int32_t i = 0; i < srv->events.count; i++)
-                if (srv->events.items[i].type == ZK_EVENT_NODE_DATA_CHANGED &&
-                    members_is_config_path(srv->events.items[i].path))
+        for (int32_t i = 0; i < srv->sm.events.count; i++)
+                if (srv->sm.events.items[i].type == ZK_EVENT_NODE_DATA_CHANGED &&
+                    members_is_config_path(srv->sm.events.items[i].path))
                         return true;
         return false;
 }
@@ -217,7 +204,7 @@ static bool touches_membership(const struct srv *srv)
 /* Effects of an applied txn that do not depend on who proposed it. */
 static void side_effects(struct srv *srv, const struct srv_conn *proposer, const struct txn *txn)
 {
-        if (txn->type == TXN_CLOSE_SESSION && srv->result.err == ZOK) {
+        if (txn->type == TXN_CLOSE_SESSION && srv->sm.result.err == ZOK) {
                 if (srv->expiry_ready)
                         sess_expiry_remove(&srv->expiry, txn->session.id);
                 struct srv_conn *owner = conns_by_session(srv, txn->session.id);
@@ -228,36 +215,31 @@ static void side_effects(struct srv *srv, const struct srv_conn *proposer, const
                         conns_close(srv, owner, true);
                 }
         }
-        if (txn->type == TXN_CREATE_SESSION && srv->result.err == ZOK && srv->expiry_ready &&
+        if (txn->type == TXN_CREATE_SESSION && srv->sm.result.err == ZOK && srv->expiry_ready &&
             srv->role == RAFT_LEADER)
                 sess_expiry_touch(&srv->expiry, txn->session.id, txn->session.timeout_ms,
                                   (int64_t)net_now_ms(&srv->net));
-        if (txn->type == TXN_REAP && srv->result.err == ZOK)
+        if (txn->type == TXN_REAP && srv->sm.result.err == ZOK)
                 srv->stats.nodes_reaped++;
 }
 
 void apply_entry(struct srv *srv, const struct raft_entry *e)
 {
-        struct txn txn;
-        int rc = txn_decode(e->data, e->len, &txn);
+        int rc = sm_apply(&srv->sm, e);
         if (rc != 0) {
-                host_fatal(srv, rc, "decoding a committed entry");
-                return;
-        }
-        rc = tree_apply(&srv->tree, &txn, e->index, &srv->result, &srv->events);
-        if (rc != 0) {
-                txn_release(&txn);
                 host_fatal(srv, rc, "applying a committed entry");
                 return;
         }
-        srv->applied_index = e->index;
+        if (!srv->sm.has_txn)
+                return; /* NOOP / CONF: an index, no change of the tree */
         srv->stats.entries_applied++;
-        fire_watches(srv);
+        close_lost_watchers(srv);
+        apply_deliver_events(srv);
         if (touches_membership(srv))
                 members_tree_changed(srv);
-        struct srv_waiter *w = registry_take(srv, &txn);
-        side_effects(srv, w != NULL ? w->conn : NULL, &txn);
+        const struct txn *txn = &srv->sm.txn;
+        struct srv_waiter *w = registry_take(srv, txn);
+        side_effects(srv, w != NULL ? w->conn : NULL, txn);
         if (w != NULL)
-                w->on_applied(srv, w, &txn, e->index);
-        txn_release(&txn);
+                w->on_applied(srv, w, txn, e->index);
 }

@@ -381,7 +381,7 @@ static void receive_touch(struct srv *srv, uint64_t from, const uint8_t *data, s
         /* Bounded by n, and n by the message bytes (8 per session). */
         for (uint32_t i = 0; i < n && syn_reader_left(&r) >= 8; i++) {
                 uint64_t id = syn_read_be64(&r);
-                const struct session *s = tree_session(&srv->tree, id);
+                const struct session *s = tree_session(&srv->sm.tree, id);
                 if (s != NULL)
                         sess_expiry_touch(&srv->expiry, id, s->timeout_ms, now);
         }

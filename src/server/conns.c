@@ -220,8 +220,8 @@ void conns_closed(struct srv *srv, struct srv_conn *conn)
         conn->state = SRV_CONN_CLOSED;
         conn->net = NULL;
         ip_decrement(srv, conn->ip);
-        if (srv->watches_ready)
-                watch_drop_conn(&srv->watches, conn->id);
+        if (srv->sm.open)
+                watch_drop_conn(&srv->sm.watches, conn->id);
         readindex_cancel(srv, &conn->resume_wait);
         drop_queue(srv, conn);
         conns_maybe_free(srv, conn);

@@ -65,8 +65,8 @@ static void session_created(struct srv *srv, struct srv_waiter *w, const struct 
         pipeline_req_free(r);
         if (conn->net == NULL || conn->state != SRV_CONN_CONNECTING)
                 return;
-        if (srv->result.err != ZOK) {
-                SYN_WARN("session creation failed: %s", zk_errname(srv->result.err));
+        if (srv->sm.result.err != ZOK) {
+                SYN_WARN("session creation failed: %s", zk_errname(srv->sm.result.err));
                 refuse_session(srv, conn);
                 return;
         }
@@ -163,7 +163,7 @@ static void resume_session(struct srv *srv, struct srv_conn *conn,
 static void resume_known(struct srv *srv, struct srv_conn *conn, uint64_t id, const uint8_t *passwd,
                          int32_t timeout_ms)
 {
-        const struct session *s = tree_session(&srv->tree, id);
+        const struct session *s = tree_session(&srv->sm.tree, id);
         if (s == NULL || passwd == NULL || !session_passwd_equal(s, passwd)) {
                 SYN_INFO("session 0x%llx from %s:%d is invalid or expired", (unsigned long long)id,
                          conn->ip, conn->port);
@@ -202,11 +202,11 @@ void handshake_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data
                 conns_close(srv, conn, false);
                 return;
         }
-        if (creq.last_zxid_seen > (int64_t)srv->applied_index) {
+        if (creq.last_zxid_seen > (int64_t)srv->sm.applied) {
                 /* The client saw a newer state than ours: it must try another server. */
                 SYN_INFO("refusing %s:%d: its zxid 0x%llx is ahead of ours 0x%llx", conn->ip,
                          conn->port, (unsigned long long)creq.last_zxid_seen,
-                         (unsigned long long)srv->applied_index);
+                         (unsigned long long)srv->sm.applied);
                 conns_close(srv, conn, false);
                 return;
         }

@@ -104,16 +104,7 @@ static void apply_committed(struct srv *srv, const struct raft_update *u)
 {
         for (size_t i = 0; i < u->n_committed && !srv->fatal; i++) {
                 const struct raft_entry *e = &u->committed[i];
-                SYN_ASSERT(e->index == srv->applied_index + 1);
-                if (e->type == RAFT_ENTRY_NORMAL) {
-                        apply_entry(srv, e);
-                } else {
-                        /* NOOP / CONF: an index, no change of the tree */
-                        if (e->type == RAFT_ENTRY_CONF &&
-                            raft_config_decode(&srv->applied_config, e->data, e->len) != 0)
-                                host_fatal(srv, SYN_ECORRUPT, "decoding a committed configuration");
-                        srv->applied_index = e->index;
-                }
+                apply_entry(srv, e);
         }
 }
 

@@ -110,7 +110,7 @@ void members_init(struct srv *srv)
 
 void members_tree_changed(struct srv *srv)
 {
-        const struct tree_node *n = tree_lookup(&srv->tree, config_path, CONFIG_PATH_LEN);
+        const struct tree_node *n = tree_lookup(&srv->sm.tree, config_path, CONFIG_PATH_LEN);
         struct zk_bytes data = n != NULL ? tree_node_data(n) : (struct zk_bytes){NULL, 0};
         if (!srv->clustered || data.len <= 0)
                 return;
@@ -278,7 +278,7 @@ static bool has_participant(const struct srv_members *m)
 int32_t members_reconfig(struct srv *srv, const struct zk_reconfig_request *rq, char *out,
                          size_t cap, int32_t *len, int32_t *expected_version)
 {
-        const struct tree_node *n = tree_lookup(&srv->tree, config_path, CONFIG_PATH_LEN);
+        const struct tree_node *n = tree_lookup(&srv->sm.tree, config_path, CONFIG_PATH_LEN);
         if (!srv->clustered)
                 return ZUNIMPLEMENTED; /* a standalone server has no membership to change */
         if (!srv->members.from_tree || n == NULL)

@@ -167,8 +167,7 @@ static void run_read_item(struct srv *srv, struct srv_conn *conn, struct srv_req
                 return;
         }
         if (r->canned_err != 0) {
-                struct zk_reply_header h = {r->item.xid, (int64_t)srv->applied_index,
-                                            r->canned_err};
+                struct zk_reply_header h = {r->item.xid, (int64_t)srv->sm.applied, r->canned_err};
                 conns_send_reply(conn, &h, NULL);
         } else {
                 reads_run(srv, conn, &r->req);

@@ -88,7 +88,7 @@ void readindex_advance(struct srv *srv, int64_t now_ms)
                         w = w->next;
                         continue;
                 }
-                bool ready = w->have_index && srv->applied_index >= w->index;
+                bool ready = w->have_index && srv->sm.applied >= w->index;
                 bool expired = now_ms - w->started_ms >
                                SRV_READ_INDEX_TIMEOUT_ELECTIONS * srv->config.election_timeout_ms;
                 if (!ready && !expired) {

@@ -24,7 +24,7 @@
 static void reply(struct srv *srv, struct srv_conn *conn, int32_t xid, int32_t err,
                   const struct zk_response *body)
 {
-        struct zk_reply_header h = {xid, (int64_t)srv->applied_index, err};
+        struct zk_reply_header h = {xid, (int64_t)srv->sm.applied, err};
         conns_send_reply(conn, &h, err == ZOK ? body : NULL);
 }
 
@@ -36,7 +36,7 @@ static const struct tree_node *find(struct srv *srv, struct zk_bytes path, int32
                 return NULL;
         }
         const struct tree_node *n =
-            tree_lookup(&srv->tree, (const char *)path.data, (size_t)path.len);
+            tree_lookup(&srv->sm.tree, (const char *)path.data, (size_t)path.len);
         *err = n ? ZOK : ZNONODE;
         return n;
 }
@@ -59,8 +59,8 @@ static bool allowed(const struct srv_conn *conn, const struct tree_node *n, int3
 static int32_t add_watch(struct srv *srv, struct srv_conn *conn, unsigned kind,
                          struct zk_bytes path)
 {
-        int rc = watch_add(&srv->watches, conn->id, conn->session_id, kind, (const char *)path.data,
-                           (size_t)path.len);
+        int rc = watch_add(&srv->sm.watches, conn->id, conn->session_id, kind,
+                           (const char *)path.data, (size_t)path.len);
         if (rc == 0)
                 return ZOK;
         SYN_INFO("watch on %.*s for %s:%d refused: %s", (int)path.len, (const char *)path.data,
@@ -208,13 +208,14 @@ static void do_get_ephemerals(struct srv *srv, struct srv_conn *conn, const stru
         struct zk_bytes prefix = req->path_only.path;
         size_t plen = prefix.len > 0 ? (size_t)prefix.len : 0;
         struct zk_response body = {.type = ZK_OP_GET_EPHEMERALS};
-        const struct session *s = tree_session(&srv->tree, conn->session_id);
+        const struct session *s = tree_session(&srv->sm.tree, conn->session_id);
         if (s == NULL || s->ephemeral_count == 0) {
                 reply(srv, conn, req->xid, ZOK, &body); /* nothing to list */
                 return;
         }
-        int32_t count = tree_session_ephemerals(
-            &srv->tree, conn->session_id, (const char *)prefix.data, plen, &srv->paths, INT32_MAX);
+        int32_t count =
+            tree_session_ephemerals(&srv->sm.tree, conn->session_id, (const char *)prefix.data,
+                                    plen, &srv->paths, INT32_MAX);
         if (count < 0) {
                 reply(srv, conn, req->xid, ZSYSTEMERROR, NULL);
                 return;
@@ -331,10 +332,10 @@ static void do_watches(struct srv *srv, struct srv_conn *conn, const struct zk_r
         if (zk_path_validate(path.data, path.len, false) != ZOK)
                 err = ZBADARGUMENTS;
         else if (req->type == ZK_OP_REMOVE_WATCHES)
-                err = watch_remove(&srv->watches, conn->id, (const char *)path.data,
+                err = watch_remove(&srv->sm.watches, conn->id, (const char *)path.data,
                                    (size_t)path.len, req->watches.type);
         else
-                err = watch_check(&srv->watches, conn->id, (const char *)path.data,
+                err = watch_check(&srv->sm.watches, conn->id, (const char *)path.data,
                                   (size_t)path.len, req->watches.type);
         reply(srv, conn, req->xid, err, NULL);
 }
@@ -342,7 +343,7 @@ static void do_watches(struct srv *srv, struct srv_conn *conn, const struct zk_r
 static void node_info(void *arg, const char *path, size_t len, struct watch_node_info *info)
 {
         struct srv *srv = arg;
-        const struct tree_node *n = tree_lookup(&srv->tree, path, len);
+        const struct tree_node *n = tree_lookup(&srv->sm.tree, path, len);
         memset(info, 0, sizeof *info);
         if (n != NULL) {
                 struct zk_stat st;
@@ -393,7 +394,7 @@ static void do_set_watches(struct srv *srv, struct srv_conn *conn, const struct 
                 view_paths(views[i], lists[i], paths + off, lens + off);
                 off += views[i]->count;
         }
-        int rc = watch_set_watches(&srv->watches, conn->id, conn->session_id, &wr, &events, srv,
+        int rc = watch_set_watches(&srv->sm.watches, conn->id, conn->session_id, &wr, &events, srv,
                                    node_info);
         /*
          * Some watches refused by the per-connection caps (SYN_ELIMIT): the client
@@ -411,12 +412,12 @@ static void do_set_watches(struct srv *srv, struct srv_conn *conn, const struct 
         if (rc == SYN_ENOMEM || rc == SYN_ELIMIT) {
                 conns_close(srv, conn, false);
         } else {
-                struct watch_events saved = srv->deliveries;
-                srv->deliveries = events;
+                struct watch_events saved = srv->sm.deliveries;
+                srv->sm.deliveries = events;
                 apply_deliver_events(srv); /* events before the reply */
-                events = srv->deliveries;
-                srv->deliveries = saved;
-                struct zk_reply_header h = {ZK_XID_SET_WATCHES, (int64_t)srv->applied_index, ZOK};
+                events = srv->sm.deliveries;
+                srv->sm.deliveries = saved;
+                struct zk_reply_header h = {ZK_XID_SET_WATCHES, (int64_t)srv->sm.applied, ZOK};
                 conns_send_reply(conn, &h, NULL);
         }
         watch_events_close(&events);

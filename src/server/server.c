@@ -59,12 +59,12 @@ static void on_close(void *arg, struct net_conn *nc)
  */
 static void update_serving(struct srv *srv)
 {
-        bool caught_up = srv->leader_id != RAFT_NONE && srv->applied_index >= srv->ready_index &&
-                         srv->applied_index >= raft_commit_index(&srv->raft);
+        bool caught_up = srv->leader_id != RAFT_NONE && srv->sm.applied >= srv->ready_index &&
+                         srv->sm.applied >= raft_commit_index(&srv->raft);
         if (!srv->serving && caught_up && !srv->stopping && !srv->fatal) {
                 srv->serving = true;
                 SYN_INFO("serving clients (applied index %llu)",
-                         (unsigned long long)srv->applied_index);
+                         (unsigned long long)srv->sm.applied);
                 return;
         }
         int64_t now = (int64_t)net_now_ms(&srv->net);
@@ -72,7 +72,7 @@ static void update_serving(struct srv *srv)
             now - srv->leader_lost_ms >
                 SRV_LEADERLESS_GRACE_ELECTIONS * srv->config.election_timeout_ms) {
                 srv->serving = false;
-                srv->ready_index = srv->applied_index;
+                srv->ready_index = srv->sm.applied;
                 conns_close_all(srv, "no leader");
         }
 }
@@ -260,8 +260,8 @@ static int start_raft(struct srv *srv, const struct wal_recovered *rec, uint64_t
         is.snapshot.index = snap_index;
         is.snapshot.term = snap_term;
         bootstrap_config(srv, &is.bootstrap);
-        is.snapshot.config = srv->snapshot_has_config ? srv->snapshot_config : is.bootstrap;
-        srv->applied_config = is.snapshot.config;
+        is.snapshot.config = srv->snapshot_has_config ? srv->sm.applied_config : is.bootstrap;
+        srv->sm.applied_config = is.snapshot.config;
         struct raft_entry *entries = NULL;
         if (rec->count > 0) {
                 entries = calloc(rec->count, sizeof *entries);
@@ -311,7 +311,6 @@ static int start_storage(struct srv *srv)
         int rc = snapshot_load(srv, &snap_index, &snap_term);
         if (rc != 0)
                 return rc;
-        srv->tree_ready = true;
         struct wal_options wo = {
             .fs = NULL,
             .log_dir = srv->config.data_log_dir,
@@ -340,29 +339,19 @@ static int start_storage(struct srv *srv)
         /* What this server held at start-up must be applied again before it serves. */
         srv->ready_index = rec.count > 0 ? rec.entries[rec.count - 1].index : snap_index;
         wal_recovered_free(&rec);
-        srv->applied_index = snap_index;
         srv->snapshot_index = snap_index;
         return rc;
 }
 
 static int start_state(struct srv *srv)
 {
-        struct watch_options wopt = {.watches_per_conn_max = WATCH_PER_CONN_MAX,
-                                     .hash_seed = syn_rand_next(&srv->rng)};
-        int rc = watch_init(&srv->watches, &wopt);
-        if (rc != 0)
-                return rc;
-        srv->watches_ready = true;
         struct sess_expiry_options eo = {.interval_ms = srv->config.tick_time_ms,
                                          .capacity_max = 0};
-        rc = sess_expiry_init(&srv->expiry, &eo);
+        int rc = sess_expiry_init(&srv->expiry, &eo);
         if (rc != 0)
                 return rc;
         srv->expiry_ready = true;
-        tree_result_init(&srv->result);
-        tree_events_init(&srv->events);
         tree_paths_init(&srv->paths);
-        watch_events_init(&srv->deliveries);
         syn_writer_init(&srv->scratch, RAFT_ENTRY_BYTES_MAX);
         return 0;
 }
@@ -455,15 +444,9 @@ void srv_close(struct srv *srv)
         }
         if (srv->raft_ready)
                 raft_close(&srv->raft);
-        if (srv->tree_ready)
-                tree_close(&srv->tree);
-        if (srv->watches_ready)
-                watch_close(&srv->watches);
+        sm_close(&srv->sm);
         if (srv->expiry_ready)
                 sess_expiry_close(&srv->expiry);
-        tree_result_close(&srv->result);
-        tree_events_close(&srv->events);
         tree_paths_close(&srv->paths);
-        watch_events_close(&srv->deliveries);
         syn_writer_close(&srv->scratch);
 }

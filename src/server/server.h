@@ -45,6 +45,7 @@
 #include "proto/peer.h"
 #include "proto/zk_records.h"
 #include "raft/raft.h"
+#include "replica/sm.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/pipeline.h"
@@ -227,23 +228,17 @@ struct srv {
         bool wal_open;
         struct raft raft;
         bool raft_ready;
-        struct tree tree;
-        bool tree_ready;
-        struct watch_manager watches;
-        bool watches_ready;
+        /* The tree, the watches and the last apply's outcome (replica/sm.h); sm.applied
+         * is the last log index applied (NOOPs included) = zxid, sm.applied_config the
+         * Raft configuration as of it (written into snapshots). */
+        struct sm sm;
         struct sess_expiry expiry;
         bool expiry_ready;
-        struct tree_result result; /* reused by every apply */
-        struct tree_events events; /* reused by every apply */
-        struct watch_events deliveries;
         struct tree_paths paths;   /* reused for reaping and getEphemerals */
         struct syn_writer scratch; /* txn encoding */
         struct syn_rand rng;       /* session passwords */
-        uint64_t applied_index;    /* last log index applied (NOOPs included) = zxid */
-        /* The Raft configuration as of applied_index (written into snapshots), and the
-         * one a loaded snapshot carried (snapshot_has_config false: an older snapshot). */
-        struct raft_config applied_config;
-        struct raft_config snapshot_config;
+        /* Whether the loaded snapshot carried its Raft configuration (an older one
+         * does not: the configuration file's is used). */
         bool snapshot_has_config;
         uint64_t snapshot_index; /* of the newest durable snapshot */
         uint64_t logged_bytes;   /* entry payload logged since the last snapshot began */
@@ -464,9 +459,9 @@ struct srv_waiter *registry_take_key(struct srv *srv, uint64_t session_id, int32
 /* apply.c: committed entries into the tree, watch events, then the waiter's reply. */
 /* Applies a committed NORMAL entry (fatal on a corrupt entry or allocation failure). */
 void apply_entry(struct srv *srv, const struct raft_entry *e);
-/* Writes srv->deliveries as notifications to their connections, then resets it. */
+/* Writes srv->sm.deliveries as notifications to their connections, then resets it. */
 void apply_deliver_events(struct srv *srv);
-/* The reply of an applied write (result in srv->result) to its connection. */
+/* The reply of an applied write (result in srv->sm.result) to its connection. */
 void apply_reply_write(struct srv *srv, struct srv_conn *conn, int32_t xid, int32_t op,
                        const struct txn *txn, uint64_t zxid);
 
@@ -503,7 +498,7 @@ bool snapshot_due(const struct srv *srv);
 void snapshot_reap_child(struct srv *srv);
 /* autopurge.purgeInterval timer. */
 void snapshot_purge_tick(struct srv *srv);
-/* Loads the newest valid snapshot into srv->tree (or an empty tree) and its index, term.
+/* Loads the newest valid snapshot into srv->sm.tree (or an empty tree) and its index, term.
  * Errors: SYN_ECORRUPT/SYN_ETRUNC (a snapshot that verified but does not load), I/O. */
 int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term);
 

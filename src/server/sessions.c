@@ -25,7 +25,7 @@ uint64_t sessions_new_id(struct srv *srv)
                 uint64_t base = ((uint64_t)srv->config.server_id << 56) |
                                 (((uint64_t)srv->start_ms << 24) >> 8);
                 uint64_t id = base + ++srv->session_seq;
-                if (session_id_valid(id) && tree_session(&srv->tree, id) == NULL)
+                if (session_id_valid(id) && tree_session(&srv->sm.tree, id) == NULL)
                         return id;
         }
 }
@@ -62,7 +62,7 @@ void sessions_track_all(struct srv *srv)
 {
         struct session **list = NULL;
         uint32_t count = 0;
-        if (session_table_sorted(tree_sessions(&srv->tree), &list, &count) != 0) {
+        if (session_table_sorted(tree_sessions(&srv->sm.tree), &list, &count) != 0) {
                 SYN_ERROR("out of memory tracking sessions");
                 return;
         }
@@ -85,7 +85,7 @@ static void expire_sessions(struct srv *srv)
         int64_t now = (int64_t)net_now_ms(&srv->net);
         int32_t n = sess_expiry_pop_expired(&srv->expiry, now, ids, SRV_EXPIRE_PER_TICK_MAX);
         for (int32_t i = 0; i < n; i++) {
-                if (tree_session(&srv->tree, ids[i]) == NULL)
+                if (tree_session(&srv->sm.tree, ids[i]) == NULL)
                         continue;
                 struct txn t = {.type = TXN_CLOSE_SESSION, .session_id = 0};
                 t.time_ms = net_wall_ms(&srv->net);
@@ -106,7 +106,7 @@ static void reap_nodes(struct srv *srv)
 {
         int64_t now = net_wall_ms(&srv->net);
         int32_t n =
-            tree_collect_reapable(&srv->tree, now, &srv->paths, SRV_REAP_NODES_PER_ENTRY_MAX);
+            tree_collect_reapable(&srv->sm.tree, now, &srv->paths, SRV_REAP_NODES_PER_ENTRY_MAX);
         if (n < 0) {
                 SYN_WARN("reaping: %s", syn_strerror(n));
                 return;

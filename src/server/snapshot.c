@@ -25,7 +25,6 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "server/server.h"
-#include "server/snapstream.h"
 
 static void snap_dir(const struct srv *srv, char *buf, size_t cap)
 {
@@ -61,12 +60,20 @@ int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term)
         char dir[SRV_PATH_BYTES_MAX + 16];
         snap_dir(srv, dir, sizeof dir);
         mkdir(dir, 0755);
-        struct tree_options topt = {.extended_types_enabled = srv->config.extended_types_enabled};
+        /* A fresh hash seed for the watch tables, so a client cannot pick colliding
+         * paths offline. */
+        struct sm_options opt = {
+            .tree = {.extended_types_enabled = srv->config.extended_types_enabled},
+            .watch = {.watches_per_conn_max = WATCH_PER_CONN_MAX,
+                      .hash_seed = syn_rand_next(&srv->rng)},
+        };
+        struct raft_config none = {0};
         struct snapfile_reader r;
         int rc = snapfile_open_latest(&r, storage_fs_posix(), dir);
         if (rc == SYN_ENOTFOUND) {
                 *index = *term = 0;
-                return tree_init(&srv->tree, &topt);
+                srv->snapshot_has_config = false;
+                return sm_open(&srv->sm, &opt, &none);
         }
         if (rc != 0) {
                 SYN_ERROR("cannot open a snapshot in %s: %s", dir, syn_strerror(rc));
@@ -81,14 +88,8 @@ int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term)
         memcpy(name, r.info.name, sizeof name);
         snapfile_reader_close(&r);
         if (rc == 0) {
-                const uint8_t *tree_bytes;
-                size_t tree_len;
-                bool has_config = false;
-                rc = snapstream_split(bytes, len, &srv->snapshot_config, &has_config, &tree_bytes,
-                                      &tree_len);
-                srv->snapshot_has_config = has_config;
-                if (rc == 0)
-                        rc = tree_snap_read(tree_bytes, tree_len, &topt, &srv->tree);
+                rc =
+                    sm_open_snapshot(&srv->sm, &opt, bytes, len, *index, &srv->snapshot_has_config);
                 free(bytes);
         }
         if (rc != 0) {
@@ -96,7 +97,7 @@ int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term)
                 return rc;
         }
         SYN_INFO("loaded snapshot %s (index %llu, %llu nodes)", name, (unsigned long long)*index,
-                 (unsigned long long)tree_node_count(&srv->tree));
+                 (unsigned long long)tree_node_count(&srv->sm.tree));
         return 0;
 }
 
@@ -118,9 +119,7 @@ static void child_main(struct srv *srv, uint64_t index, uint64_t term)
         struct snapfile_writer w;
         int rc = snapfile_writer_open(&w, storage_fs_posix(), dir, index, term);
         if (rc == 0) {
-                rc = snapstream_write_config(&srv->applied_config, child_write, &w);
-                if (rc == 0)
-                        rc = tree_snap_write_cb(&srv->tree, child_write, &w);
+                rc = sm_snapshot_write(&srv->sm, child_write, &w);
                 if (rc == 0)
                         rc = snapfile_writer_finish(&w);
                 else
@@ -137,12 +136,12 @@ static void child_main(struct srv *srv, uint64_t index, uint64_t term)
  */
 bool snapshot_due(const struct srv *srv)
 {
-        if (srv->applied_index <= srv->snapshot_index)
+        if (srv->sm.applied <= srv->snapshot_index)
                 return false;
-        if (srv->applied_index - srv->snapshot_index >= (uint64_t)srv->config.snap_count)
+        if (srv->sm.applied - srv->snapshot_index >= (uint64_t)srv->config.snap_count)
                 return true;
         uint64_t limit = (uint64_t)srv->config.snap_size_limit_kb * 1024;
-        uint64_t share = tree_data_bytes(&srv->tree) / SRV_SNAP_TREE_SHARE_DIVISOR;
+        uint64_t share = tree_data_bytes(&srv->sm.tree) / SRV_SNAP_TREE_SHARE_DIVISOR;
         return srv->logged_bytes >= (limit > share ? limit : share);
 }
 
@@ -151,10 +150,10 @@ void snapshot_maybe_start(struct srv *srv)
         /* A joining server applies entries from before the configuration entry that added
          * it without knowing the configuration they were made under: it must not write
          * one (another member's snapshot at that index would differ). */
-        if (srv->snapshot_pid != 0 || srv->stopping || srv->applied_index == 0 ||
-            srv->applied_config.n_voters == 0 || !snapshot_due(srv))
+        if (srv->snapshot_pid != 0 || srv->stopping || srv->sm.applied == 0 ||
+            srv->sm.applied_config.n_voters == 0 || !snapshot_due(srv))
                 return;
-        uint64_t index = srv->applied_index;
+        uint64_t index = srv->sm.applied;
         uint64_t term = raft_term_at(&srv->raft, index);
         if (term == 0)
                 return; /* not in the log any more: a newer snapshot covers it */

@@ -122,8 +122,7 @@ void snapshot_install(struct srv *srv, const struct raft_snapshot_meta *meta)
                 return;
         }
         conns_close_all(srv, "installing a snapshot");
-        tree_close(&srv->tree);
-        srv->tree_ready = false;
+        sm_close(&srv->sm);
         uint64_t index = 0, term = 0;
         rc = snapshot_load(srv, &index, &term);
         if (rc == 0 && (index != meta->index || term != meta->term))
@@ -132,15 +131,14 @@ void snapshot_install(struct srv *srv, const struct raft_snapshot_meta *meta)
                 host_fatal(srv, rc, "loading a received snapshot");
                 return;
         }
-        srv->tree_ready = true;
         members_tree_changed(srv);
         rc = wal_reset(&srv->wal, meta->index + 1);
         if (rc != 0) {
                 host_fatal(srv, rc, "restarting the WAL after a snapshot");
                 return;
         }
-        srv->applied_index = meta->index;
-        srv->applied_config = meta->config;
+        srv->sm.applied = meta->index;
+        srv->sm.applied_config = meta->config;
         srv->snapshot_index = meta->index;
         srv->logged_bytes = 0;
         struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_INSTALLED};

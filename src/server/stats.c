@@ -238,28 +238,28 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
         for (size_t i = 0; i < conns->count; i++)
                 outstanding += conns->items[i].queued;
         s->outstanding_requests = outstanding;
-        s->last_zxid = (int64_t)srv->applied_index;
-        s->node_count = tree_node_count(&srv->tree);
+        s->last_zxid = (int64_t)srv->sm.applied;
+        s->node_count = tree_node_count(&srv->sm.tree);
         s->proposal_size_last = s->proposal_size_min = s->proposal_size_max = -1;
         s->conns = conns->items;
         s->conn_count = conns->count;
         struct watch_stats ws;
-        watch_get_stats(&srv->watches, &ws);
+        watch_get_stats(&srv->sm.watches, &ws);
         s->watch_count = ws.watch_count;
-        s->ephemerals_count = tree_ephemeral_count(&srv->tree);
-        s->approximate_data_size = tree_data_bytes(&srv->tree);
+        s->ephemerals_count = tree_ephemeral_count(&srv->sm.tree);
+        s->approximate_data_size = tree_data_bytes(&srv->sm.tree);
         s->open_file_descriptor_count = open_fds();
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
                 s->max_file_descriptor_count = (uint64_t)rl.rlim_cur;
         s->uptime_ms = (uint64_t)(net_wall_ms(&srv->net) - srv->start_ms);
-        s->global_sessions = session_table_count(tree_sessions(&srv->tree));
+        s->global_sessions = session_table_count(tree_sessions(&srv->sm.tree));
         s->auth_failed_count = srv->stats.auth_failed;
         struct {
                 const char *key;
                 int64_t value;
         } rows[] = {
-            {"synod_applied_index", (int64_t)srv->applied_index},
+            {"synod_applied_index", (int64_t)srv->sm.applied},
             {"synod_commit_index", (int64_t)raft_commit_index(&srv->raft)},
             {"synod_raft_term", (int64_t)raft_term(&srv->raft)},
             {"synod_leader_id", (int64_t)srv->leader_id},
@@ -399,7 +399,7 @@ static int write_watch_list(struct srv *srv, struct syn_writer *w, enum fourlw_c
 {
         struct watch_pair *pairs = NULL;
         size_t count = 0;
-        int rc = watch_list(&srv->watches, cmd == FOURLW_WCHC ? WATCH_BY_SESSION : WATCH_BY_PATH,
+        int rc = watch_list(&srv->sm.watches, cmd == FOURLW_WCHC ? WATCH_BY_SESSION : WATCH_BY_PATH,
                             &pairs, &count);
         if (rc != 0)
                 return rc;
@@ -464,7 +464,7 @@ static int write_dump(struct srv *srv, struct syn_writer *w)
 {
         struct session **list = NULL;
         uint32_t count = 0;
-        if (session_table_sorted(tree_sessions(&srv->tree), &list, &count) != 0)
+        if (session_table_sorted(tree_sessions(&srv->sm.tree), &list, &count) != 0)
                 return SYN_ENOMEM;
         struct fourlw_session_bucket *buckets = calloc(count + 1, sizeof *buckets);
         uint64_t *ids = calloc(count + 1, sizeof *ids);
@@ -490,7 +490,7 @@ static int write_dump(struct srv *srv, struct syn_writer *w)
         for (uint32_t i = 0; i < count && used <= path_total; i++) {
                 if (list[i]->ephemeral_count == 0)
                         continue;
-                int32_t n = tree_session_ephemerals(&srv->tree, list[i]->id, "/", 1, &tp,
+                int32_t n = tree_session_ephemerals(&srv->sm.tree, list[i]->id, "/", 1, &tp,
                                                     (int32_t)(path_total - used));
                 if (n <= 0)
                         continue;
@@ -544,7 +544,7 @@ static int write_word(struct srv *srv, struct syn_writer *w, enum fourlw_cmd cmd
         default: {
                 struct fourlw_input in = {.server = s};
                 struct watch_stats ws;
-                watch_get_stats(&srv->watches, &ws);
+                watch_get_stats(&srv->sm.watches, &ws);
                 in.watch_summary.connections = ws.conn_count;
                 in.watch_summary.paths = ws.path_count;
                 in.watch_summary.watches = ws.watch_count;

@@ -2,7 +2,7 @@
  * The watch check: every notification a node's watch manager produces must be
  * one the committed history owes, and every one it owes must come, once.
  *
- * Each node keeps a model of its watches next to the real manager (sm_sim.h):
+ * Each node keeps a model of its watches next to the real manager (src/replica/sm.h):
  * (connection, path, kinds), recorded when a client sets a watch
  * (workload.c), dropped with the connection, emptied when the node restarts
  * or installs a snapshot (watches are local and die with the process or the

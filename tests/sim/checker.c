@@ -193,10 +193,16 @@ static void sim_check_config_committed(struct sim_cluster *c, const struct raft_
         c->recycle_pending = true;
 }
 
+/* The txn type of the entry just applied (TXN_NOOP for a NOOP or CONF entry). */
+static enum txn_type sim_applied_txn_type(const struct sim_node *n)
+{
+        return n->sm.has_txn ? n->sm.txn.type : TXN_NOOP;
+}
+
 /* A hash of what an apply produced besides the tree: the ZooKeeper outcome
  * (the reply's err, the failed op of a multi) and the tree events, in order,
  * which decide the watch notifications on every server. */
-static uint64_t sim_outcome_hash(const struct sim_sm *sm)
+static uint64_t sim_outcome_hash(const struct sm *sm)
 {
         int32_t r[2] = {sm->result.err, sm->result.failed_index};
         uint64_t h = sim_hash_bytes(SIM_HASH_INIT, r, sizeof(r));
@@ -216,7 +222,7 @@ static void sim_check_apply_first(struct sim_cluster *c, struct sim_node *n,
         *h = (struct sim_committed){.term = e->term,
                                     .term_bound = ck->max_term,
                                     .content_hash = sim_entry_content_hash(e),
-                                    .digest = sim_sm_digest(&n->sm),
+                                    .digest = sm_digest(&n->sm),
                                     .outcome_hash = sim_outcome_hash(&n->sm),
                                     .digest_node = n->id,
                                     .known = true};
@@ -227,13 +233,13 @@ static void sim_check_apply_first(struct sim_cluster *c, struct sim_node *n,
         if (e->type != RAFT_ENTRY_NORMAL)
                 return;
         sim_trace(c, n, "history %llu: %s -> %s (failed op %d), %d tree events, digest %016llx",
-                  (unsigned long long)e->index, txn_type_name(n->sm.txn_type),
+                  (unsigned long long)e->index, txn_type_name(sim_applied_txn_type(n)),
                   zk_errname(n->sm.result.err), n->sm.result.failed_index, n->sm.events.count,
                   (unsigned long long)h->digest);
         c->st.txns++;
         if (n->sm.result.err != ZOK || n->sm.result.failed_index >= 0)
                 c->st.txns_refused++;
-        else if (n->sm.txn_type == TXN_CREATE_SESSION)
+        else if (sim_applied_txn_type(n) == TXN_CREATE_SESSION)
                 c->st.sessions_opened++;
         if (tree_node_count(&n->sm.tree) > c->st.tree_nodes_max)
                 c->st.tree_nodes_max = tree_node_count(&n->sm.tree);
@@ -262,7 +268,7 @@ void sim_check_apply(struct sim_cluster *c, struct sim_node *n, const struct raf
                          h->term == e->term ? " with other content" : "");
                 return;
         }
-        uint64_t digest = sim_sm_digest(&n->sm);
+        uint64_t digest = sm_digest(&n->sm);
         if (h->digest != digest)
                 sim_fail(c,
                          "tree digest diverged at index %llu: n%llu has %016llx, n%llu had %016llx",
@@ -299,7 +305,7 @@ void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n,
         if (c->ck.failed || meta->index >= ck->committed_cap || !ck->committed[meta->index].known)
                 return;
         const struct sim_committed *h = &ck->committed[meta->index];
-        uint64_t digest = sim_sm_digest(&n->sm);
+        uint64_t digest = sm_digest(&n->sm);
         if (h->digest != digest)
                 sim_fail(c,
                          "tree digest diverged at index %llu: n%llu loaded a snapshot with "

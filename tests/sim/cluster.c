@@ -226,7 +226,7 @@ static void sim_digest(struct sim_cluster *c, const struct sim_event *ev)
                 v[4] = ((uint64_t)n->role << 56) ^ n->term;
                 v[5] = n->commit;
                 v[6] = n->sm.applied;
-                v[7] = n->sm.open ? sim_sm_digest(&n->sm) : 0;
+                v[7] = n->sm.open ? sm_digest(&n->sm) : 0;
         }
         c->st.digest = sim_hash_bytes(c->st.digest, v, sizeof(v));
 }

@@ -11,7 +11,7 @@
  *               in the newest pending write (FIFO: every earlier write is
  *               durable when it is) and leave when it completes; if nothing is
  *               pending they leave at once;
- *   3. apply    u->committed in order into the state machine (sm_sim.h: the
+ *   3. apply    u->committed in order into the state machine (replica/sm.h: the
  *               real tree, sessions and watches, at zxid = index), each
  *               apply checked against the committed history (the tree
  *               digest, the outcome, the watch notifications);
@@ -309,7 +309,7 @@ void sim_node_crash(struct sim_cluster *c, struct sim_node *n)
         }
         n->writes_head = n->writes_tail = NULL;
         raft_close(&n->core);
-        sim_sm_close(&n->sm);
+        sm_close(&n->sm);
         /* What was received of a snapshot goes with the process (the core
          * restarts the transfer from offset 0). */
         free(n->recv_snapshot);
@@ -497,20 +497,20 @@ static int sim_host_sm_apply(struct sim_cluster *c, struct sim_node *n, const st
 {
         uint8_t restamped[SIM_TXN_BYTES_MAX];
         if (e->type != RAFT_ENTRY_NORMAL || e->len > sizeof(restamped))
-                return sim_sm_apply(&n->sm, e);
+                return sm_apply(&n->sm, e);
         memcpy(restamped, e->data, e->len);
         if (txn_stamp_time(restamped, e->len, sim_clock_wall_ms(c, n)) != SYN_OK)
-                return sim_sm_apply(&n->sm, e);
+                return sm_apply(&n->sm, e);
         struct raft_entry local = *e;
         local.data = restamped;
-        return sim_sm_apply(&n->sm, &local);
+        return sm_apply(&n->sm, &local);
 }
 #else
 /* Applies e to n's state machine: the txn as its proposer stamped it. */
 static int sim_host_sm_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e)
 {
         (void)c;
-        return sim_sm_apply(&n->sm, e);
+        return sm_apply(&n->sm, e);
 }
 #endif
 

@@ -11,8 +11,8 @@
  *   sim_msg.c     deep copies of raft messages and entries (the core's are borrowed)
  *   host_sim.c    one simulated node: THE HOST ORDER (persist -> send -> apply),
  *                 the non-durable disk, crash and restart
- *   sm_sim.c      the replicated state machine a node applies to: the real
- *                 tree, sessions and watches (sm_sim.h: no simulator inside)
+ *   (src/replica/sm.c, shared with the server: the replicated state machine
+ *                 a node applies to, the real tree, sessions and watches)
  *   snapshot_sim.c  the snapshot file: taken from the tree, sent in chunks
  *                 at the offsets the core asks for, received, installed
  *   workload.c    the clients: real txns (sessions, creates, setData, delete,
@@ -42,7 +42,7 @@
 
 #include "base/rand.h"
 #include "raft/raft.h"
-#include "sm_sim.h"
+#include "replica/sm.h"
 
 /* ---- limits ---- */
 
@@ -315,7 +315,7 @@ struct sim_write {
         struct sim_packet *after_head, *after_tail;
 };
 
-/* The host's snapshot file: the stream of sm_sim.h (configuration, tree) as
+/* The host's snapshot file: the stream of replica/sm.h (configuration, tree) as
  * of meta.index, byte for byte what the server writes into its file. */
 struct sim_snapshot {
         struct raft_snapshot_meta meta; /* index 0 = none */
@@ -380,7 +380,7 @@ struct sim_node {
 
         /* The state machine (volatile: rebuilt from the durable snapshot and log
          * after a restart) and the model its watch notifications must obey. */
-        struct sim_sm sm;
+        struct sm sm;
         struct sim_watch_model watch_model;
 
         /* The node's clocks (clock_sim.c): its hardware, so they stay with the

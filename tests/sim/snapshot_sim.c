@@ -1,7 +1,7 @@
 /*
  * A simulated node's snapshot file, and InstallSnapshot between nodes.
  *
- * The file holds the stream of sm_sim.h, the Raft configuration then the
+ * The file holds the stream of replica/sm.h, the Raft configuration then the
  * tree, byte for byte what the server streams into its snapshot files (less
  * the file's own framing and CRCs: the simulated disk never corrupts fsynced
  * data). Taking one (the driver) writes it durably before the core hears
@@ -29,7 +29,9 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "sim.h"
 
 void sim_snapshot_free(struct sim_snapshot *s)
@@ -80,6 +82,20 @@ struct sim_packet *sim_snapshot_packet(struct sim_cluster *c, struct sim_node *n
         return sim_packet_copy(&filled);
 }
 
+/* The state machine of every simulated node. The watch hash seed only spreads
+ * paths over buckets: notification order does not depend on it. */
+static const struct sm_options sim_sm_options = {
+    .tree = {.extended_types_enabled = true},
+    .watch = {.watches_per_conn_max = WATCH_PER_CONN_MAX, .hash_seed = 0x73796e6f64776174ull},
+};
+
+static int sim_snapshot_append(void *arg, const void *p, size_t n)
+{
+        struct syn_writer *w = arg;
+        syn_write_bytes(w, p, n);
+        return w->failed ? SYN_ENOMEM : SYN_OK;
+}
+
 /* ---- taking ---- */
 
 void sim_snapshot_take(struct sim_cluster *c, struct sim_node *n)
@@ -98,10 +114,13 @@ void sim_snapshot_take(struct sim_cluster *c, struct sim_node *n)
          * which a transfer resumed from another leader's copy mixes. */
         if (n->sm.applied_config.n_voters == 0)
                 return;
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        int rc = sim_sm_snapshot(&n->sm, &bytes, &len);
+        struct syn_writer w;
+        syn_writer_init(&w, 0);
+        int rc = sm_snapshot_write(&n->sm, sim_snapshot_append, &w);
         SYN_ASSERT(rc == SYN_OK);
+        size_t len = 0;
+        uint8_t *bytes = syn_writer_take(&w, &len);
+        SYN_ASSERT(bytes != NULL);
         if (len > SIM_SNAPSHOT_BYTES_MAX) {
                 free(bytes);
                 sim_fail(c, "n%" PRIu64 ": a snapshot of %zu bytes, over SIM_SNAPSHOT_BYTES_MAX",
@@ -174,7 +193,13 @@ void sim_snapshot_install(struct sim_cluster *c, struct sim_node *n,
 static int sim_snapshot_load(struct sim_cluster *c, struct sim_node *n)
 {
         const struct sim_snapshot *s = &n->disk_snapshot;
-        int rc = sim_sm_open_snapshot(&n->sm, s->bytes, s->len, s->meta.index);
+        bool has_config = false;
+        int rc =
+            sm_open_snapshot(&n->sm, &sim_sm_options, s->bytes, s->len, s->meta.index, &has_config);
+        if (rc == SYN_OK && !has_config) {
+                sm_close(&n->sm);
+                rc = SYN_ECORRUPT; /* this host always writes the prefix */
+        }
         if (rc != SYN_OK) {
                 sim_fail(c, "n%" PRIu64 ": snapshot %" PRIu64 " (%zu bytes) does not load: %s",
                          n->id, s->meta.index, s->len, syn_strerror(rc));
@@ -188,7 +213,7 @@ void sim_snapshot_installed(struct sim_cluster *c, struct sim_node *n, const str
 {
         SYN_ASSERT(n->disk_snapshot.meta.index == w->snapshot_meta.index);
         n->snapshot_installing = false;
-        sim_sm_close(&n->sm);
+        sm_close(&n->sm);
         sim_watch_model_clear(&n->watch_model);
         if (sim_snapshot_load(c, n) != SYN_OK)
                 return;
@@ -209,7 +234,7 @@ int sim_snapshot_open_sm(struct sim_cluster *c, struct sim_node *n,
         sim_watch_model_clear(&n->watch_model);
         if (n->disk_snapshot.meta.index != 0)
                 return sim_snapshot_load(c, n);
-        int rc = sim_sm_open(&n->sm, initial);
+        int rc = sm_open(&n->sm, &sim_sm_options, initial);
         SYN_ASSERT(rc == SYN_OK);
         return rc;
 }

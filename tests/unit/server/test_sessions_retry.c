@@ -74,20 +74,21 @@ static struct srv *make_srv(uint64_t session_id)
         assert_non_null(srv);
         srv->role = RAFT_LEADER;
         srv->config.reap_interval_ms = 1000000; /* no reaping in this test */
-        assert_int_equal(tree_init(&srv->tree, &(struct tree_options){0}), SYN_OK);
+        assert_int_equal(tree_init(&srv->sm.tree, &(struct tree_options){0}), SYN_OK);
         assert_int_equal(
             sess_expiry_init(&srv->expiry, &(struct sess_expiry_options){.interval_ms = TICK_MS}),
             SYN_OK);
         srv->expiry_ready = true;
         syn_writer_init(&srv->scratch, 1 << 20);
-        tree_result_init(&srv->result);
-        tree_events_init(&srv->events);
+        tree_result_init(&srv->sm.result);
+        tree_events_init(&srv->sm.events);
         struct txn t = {.type = TXN_CREATE_SESSION};
         t.session.id = session_id;
         t.session.timeout_ms = SESSION_TIMEOUT_MS;
-        assert_int_equal(tree_apply(&srv->tree, &t, 1, &srv->result, &srv->events), SYN_OK);
-        assert_int_equal(srv->result.err, ZOK);
-        assert_non_null(tree_session(&srv->tree, session_id));
+        assert_int_equal(tree_apply(&srv->sm.tree, &t, 1, &srv->sm.result, &srv->sm.events),
+                         SYN_OK);
+        assert_int_equal(srv->sm.result.err, ZOK);
+        assert_non_null(tree_session(&srv->sm.tree, session_id));
         assert_int_equal(sess_expiry_touch(&srv->expiry, session_id, SESSION_TIMEOUT_MS, 0),
                          SYN_OK);
         return srv;
@@ -97,11 +98,11 @@ static void free_srv(struct srv *srv)
 {
         if (fake.have_last)
                 txn_release(&fake.last);
-        tree_events_close(&srv->events);
-        tree_result_close(&srv->result);
+        tree_events_close(&srv->sm.events);
+        tree_result_close(&srv->sm.result);
         syn_writer_close(&srv->scratch);
         sess_expiry_close(&srv->expiry);
-        tree_close(&srv->tree);
+        tree_close(&srv->sm.tree);
         free(srv);
 }
 

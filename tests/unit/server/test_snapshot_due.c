@@ -22,7 +22,7 @@ static struct srv *make_srv(void)
         srv->config.snap_count = 1000;
         srv->config.snap_size_limit_kb = 64;
         srv->snapshot_index = 500;
-        srv->applied_index = 510;
+        srv->sm.applied = 510;
         return srv;
 }
 
@@ -31,9 +31,9 @@ static void test_count_trigger(void **state)
         (void)state;
         struct srv *srv = make_srv();
         assert_false(snapshot_due(srv));
-        srv->applied_index = 500 + 999;
+        srv->sm.applied = 500 + 999;
         assert_false(snapshot_due(srv));
-        srv->applied_index = 500 + 1000;
+        srv->sm.applied = 500 + 1000;
         assert_true(snapshot_due(srv));
         free(srv);
 }
@@ -47,7 +47,7 @@ static void test_size_trigger(void **state)
         srv->logged_bytes = 64 * 1024;
         assert_true(snapshot_due(srv));
         /* Nothing applied since the last snapshot: never due, whatever was logged. */
-        srv->applied_index = srv->snapshot_index;
+        srv->sm.applied = srv->snapshot_index;
         assert_false(snapshot_due(srv));
         free(srv);
 }
@@ -57,7 +57,7 @@ static void test_big_tree_raises_the_size_trigger(void **state)
         (void)state;
         struct srv *srv = make_srv();
         uint64_t tree_bytes = 100ull * 1024 * 1024;
-        srv->tree.data_bytes = tree_bytes;
+        srv->sm.tree.data_bytes = tree_bytes;
         uint64_t share = tree_bytes / SRV_SNAP_TREE_SHARE_DIVISOR;
         srv->logged_bytes = 64 * 1024; /* over the configured limit, under the share */
         assert_false(snapshot_due(srv));

@@ -12,8 +12,8 @@
  * changes they differ from the configuration file). A stream without the magic is a
  * tree alone, written before the prefix existed; its configuration is the file's.
  */
-#ifndef SYN_SERVER_SNAPSTREAM_H
-#define SYN_SERVER_SNAPSTREAM_H
+#ifndef SYN_REPLICA_SNAPSTREAM_H
+#define SYN_REPLICA_SNAPSTREAM_H
 
 #include <stdbool.h>
 #include <stddef.h>

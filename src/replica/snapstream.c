@@ -1,5 +1,5 @@
 /* The snapshot stream's configuration prefix (snapstream.h). */
-#include "server/snapstream.h"
+#include "replica/snapstream.h"
 
 #include <string.h>
 
