@@ -223,9 +223,8 @@ static void side_effects(struct srv *srv, const struct srv_conn *proposer, const
                 srv->stats.nodes_reaped++;
 }
 
-void apply_entry(struct srv *srv, const struct raft_entry *e)
+void apply_effects(struct srv *srv, const struct raft_entry *e, int rc)
 {
-        int rc = sm_apply(&srv->sm, e);
         if (rc != 0) {
                 host_fatal(srv, rc, "applying a committed entry");
                 return;

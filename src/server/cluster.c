@@ -85,53 +85,28 @@ void cluster_send_raft(struct srv *srv, const struct raft_message *m)
         net_peer_send(&srv->peers, m->to, srv->peer_scratch.data, srv->peer_scratch.len);
 }
 
-void cluster_defer_raft(struct srv *srv, const struct raft_message *m)
+struct srv_held *cluster_hold_raft(struct srv *srv, const struct raft_message *m)
 {
         syn_writer_reset(&srv->peer_scratch);
         if (encode_raft(srv, m, &srv->peer_scratch) != 0)
-                return;
+                return NULL;
         size_t len = srv->peer_scratch.len;
-        struct srv_deferred *d = malloc(sizeof *d + len);
-        if (d == NULL)
-                return; /* dropped, like a lost message */
-        d->to = m->to;
-        d->ticket = 0;
-        d->ticketed = false;
-        d->len = len;
-        d->next = NULL;
-        memcpy(d->bytes, srv->peer_scratch.data, len);
-        if (srv->deferred_tail != NULL)
-                srv->deferred_tail->next = d;
-        else
-                srv->deferred_head = d;
-        srv->deferred_tail = d;
-        if (srv->deferred_unticketed == NULL)
-                srv->deferred_unticketed = d;
+        struct srv_held *h = malloc(sizeof *h + len);
+        if (h == NULL)
+                return NULL; /* dropped, like a lost message */
+        h->to = m->to;
+        h->len = len;
+        memcpy(h->bytes, srv->peer_scratch.data, len);
+        return h;
 }
 
-void cluster_ticket_deferred(struct srv *srv, uint64_t ticket)
+void cluster_release_held(struct srv *srv, struct srv_held *h, bool send)
 {
-        /* Ticket 0 is a WAL that never flushed anything: nothing to wait for. */
-        for (struct srv_deferred *d = srv->deferred_unticketed; d != NULL; d = d->next) {
-                d->ticket = ticket;
-                d->ticketed = true;
-        }
-        srv->deferred_unticketed = NULL;
-}
-
-void cluster_release_deferred(struct srv *srv, uint64_t done_ticket)
-{
-        /* Bounded by the messages queued, each sent once. */
-        while (srv->deferred_head != NULL && srv->deferred_head->ticketed &&
-               srv->deferred_head->ticket <= done_ticket) {
-                struct srv_deferred *d = srv->deferred_head;
-                srv->deferred_head = d->next;
-                if (srv->deferred_head == NULL)
-                        srv->deferred_tail = NULL;
+        if (send && srv->peers_ready) {
                 srv->stats.peer_msgs_sent++;
-                net_peer_send(&srv->peers, d->to, d->bytes, d->len);
-                free(d);
+                net_peer_send(&srv->peers, h->to, h->bytes, h->len);
         }
+        free(h);
 }
 
 static void free_backlog(struct srv *srv)
@@ -143,16 +118,6 @@ static void free_backlog(struct srv *srv)
         }
         srv->backlog_tail = NULL;
         srv->backlog_bytes = 0;
-}
-
-static void free_deferred(struct srv *srv)
-{
-        while (srv->deferred_head != NULL) {
-                struct srv_deferred *d = srv->deferred_head;
-                srv->deferred_head = d->next;
-                free(d);
-        }
-        srv->deferred_tail = srv->deferred_unticketed = NULL;
 }
 
 static void receive_raft(struct srv *srv, uint64_t from, const uint8_t *data, size_t len)
@@ -474,7 +439,6 @@ void cluster_close(struct srv *srv)
         if (srv->peers_ready)
                 net_peers_close(&srv->peers);
         srv->peers_ready = false;
-        free_deferred(srv);
         free_backlog(srv);
         free(srv->decoded);
         free(srv->chunk);

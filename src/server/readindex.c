@@ -20,7 +20,7 @@ int readindex_start(struct srv *srv, struct srv_read_wait *w,
                     void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok))
 {
         SYN_ASSERT(!w->active);
-        if (srv->obeying)
+        if (srv->replica.obeying)
                 return SYN_EBUSY; /* no raft step inside an update: the pump retries */
         if (srv->leader_id == RAFT_NONE)
                 return SYN_EBUSY;

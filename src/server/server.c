@@ -279,8 +279,10 @@ static int start_raft(struct srv *srv, const struct wal_recovered *rec, uint64_t
         is.n_entries = rec->count;
         int rc = raft_init(&srv->raft, &ro, &is);
         free(entries);
-        if (rc == 0)
+        if (rc == 0) {
                 srv->raft_ready = true;
+                host_init(srv);
+        }
         return rc;
 }
 
@@ -415,16 +417,6 @@ int srv_run(struct srv *srv)
         return srv->fatal;
 }
 
-static void free_queues(struct srv *srv)
-{
-        while (srv->marks_head != NULL) {
-                struct srv_persist_mark *m = srv->marks_head;
-                srv->marks_head = m->next;
-                free(m);
-        }
-        srv->marks_tail = srv->marks_unticketed = NULL;
-}
-
 void srv_close(struct srv *srv)
 {
         srv->stopping = true;
@@ -437,7 +429,7 @@ void srv_close(struct srv *srv)
                 net_close(&srv->net);
         srv->net_ready = false;
         conns_free_all(srv);
-        free_queues(srv);
+        replica_close(&srv->replica);
         if (srv->snapshot_pid > 0) {
                 int status;
                 waitpid(srv->snapshot_pid, &status, 0);

@@ -45,6 +45,7 @@
 #include "proto/peer.h"
 #include "proto/zk_records.h"
 #include "raft/raft.h"
+#include "replica/replica.h"
 #include "replica/sm.h"
 #include "server/auth.h"
 #include "server/config.h"
@@ -137,13 +138,11 @@ struct srv_forwarded {
         uint8_t bytes[];
 };
 
-/* A Raft message that may leave only once the WAL flush `ticket` is durable. */
-struct srv_deferred {
-        uint64_t ticket; /* valid once ticketed: the flush that carries it */
-        bool ticketed;
+/* A Raft message held by the replica until the WAL flush that carries its update is
+ * durable (replica.h), encoded. */
+struct srv_held {
         uint64_t to;
         size_t len;
-        struct srv_deferred *next;
         uint8_t bytes[]; /* the encoded peer message */
 };
 
@@ -178,12 +177,6 @@ struct srv_req {
         int64_t recv_ms;
         size_t len;
         uint8_t frame[]; /* copy of the request frame: req's strings point into it */
-};
-
-struct srv_persist_mark {
-        struct raft_persist_mark mark;
-        uint64_t ticket; /* 0 until the flush that carries it */
-        struct srv_persist_mark *next;
 };
 
 #define SRV_CONN_BUCKETS   1024
@@ -252,19 +245,16 @@ struct srv {
         struct srv_ip_count *ips[SRV_IP_BUCKETS]; /* open connections per address */
         struct srv_waiter *waiters[SRV_WAITER_BUCKETS]; /* by (session id, cxid) */
         uint32_t waiter_count;
-        struct srv_persist_mark *marks_head, *marks_tail;
-        struct srv_persist_mark *marks_unticketed; /* first with ticket 0 (they are a suffix) */
-        uint64_t last_ticket;
+        /* The host order over raft and sm (replica.h; host.c plugs in the WAL, the peer
+         * links and the effects of applies). */
+        struct replica replica;
         enum raft_role role;
         uint64_t term;
         uint64_t leader_id;     /* RAFT_NONE while unknown */
         int64_t leader_lost_ms; /* mono ms when the leader became unknown */
-        bool obeying;           /* inside host_obey: the core must not be stepped */
         bool inflight_doomed;   /* the leader changed: close connections with writes */
         bool serving;           /* caught up: clients are accepted (server.c) */
         uint64_t ready_index;   /* applied must reach this before serving */
-        bool install_pending;   /* a snapshot from the leader waits for its install */
-        struct raft_snapshot_meta install;
         /* cluster.c, members.c */
         bool clustered; /* server.N lines: Raft over the network */
         struct srv_members members;
@@ -273,7 +263,6 @@ struct srv {
         struct peer_raft_decoded *decoded; /* receive buffer of one raft message */
         uint8_t *chunk;                    /* RAFT_SNAPSHOT_CHUNK_BYTES: an outgoing chunk */
         struct syn_writer peer_scratch;
-        struct srv_deferred *deferred_head, *deferred_tail, *deferred_unticketed;
         struct syn_writer forward; /* the batch of txns forwarded this iteration */
         struct srv_forwarded *backlog_head, *backlog_tail; /* leader: waiting for room */
         uint64_t backlog_bytes;                            /* <= SRV_FORWARD_BACKLOG_BYTES_MAX */
@@ -332,6 +321,8 @@ void host_wal_done(void *arg);
 void host_campaign(struct srv *srv);
 /* Steps raft with `ev` (borrowed) and obeys the update; returns raft's error. */
 int host_step(struct srv *srv, const struct raft_event *ev);
+/* Sets srv->replica up over srv->raft and srv->sm (once both are open). */
+void host_init(struct srv *srv);
 /* Stops the server: logs `what` and `err` once, records err as the exit status. */
 void host_fatal(struct srv *srv, int err, const char *what);
 
@@ -400,13 +391,12 @@ bool propose_is_write(int32_t type);
 /* Starts the peer links of a clustered server (after raft_init). */
 int cluster_init(struct srv *srv);
 void cluster_close(struct srv *srv);
-/* Sends a raft message now / after the next WAL flush is durable (dropped on failure). */
+/* Sends a raft message now (dropped on failure: Raft retries). */
 void cluster_send_raft(struct srv *srv, const struct raft_message *m);
-void cluster_defer_raft(struct srv *srv, const struct raft_message *m);
-/* before_sleep: the deferred messages queued since the last flush take its ticket. */
-void cluster_ticket_deferred(struct srv *srv, uint64_t ticket);
-/* Sends the deferred messages whose flush is durable. */
-void cluster_release_deferred(struct srv *srv, uint64_t done_ticket);
+/* The encoded copy of m the replica holds until its flush is durable (malloc'ed; NULL:
+ * dropped), and its release: sent if `send`, then freed. */
+struct srv_held *cluster_hold_raft(struct srv *srv, const struct raft_message *m);
+void cluster_release_held(struct srv *srv, struct srv_held *h, bool send);
 /* Follower: queues an encoded txn (borrowed for the call) for the leader. SYN_EBUSY
  * when no leader can take it now, SYN_ETOOBIG, SYN_ENOMEM. */
 int cluster_forward(struct srv *srv, const uint8_t *txn, size_t len);
@@ -456,9 +446,9 @@ struct srv_waiter *registry_take(struct srv *srv, const struct txn *txn);
 /* The waiter registered under (session_id, cxid), unregistered, or NULL. */
 struct srv_waiter *registry_take_key(struct srv *srv, uint64_t session_id, int32_t cxid);
 
-/* apply.c: committed entries into the tree, watch events, then the waiter's reply. */
-/* Applies a committed NORMAL entry (fatal on a corrupt entry or allocation failure). */
-void apply_entry(struct srv *srv, const struct raft_entry *e);
+/* apply.c: the effects of a committed entry the replica applied to srv->sm (sm_apply's
+ * result rc; any error is fatal): watch notifications, then the waiter's reply. */
+void apply_effects(struct srv *srv, const struct raft_entry *e, int rc);
 /* Writes srv->sm.deliveries as notifications to their connections, then resets it. */
 void apply_deliver_events(struct srv *srv);
 /* The reply of an applied write (result in srv->sm.result) to its connection. */

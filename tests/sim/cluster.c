@@ -467,6 +467,7 @@ static void sim_cluster_init(struct sim_cluster *c, const struct sim_swarm *sw,
         c->n_slots = sw->nodes + 1;
         for (uint32_t i = 0; i < c->n_slots; i++) {
                 struct sim_node *n = &c->nodes[i];
+                n->cluster = c;
                 n->slot = i;
                 n->id = i + 1;
                 n->bootstrap = i < sw->nodes;

@@ -1,25 +1,27 @@
 /*
- * One simulated node: the host of a raft core, written to obey the core's
- * update contract (raft.h) exactly as the real server's host does.
+ * One simulated node: the server's own host order (src/replica/replica.h) over
+ * a raft core, with the simulated disk and network plugged in, and the
+ * checker's hooks on every part of it.
  *
- * THE HOST ORDER lives in sim_host_step(), once:
+ * What replica_ops means here:
  *   1. persist  the hard state, the truncation and the entries go to the
  *               simulated disk as ONE write, queued FIFO behind earlier writes;
- *               it becomes durable when its SIM_EV_DISK event fires, and only
- *               then is RAFT_EV_PERSISTED stepped with the update's mark;
- *   2. send     u->msgs go to the network at once; u->msgs_after_persist wait
- *               in the newest pending write (FIFO: every earlier write is
- *               durable when it is) and leave when it completes; if nothing is
- *               pending they leave at once;
- *   3. apply    u->committed in order into the state machine (replica/sm.h: the
- *               real tree, sessions and watches, at zxid = index), each
- *               apply checked against the committed history (the tree
- *               digest, the outcome, the watch notifications);
+ *               the flush at the end of each step (sim_host_flush) gives the
+ *               step's writes a ticket, and a ticket is durable when the last
+ *               of its writes completes (SIM_EV_DISK): the replica then
+ *               releases the messages held for it and steps RAFT_EV_PERSISTED;
+ *   2. send     messages go to the network (net_sim.c); held ones are packet
+ *               copies until the replica releases them;
+ *   3. apply    the replica applies to the state machine (replica/sm.h: the
+ *               real tree, sessions and watches, at zxid = index); each apply
+ *               is checked against the committed history (the tree digest, the
+ *               outcome, the watch notifications);
  *   4. snapshot chunks are buffered; an install is one more FIFO write whose
  *               completion loads the state machine and steps
  *               RAFT_EV_SNAPSHOT_INSTALLED (snapshot_sim.c);
  *   5. reads    read states are checked and served once applied >= index;
- *   6. observe  role, term and commit are recorded and checked.
+ *   6. observe  role, term and commit are recorded and checked; compaction
+ *               trims the logs.
  *
  * The disk keeps only completed writes. A crash loses every pending write,
  * except that (with the swarm's torn_ppm) a prefix of them may have reached
@@ -133,12 +135,6 @@ static void sim_write_free(struct sim_write *w)
                 free((void *)w->entries[i].data);
         free(w->entries);
         free(w->snapshot_bytes);
-        struct sim_packet *p = w->after_head;
-        while (p != NULL) {
-                struct sim_packet *next = p->next;
-                sim_packet_free(p);
-                p = next;
-        }
         free(w);
 }
 
@@ -192,6 +188,8 @@ void sim_write_queue(struct sim_cluster *c, struct sim_node *n, struct sim_write
 }
 
 /* ---- node life cycle ---- */
+
+static const struct replica_ops sim_replica_ops;
 
 static void sim_node_schedule_tick(struct sim_cluster *c, struct sim_node *n, uint64_t at_us)
 {
@@ -258,6 +256,8 @@ int sim_node_start(struct sim_cluster *c, struct sim_node *n)
          * (or the initial tree), and the core hands the log after it again. */
         if (sim_snapshot_open_sm(c, n, &s.bootstrap) != SYN_OK)
                 return SYN_ECORRUPT;
+        replica_init(&n->rep, &n->core, &n->sm, &sim_replica_ops, n);
+        n->ticket_seq = n->done_ticket = 0;
         n->role = raft_role(&n->core);
         n->term = raft_term(&n->core);
         n->commit = raft_commit_index(&n->core);
@@ -308,6 +308,7 @@ void sim_node_crash(struct sim_cluster *c, struct sim_node *n)
                 w = next;
         }
         n->writes_head = n->writes_tail = NULL;
+        replica_close(&n->rep); /* held messages go with the process */
         raft_close(&n->core);
         sm_close(&n->sm);
         /* What was received of a snapshot goes with the process (the core
@@ -360,8 +361,15 @@ static void sim_host_check_truncation(struct sim_cluster *c, struct sim_node *n,
         }
 }
 
-static void sim_host_persist(struct sim_cluster *c, struct sim_node *n, const struct raft_update *u)
+static int sim_host_persist(void *ctx, const struct raft_update *u)
 {
+        struct sim_node *n = ctx;
+        struct sim_cluster *c = n->cluster;
+        /* The first thing of every step, before anything is applied: an entry
+         * committed in this step was committed in a term <= u->term (the
+         * checker's leader completeness). */
+        if (u->term > c->ck.max_term)
+                c->ck.max_term = u->term;
         uint64_t commit_before = n->commit;
         if (u->truncate_from != 0)
                 sim_log_truncate(&n->mirror, u->truncate_from);
@@ -372,7 +380,7 @@ static void sim_host_persist(struct sim_cluster *c, struct sim_node *n, const st
                                  "n%llu: entry %llu to persist does not follow the log (last %llu)",
                                  (unsigned long long)n->id, (unsigned long long)e->index,
                                  (unsigned long long)sim_log_last_index(&n->mirror));
-                        return;
+                        return SYN_OK;
                 }
                 sim_check_append(c, n, e, sim_log_term_at(&n->mirror, e->index - 1));
                 bool ok = sim_log_append(&n->mirror, e);
@@ -384,14 +392,13 @@ static void sim_host_persist(struct sim_cluster *c, struct sim_node *n, const st
                         sim_fail(c, "n%llu: persist mark %llu with nothing to persist",
                                  (unsigned long long)n->id,
                                  (unsigned long long)u->persist_mark.index);
-                return;
+                return SYN_OK;
         }
         struct sim_write *w = calloc(1, sizeof(*w));
         SYN_ASSERT(w != NULL);
         w->has_hard_state = u->hard_state_changed;
         w->hard_state = u->hard_state;
         w->truncate_from = u->truncate_from;
-        w->mark = u->persist_mark;
         if (u->n_entries > 0) {
                 w->entries = calloc(u->n_entries, sizeof(*w->entries));
                 SYN_ASSERT(w->entries != NULL);
@@ -407,38 +414,52 @@ static void sim_host_persist(struct sim_cluster *c, struct sim_node *n, const st
                 w->n_entries = u->n_entries;
         }
         sim_write_queue(c, n, w);
+        return SYN_OK;
 }
 
 /* ---- (2) send ---- */
 
-static void sim_host_send(struct sim_cluster *c, struct sim_node *n, const struct raft_message *ms,
-                          size_t count, bool after_persist)
+/* A copy of m for the network, checked as emitted; NULL if it is not sent. */
+static struct sim_packet *sim_host_packet(struct sim_cluster *c, struct sim_node *n,
+                                          const struct raft_message *m)
 {
-        for (size_t i = 0; i < count; i++) {
-                if (ms[i].from != n->id) {
-                        sim_fail(c, "n%llu emitted a message from %llu", (unsigned long long)n->id,
-                                 (unsigned long long)ms[i].from);
-                        return;
-                }
-                sim_check_emit(c, n, &ms[i]);
-                /* The core leaves the bytes of an InstallSnapshot chunk to the host. */
-                struct sim_packet *p = ms[i].type == RAFT_MSG_SNAPSHOT
-                                           ? sim_snapshot_packet(c, n, &ms[i])
-                                           : sim_packet_copy(&ms[i]);
-                if (p == NULL)
-                        continue;
-                struct sim_write *tail = n->writes_tail;
-                if (after_persist && tail != NULL) {
-                        if (tail->after_tail != NULL)
-                                tail->after_tail->next = p;
-                        else
-                                tail->after_head = p;
-                        tail->after_tail = p;
-                } else {
-                        sim_check_release(c, n, &p->msg);
-                        sim_net_send(c, p);
-                }
+        if (m->from != n->id) {
+                sim_fail(c, "n%llu emitted a message from %llu", (unsigned long long)n->id,
+                         (unsigned long long)m->from);
+                return NULL;
         }
+        sim_check_emit(c, n, m);
+        /* The core leaves the bytes of an InstallSnapshot chunk to the host. */
+        return m->type == RAFT_MSG_SNAPSHOT ? sim_snapshot_packet(c, n, m) : sim_packet_copy(m);
+}
+
+static void sim_host_net_send(struct sim_cluster *c, struct sim_node *n, struct sim_packet *p)
+{
+        sim_check_release(c, n, &p->msg);
+        sim_net_send(c, p);
+}
+
+static void sim_host_send(void *ctx, const struct raft_message *m)
+{
+        struct sim_node *n = ctx;
+        struct sim_packet *p = sim_host_packet(n->cluster, n, m);
+        if (p != NULL)
+                sim_host_net_send(n->cluster, n, p);
+}
+
+static void *sim_host_hold(void *ctx, const struct raft_message *m)
+{
+        struct sim_node *n = ctx;
+        return sim_host_packet(n->cluster, n, m);
+}
+
+static void sim_host_release(void *ctx, void *held, bool send)
+{
+        struct sim_node *n = ctx;
+        if (send)
+                sim_host_net_send(n->cluster, n, held);
+        else
+                sim_packet_free(held);
 }
 
 /* ---- (3) apply ---- */
@@ -493,64 +514,92 @@ static void sim_host_serve_reads(struct sim_cluster *c, struct sim_node *n)
  * read the clock would. Each node then gives the node it creates or changes
  * its own ctime/mtime, and the tree digest check must notice.
  */
-static int sim_host_sm_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e)
+static const struct raft_entry *sim_host_restamp(struct sim_cluster *c, struct sim_node *n,
+                                                 const struct raft_entry *e,
+                                                 struct raft_entry *scratch)
 {
-        uint8_t restamped[SIM_TXN_BYTES_MAX];
+        static uint8_t restamped[SIM_TXN_BYTES_MAX];
         if (e->type != RAFT_ENTRY_NORMAL || e->len > sizeof(restamped))
-                return sm_apply(&n->sm, e);
+                return e;
         memcpy(restamped, e->data, e->len);
         if (txn_stamp_time(restamped, e->len, sim_clock_wall_ms(c, n)) != SYN_OK)
-                return sm_apply(&n->sm, e);
-        struct raft_entry local = *e;
-        local.data = restamped;
-        return sm_apply(&n->sm, &local);
+                return e;
+        *scratch = *e;
+        scratch->data = restamped;
+        return scratch;
 }
 #else
-/* Applies e to n's state machine: the txn as its proposer stamped it. */
-static int sim_host_sm_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *e)
+/* The txn as its proposer stamped it. */
+static const struct raft_entry *sim_host_restamp(struct sim_cluster *c, struct sim_node *n,
+                                                 const struct raft_entry *e,
+                                                 struct raft_entry *scratch)
 {
         (void)c;
-        return sm_apply(&n->sm, e);
+        (void)n;
+        (void)scratch;
+        return e;
 }
 #endif
 
-static void sim_host_apply(struct sim_cluster *c, struct sim_node *n, const struct raft_entry *es,
-                           size_t count)
+static const struct raft_entry *sim_host_will_apply(void *ctx, const struct raft_entry *e,
+                                                    struct raft_entry *scratch)
 {
-        for (size_t i = 0; i < count && !c->ck.failed; i++) {
-                const struct raft_entry *e = &es[i];
-                if (e->index != n->sm.applied + 1) {
-                        sim_fail(c, "n%llu: applying entry %llu after %llu (gap or repeat)",
-                                 (unsigned long long)n->id, (unsigned long long)e->index,
-                                 (unsigned long long)n->sm.applied);
-                        return;
-                }
-                if (c->opt.rule_checks && sim_log_term_at(&n->disk_log, e->index) != e->term) {
-                        sim_fail(c,
-                                 "n%llu: applying entry %llu (term %llu) that is not durable here",
-                                 (unsigned long long)n->id, (unsigned long long)e->index,
-                                 (unsigned long long)e->term);
-                        return;
-                }
-                int rc = sim_host_sm_apply(c, n, e);
-                if (rc != SYN_OK) {
-                        sim_fail(c, "n%llu: committed entry %llu (type %d) does not apply: %s",
-                                 (unsigned long long)n->id, (unsigned long long)e->index,
-                                 (int)e->type, syn_strerror(rc));
-                        return;
-                }
-                sim_check_apply(c, n, e);
-                sim_check_watches(c, n, e->index);
-                sim_host_ack_writes(c, n, e);
+        struct sim_node *n = ctx;
+        struct sim_cluster *c = n->cluster;
+        if (c->ck.failed)
+                return NULL;
+        if (e->index != n->sm.applied + 1) {
+                sim_fail(c, "n%llu: applying entry %llu after %llu (gap or repeat)",
+                         (unsigned long long)n->id, (unsigned long long)e->index,
+                         (unsigned long long)n->sm.applied);
+                return NULL;
         }
-        sim_host_serve_reads(c, n);
+        if (c->opt.rule_checks && sim_log_term_at(&n->disk_log, e->index) != e->term) {
+                sim_fail(c, "n%llu: applying entry %llu (term %llu) that is not durable here",
+                         (unsigned long long)n->id, (unsigned long long)e->index,
+                         (unsigned long long)e->term);
+                return NULL;
+        }
+        return sim_host_restamp(c, n, e, scratch);
+}
+
+static bool sim_host_applied(void *ctx, const struct raft_entry *e, int rc)
+{
+        struct sim_node *n = ctx;
+        struct sim_cluster *c = n->cluster;
+        if (rc != SYN_OK) {
+                sim_fail(c, "n%llu: committed entry %llu (type %d) does not apply: %s",
+                         (unsigned long long)n->id, (unsigned long long)e->index, (int)e->type,
+                         syn_strerror(rc));
+                return false;
+        }
+        sim_check_apply(c, n, e);
+        sim_check_watches(c, n, e->index);
+        sim_host_ack_writes(c, n, e);
+        return !c->ck.failed;
+}
+
+/* ---- (4) snapshots ---- */
+
+static void sim_host_snapshot_chunk(void *ctx, const struct raft_snapshot_chunk *chunk)
+{
+        struct sim_node *n = ctx;
+        sim_snapshot_chunk(n->cluster, n, chunk);
+}
+
+static void sim_host_snapshot_install(void *ctx, const struct raft_snapshot_meta *meta)
+{
+        struct sim_node *n = ctx;
+        sim_snapshot_install(n->cluster, n, meta);
 }
 
 /* ---- (5) reads ---- */
 
-static void sim_host_read_states(struct sim_cluster *c, struct sim_node *n,
-                                 const struct raft_read_state *rs, size_t count)
+/* Also with no read state: the applies of the step may serve waiting reads. */
+static void sim_host_read_states(void *ctx, const struct raft_read_state *rs, size_t count)
 {
+        struct sim_node *n = ctx;
+        struct sim_cluster *c = n->cluster;
         for (size_t i = 0; i < count; i++) {
                 for (uint32_t j = 0; j < n->n_reads; j++) {
                         struct sim_read *r = &n->reads[j];
@@ -585,8 +634,16 @@ void sim_host_expire_reads(struct sim_cluster *c, struct sim_node *n)
 
 /* ---- (6) observe ---- */
 
-static void sim_host_observe(struct sim_cluster *c, struct sim_node *n, const struct raft_update *u)
+static void sim_host_observe(void *ctx, const struct raft_update *u)
 {
+        struct sim_node *n = ctx;
+        struct sim_cluster *c = n->cluster;
+        if (u->compacted_to != 0) {
+                sim_log_compact(&n->mirror, u->compacted_to,
+                                sim_log_term_at(&n->mirror, u->compacted_to));
+                sim_log_compact(&n->disk_log, u->compacted_to,
+                                sim_log_term_at(&n->disk_log, u->compacted_to));
+        }
         if (u->term < n->term)
                 sim_fail(c, "n%llu: term went back from %llu to %llu", (unsigned long long)n->id,
                          (unsigned long long)n->term, (unsigned long long)u->term);
@@ -619,46 +676,65 @@ static void sim_host_observe(struct sim_cluster *c, struct sim_node *n, const st
         }
 }
 
-/* ---- the host order ---- */
+/* ---- the host order: the server's, over the simulated disk and network ---- */
+
+static const struct replica_ops sim_replica_ops = {
+    .persist = sim_host_persist,
+    .send = sim_host_send,
+    .hold = sim_host_hold,
+    .release = sim_host_release,
+    .will_apply = sim_host_will_apply,
+    .applied = sim_host_applied,
+    .snapshot_chunk = sim_host_snapshot_chunk,
+    .snapshot_install = sim_host_snapshot_install,
+    .read_states = sim_host_read_states,
+    .observe = sim_host_observe,
+    .settled = NULL,
+};
+
+/* Rounds of flushing at the end of a step: a flush's durable marks may step the
+ * core, whose new writes take the next round's ticket (never already durable),
+ * so a second round ends it. */
+#define SIM_FLUSH_ROUNDS_MAX 4
+
+/*
+ * The end of a step, as the server's before_sleep: the writes queued since the
+ * last flush take a new ticket (or, if none, the last one again), the replica
+ * is told, and whatever is already durable is released.
+ */
+static void sim_host_flush(struct sim_cluster *c, struct sim_node *n)
+{
+        for (int round = 0; round < SIM_FLUSH_ROUNDS_MAX; round++) {
+                bool new_writes = false;
+                for (struct sim_write *w = n->writes_head; w != NULL; w = w->next)
+                        if (!w->snapshot_install && w->ticket == 0)
+                                new_writes = true;
+                if (!new_writes && !replica_flush_wanted(&n->rep))
+                        return;
+                if (new_writes)
+                        n->ticket_seq++;
+                for (struct sim_write *w = n->writes_head; w != NULL; w = w->next)
+                        if (!w->snapshot_install && w->ticket == 0)
+                                w->ticket = n->ticket_seq;
+                replica_flushed(&n->rep, n->ticket_seq);
+                replica_durable(&n->rep, n->done_ticket);
+                if (!n->up || c->ck.failed)
+                        return;
+        }
+        sim_fail(c, "n%llu: flushing did not settle in %d rounds", (unsigned long long)n->id,
+                 SIM_FLUSH_ROUNDS_MAX);
+}
 
 int sim_host_step(struct sim_cluster *c, struct sim_node *n, const struct raft_event *ev)
 {
         SYN_ASSERT(n->up);
-        struct raft_update u;
-        int rc = raft_step(&n->core, ev, &u);
-        n->step_proposal_index = u.proposal_index;
-        n->step_proposal_term = u.proposal_term;
-        /* Before anything is applied: an entry committed in this step was
-         * committed in a term <= u.term (the checker's leader completeness). */
-        if (u.term > c->ck.max_term)
-                c->ck.max_term = u.term;
-        /* 1. persist (queued; durable when the disk says so) */
-        sim_host_persist(c, n, &u);
-        /* 2. send: at once, or behind the pending writes */
-        sim_host_send(c, n, u.msgs, u.n_msgs, false);
-        sim_host_send(c, n, u.msgs_after_persist, u.n_msgs_after_persist, true);
-        /* 3. apply */
-        sim_host_apply(c, n, u.committed, u.n_committed);
-        /* 4. snapshots */
-        if (u.snapshot_chunk != NULL)
-                sim_snapshot_chunk(c, n, u.snapshot_chunk);
-        if (u.snapshot_install != NULL)
-                sim_snapshot_install(c, n, u.snapshot_install);
-        if (u.compacted_to != 0) {
-                sim_log_compact(&n->mirror, u.compacted_to,
-                                sim_log_term_at(&n->mirror, u.compacted_to));
-                sim_log_compact(&n->disk_log, u.compacted_to,
-                                sim_log_term_at(&n->disk_log, u.compacted_to));
-        }
-        /* 5. reads */
-        sim_host_read_states(c, n, u.read_states, u.n_read_states);
-        /* 6. observe */
-        sim_host_observe(c, n, &u);
+        int rc = replica_step(&n->rep, ev);
+        sim_host_flush(c, n);
         return rc;
 }
 
-/* The disk completed n's oldest write: it is durable; report it, release the
- * messages that waited for it. */
+/* The disk completed n's oldest write: once the last write of its ticket is
+ * durable, the replica releases what waited for that ticket. */
 void sim_host_disk_done(struct sim_cluster *c, struct sim_node *n)
 {
         struct sim_write *w = n->writes_head;
@@ -667,23 +743,15 @@ void sim_host_disk_done(struct sim_cluster *c, struct sim_node *n)
         if (n->writes_head == NULL)
                 n->writes_tail = NULL;
         sim_disk_apply(c, n, w, w->n_entries);
-        struct sim_packet *p = w->after_head;
-        w->after_head = w->after_tail = NULL;
-        while (p != NULL) {
-                struct sim_packet *next = p->next;
-                p->next = NULL;
-                sim_check_release(c, n, &p->msg);
-                sim_net_send(c, p);
-                p = next;
-        }
         if (w->snapshot_install) {
                 sim_snapshot_installed(c, n, w);
-        } else if (w->mark.index != 0) {
-                struct raft_event ev = {.type = RAFT_EV_PERSISTED, .persisted = w->mark};
-                int rc = sim_host_step(c, n, &ev);
-                if (rc != SYN_OK)
-                        sim_fail(c, "n%llu: PERSISTED %llu refused: %s", (unsigned long long)n->id,
-                                 (unsigned long long)w->mark.index, syn_strerror(rc));
+        } else {
+                SYN_ASSERT(w->ticket != 0); /* flushed at the end of its step */
+                if (n->writes_head == NULL || n->writes_head->ticket != w->ticket) {
+                        n->done_ticket = w->ticket;
+                        replica_durable(&n->rep, n->done_ticket);
+                        sim_host_flush(c, n);
+                }
         }
         sim_write_free(w);
 }
@@ -696,21 +764,21 @@ int sim_host_propose(struct sim_cluster *c, struct sim_node *n, bool liveness)
         size_t len = sim_workload_txn(c, n, payload);
         struct raft_event ev = {.type = RAFT_EV_PROPOSE, .propose = {.data = payload, .len = len}};
         int rc = sim_host_step(c, n, &ev);
+        uint64_t index = n->rep.proposal_index, term = n->rep.proposal_term;
         sim_trace(c, n, "client proposes a %zu-byte txn%s: %s index %llu", len,
-                  liveness ? " (liveness probe)" : "", syn_errname(rc),
-                  (unsigned long long)n->step_proposal_index);
+                  liveness ? " (liveness probe)" : "", syn_errname(rc), (unsigned long long)index);
         if (rc != SYN_OK)
                 return rc;
-        if (n->step_proposal_index == 0 || n->step_proposal_term != n->term) {
+        if (index == 0 || term != n->term) {
                 sim_fail(c, "n%llu: accepted proposal named entry %llu of term %llu",
-                         (unsigned long long)n->id, (unsigned long long)n->step_proposal_index,
-                         (unsigned long long)n->step_proposal_term);
+                         (unsigned long long)n->id, (unsigned long long)index,
+                         (unsigned long long)term);
                 return SYN_OK;
         }
         c->st.proposals++;
         if (liveness) {
-                c->live_index = n->step_proposal_index;
-                c->live_term = n->step_proposal_term;
+                c->live_index = index;
+                c->live_term = term;
         }
         if (n->n_proposals == SIM_PROPOSALS_PER_NODE_MAX) {
                 /* The oldest client gives up waiting. */
@@ -718,8 +786,7 @@ int sim_host_propose(struct sim_cluster *c, struct sim_node *n, bool liveness)
                         (SIM_PROPOSALS_PER_NODE_MAX - 1) * sizeof(n->proposals[0]));
                 n->n_proposals--;
         }
-        n->proposals[n->n_proposals++] =
-            (struct sim_proposal){.index = n->step_proposal_index, .term = n->step_proposal_term};
+        n->proposals[n->n_proposals++] = (struct sim_proposal){.index = index, .term = term};
         return SYN_OK;
 }
 

@@ -9,10 +9,10 @@
  * Files:
  *   sim_queue.c   the priority queue of events, ordered by (time, slot, kind, seq)
  *   sim_msg.c     deep copies of raft messages and entries (the core's are borrowed)
- *   host_sim.c    one simulated node: THE HOST ORDER (persist -> send -> apply),
- *                 the non-durable disk, crash and restart
- *   (src/replica/sm.c, shared with the server: the replicated state machine
- *                 a node applies to, the real tree, sessions and watches)
+ *   host_sim.c    one simulated node: the server's host order (src/replica:
+ *                 replica.c obeys the core, sm.c is the real tree, sessions
+ *                 and watches) over the non-durable disk and the network, the
+ *                 checker's hooks, crash and restart
  *   snapshot_sim.c  the snapshot file: taken from the tree, sent in chunks
  *                 at the offsets the core asks for, received, installed
  *   workload.c    the clients: real txns (sessions, creates, setData, delete,
@@ -42,6 +42,7 @@
 
 #include "base/rand.h"
 #include "raft/raft.h"
+#include "replica/replica.h"
 #include "replica/sm.h"
 
 /* ---- limits ---- */
@@ -303,16 +304,15 @@ struct sim_write {
         uint64_t truncate_from;
         struct raft_entry *entries; /* owned copies */
         size_t n_entries;
-        struct raft_persist_mark mark;
+        /* The flush that carries it (0 until the flush at the end of its step):
+         * when the last write of a ticket is durable, so is the ticket. */
+        uint64_t ticket;
         /* A received snapshot to make durable (u->snapshot_install); then the
-         * write is nothing else. */
+         * write is nothing else and has no ticket. */
         bool snapshot_install;
         struct raft_snapshot_meta snapshot_meta;
         uint8_t *snapshot_bytes; /* owned: the received stream */
         size_t snapshot_len;
-        /* msgs_after_persist of this and later updates, released when this write
-         * is durable (FIFO: every earlier write is durable then too). */
-        struct sim_packet *after_head, *after_tail;
 };
 
 /* The host's snapshot file: the stream of replica/sm.h (configuration, tree) as
@@ -350,6 +350,7 @@ struct sim_read {
 };
 
 struct sim_node {
+        struct sim_cluster *cluster; /* the run the node belongs to */
         uint32_t slot;
         uint64_t id;
         bool up;
@@ -360,6 +361,10 @@ struct sim_node {
         uint64_t down_until_us;   /* while !up: restart at this time (0: stays down) */
         uint64_t paused_until_us; /* events postponed until then */
         struct raft core;
+        /* The host order over core and sm: the server's own (src/replica). */
+        struct replica rep;
+        uint64_t ticket_seq;  /* the last flush ticket given */
+        uint64_t done_ticket; /* the last ticket whose writes are all durable */
 
         /* The durable disk: what survives a crash. */
         struct raft_hard_state disk_hard_state;
@@ -394,8 +399,6 @@ struct sim_node {
         bool vote_req_valid;
         struct raft_message vote_req;
         uint64_t vote_req_term_before, vote_req_last_index, vote_req_last_term;
-        /* The proposal named by the last step (u->proposal_index / term). */
-        uint64_t step_proposal_index, step_proposal_term;
         bool leader_committed; /* its commit advanced as leader in the last step */
         /* Observed from the core. */
         enum raft_role role;
