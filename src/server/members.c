@@ -200,15 +200,27 @@ static void walk(struct srv *srv)
         }
 }
 
+bool members_in_tree(const struct srv *srv)
+{
+        const struct tree_node *n = tree_lookup(&srv->sm.tree, config_path, CONFIG_PATH_LEN);
+        return n != NULL && tree_node_data(n).len > 0;
+}
+
 void members_tick(struct srv *srv)
 {
-        if (!srv->clustered || srv->role != RAFT_LEADER || !srv->serving || srv->fatal)
+        if (!srv->clustered || srv->role != RAFT_LEADER || srv->fatal)
                 return;
-        if (!srv->members.from_tree) {
-                bootstrap(srv);
+        if (!members_in_tree(srv)) {
+                /* Before serving (no server serves until the membership is in the tree),
+                 * once what the leader knows is committed is applied. Should an earlier
+                 * leader's write be committed but not yet known, this one fails on its
+                 * version check: harmless. */
+                if (srv->sm.applied >= raft_commit_index(&srv->raft))
+                        bootstrap(srv);
                 return;
         }
-        walk(srv);
+        if (srv->serving && srv->members.from_tree)
+                walk(srv);
 }
 
 /* ---- reconfig ---- */

@@ -52,7 +52,9 @@ static void on_close(void *arg, struct net_conn *nc)
 /*
  * Serving: a server takes clients once it knows a leader and has applied what
  * it held in its log at start-up and everything the leader told it was
- * committed (a standalone server: once its replayed log is applied). It stops
+ * committed, and (clustered) once /zookeeper/config holds the membership, which
+ * the first leader of a new cluster writes (a standalone server: once its
+ * replayed log is applied). It stops
  * when it has known no leader for SRV_LEADERLESS_GRACE_MS, closing its clients
  * so they move to a server that can serve them: a server cut off from the
  * majority never goes on answering reads from a state it knows may be stale.
@@ -60,7 +62,8 @@ static void on_close(void *arg, struct net_conn *nc)
 static void update_serving(struct srv *srv)
 {
         bool caught_up = srv->leader_id != RAFT_NONE && srv->sm.applied >= srv->ready_index &&
-                         srv->sm.applied >= raft_commit_index(&srv->raft);
+                         srv->sm.applied >= raft_commit_index(&srv->raft) &&
+                         (!srv->clustered || members_in_tree(srv));
         if (!srv->serving && caught_up && !srv->stopping && !srv->fatal) {
                 srv->serving = true;
                 SYN_INFO("serving clients (applied index %llu)",

@@ -418,6 +418,9 @@ void members_raft_changed(struct srv *srv);
 void members_tick(struct srv *srv);
 /* Whether path is /zookeeper/config. */
 bool members_is_config_path(struct zk_bytes path);
+/* Whether /zookeeper/config holds a membership: a clustered server serves clients only then,
+ * so no client of a new cluster reads it empty. */
+bool members_in_tree(const struct srv *srv);
 /* The new /zookeeper/config text of a reconfig request into out (*len bytes) and the node
  * version it must replace. Returns ZOK or the ZooKeeper error to answer (ZBADVERSION,
  * ZBADARGUMENTS, ZNEWCONFIGNOQUORUM, ZRECONFIGINPROGRESS). */
