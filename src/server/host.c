@@ -9,7 +9,9 @@
  *               durable tickets (host_wal_done).
  *   2. SEND     messages to peers (cluster.c), encoded; those held for a flush
  *               are encoded at once and sent when the replica releases them.
- *   3. APPLY    the replica applies each committed entry to srv->sm; apply.c
+ *   3. APPLY    the reads a client queued ahead of its write run just before
+ *               the write's entry is applied (pipeline.c); the replica applies
+ *               each committed entry to srv->sm; apply.c
  *               then queues the watch events it triggered to the watching
  *               connections, and only then the reply of the write itself (its
  *               waiter in the registry), followed by the reads of that session
@@ -87,6 +89,17 @@ static void peer_release(void *ctx, void *held, bool send_it)
         cluster_release_held(ctx, held, send_it);
 }
 
+static const struct raft_entry *before_apply(void *ctx, const struct raft_entry *e,
+                                             struct raft_entry *scratch)
+{
+        (void)scratch;
+        struct srv *srv = ctx;
+        if (srv->fatal)
+                return NULL;
+        pipeline_before_apply(srv, e);
+        return e;
+}
+
 static bool apply_done(void *ctx, const struct raft_entry *e, int rc)
 {
         struct srv *srv = ctx;
@@ -158,7 +171,7 @@ static const struct replica_ops host_ops = {
     .send = peer_send,
     .hold = peer_hold,
     .release = peer_release,
-    .will_apply = NULL,
+    .will_apply = before_apply,
     .applied = apply_done,
     .snapshot_chunk = snapshot_chunk_received,
     .snapshot_install = snapshot_ready,

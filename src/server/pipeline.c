@@ -197,6 +197,24 @@ void pipeline_set_stalled(struct srv *srv, struct srv_conn *conn, bool stalled)
         }
 }
 
+void pipeline_before_apply(struct srv *srv, const struct raft_entry *e)
+{
+        uint64_t session_id = 0;
+        int32_t cxid = 0;
+        if (e->type != RAFT_ENTRY_NORMAL || txn_peek_key(e->data, e->len, &session_id, &cxid) != 0)
+                return; /* not a txn: the apply reports it */
+        struct srv_waiter *w = registry_find(srv, session_id, cxid);
+        if (w == NULL || w->conn == NULL)
+                return; /* not a write of this server's clients */
+        struct srv_conn *conn = w->conn;
+        struct pl_item *item;
+        /* Bounded by the queue; a read that closes the connection ends it. */
+        while (conn->net != NULL && (item = pl_pop_read(&conn->queue)) != NULL) {
+                srv->stats.reads_before_apply++;
+                run_read_item(srv, conn, item->data);
+        }
+}
+
 /* Runs what the head of the queue allows (pipeline.h): reads, proposals. Reads held
  * back by a full output, and writes Raft refused (SYN_EBUSY: over its uncommitted
  * bytes), stall the connection: it reads no new frames until pipeline_pump_stalled

@@ -8,24 +8,22 @@
  *
  *   1. A read runs when it reaches the head of its connection's queue: right
  *      away if the queue is empty, else right after the write ahead of it is
- *      applied (before the next entry of the log is applied), or later if the
- *      server holds it back because the connection's output is full.
- *   2. A write is proposed to Raft when it is submitted if no read and no
- *      unproposed write is queued (so a stream of writes pipelines through
- *      Raft); otherwise it waits, unproposed, until every read ahead of it has
- *      run and every write ahead of it was proposed.
- *
+ *      applied, or later if the server holds it back because the connection's
+ *      output is full -- but never after the entry of a later write of its
+ *      session is applied: just before that entry is applied, the reads at the
+ *      head run whatever the output (pl_pop_read), against the tree without it.
+ *   2. A write is proposed to Raft when it is submitted, unless an unproposed
+ *      write or a barrier is queued: reads ahead of it do not hold it (as in
+ *      ZooKeeper), so one connection's writes share group commits even when
+ *      reads are mixed in. Proposals keep queue order.
  *   3. A barrier (sync) is a write-kind item that is proposed (its ReadIndex
  *      round started) only at the head, and holds everything behind it until
  *      it completes: the reads after a sync see at least what was committed
  *      when the sync started.
  *
- * Invariant: every proposed write in a queue precedes every read in it. Hence
- * entries are applied in queue order, a held-back read can never be overtaken
- * by a later write of its session, and each reply can be written the moment its
- * item completes. The cost of rule 2 is one commit round trip at each
- * read-to-write turn of a session, which keeps reads safe to hold back (output
- * backpressure) without buffering their replies.
+ * Hence entries of a session are applied in queue order, each reply is written
+ * the moment its item completes (a read's when it runs, a write's when its entry
+ * is applied), and every read sees exactly the writes of its session before it.
  */
 #ifndef SYN_SERVER_PIPELINE_H
 #define SYN_SERVER_PIPELINE_H
@@ -55,17 +53,21 @@ struct pl_item {
 struct pl_queue {
         struct pl_item *head, *tail;
         uint32_t count;
-        uint32_t writes; /* PL_WRITE items (proposed or not) */
-        uint32_t reads;  /* PL_READ items; invariant: reads + writes == count */
-        size_t bytes;    /* sum of the queued items' `bytes` (a read run at once is not queued) */
-        /* private: NULL, or an item such that it and all items before it are proposed
-         * writes (pl_next resumes its scan there instead of at the head) */
+        uint32_t writes;     /* PL_WRITE items (proposed or not) */
+        uint32_t reads;      /* PL_READ items; invariant: reads + writes == count */
+        uint32_t unproposed; /* PL_WRITE items not yet proposed */
+        uint32_t barriers;   /* barrier items (proposed or not) */
+        size_t bytes; /* sum of the queued items' `bytes` (a read run at once is not queued) */
+        /* private: NULL, or an item such that it and all items before it are reads or
+         * proposed writes that are no barriers (pl_next resumes its scan there
+         * instead of at the head) */
         struct pl_item *proposed_scan;
 };
 
 enum pl_action {
         PL_RUN_NOW = 1, /* a read with nothing ahead: run it now; it was not queued */
-        PL_PROPOSE_NOW, /* a write with no read ahead: queued; propose it now, then pl_proposed */
+        PL_PROPOSE_NOW, /* a write with nothing unproposed ahead: queued; propose it now,
+                         * then pl_proposed */
         PL_QUEUED,      /* queued; the queue hands it back later */
 };
 
@@ -74,8 +76,12 @@ void pl_queue_init(struct pl_queue *q);
 /* Offers a new item (borrowed by the queue until handed back). */
 enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item);
 
-/* Records that the write was proposed as entry `index`. */
-void pl_proposed(struct pl_item *item, uint64_t index);
+/* Records that the queued write was proposed as entry `index`. */
+void pl_proposed(struct pl_queue *q, struct pl_item *item, uint64_t index);
+
+/* Pops the head if it is a read (to run it now: an entry of this connection is
+ * about to be applied, rule 1), else NULL. */
+struct pl_item *pl_pop_read(struct pl_queue *q);
 
 /*
  * The entry of this connection's proposed write `item` was applied: pops it and
@@ -92,12 +98,11 @@ bool pl_write_applied(struct pl_queue *q, struct pl_item *item);
  * and later writes queue behind it (pl_submit answers PL_QUEUED), so
  * proposals stay in request order.
  *
- * What the head asks for, after a completion:
- *   returns a PL_READ item, popped: run it (only if `may_run_reads`, else NULL);
- *   returns an unproposed PL_WRITE item, still queued: propose it and call
- *     pl_proposed, then call pl_next again (writes after it may follow);
- *   returns NULL: empty, the head is a proposed write (wait for its apply), or
- *     reads are held back.
+ * What the queue asks for, after a completion:
+ *   returns the head PL_READ item, popped: run it (only if `may_run_reads`);
+ *   returns the first unproposed PL_WRITE item, still queued (unless a barrier
+ *     is ahead of it): propose it and call pl_proposed, then call pl_next again;
+ *   returns NULL: nothing to do until an apply (or until reads may run).
  */
 struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads);
 

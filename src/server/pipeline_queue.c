@@ -7,6 +7,7 @@ void pl_queue_init(struct pl_queue *q)
 {
         q->head = q->tail = NULL;
         q->count = q->writes = q->reads = 0;
+        q->unproposed = q->barriers = 0;
         q->bytes = 0;
         q->proposed_scan = NULL;
 }
@@ -21,10 +22,14 @@ static void append(struct pl_queue *q, struct pl_item *item)
         q->tail = item;
         q->count++;
         q->bytes += item->bytes;
-        if (item->kind == PL_WRITE)
+        if (item->kind == PL_WRITE) {
                 q->writes++;
-        else
+                q->unproposed++; /* appended unproposed (pl_submit) */
+        } else {
                 q->reads++;
+        }
+        if (item->barrier)
+                q->barriers++;
 }
 
 static struct pl_item *pop(struct pl_queue *q)
@@ -44,9 +49,17 @@ static struct pl_item *pop(struct pl_queue *q)
         if (item->kind == PL_WRITE) {
                 SYN_ASSERT(q->writes > 0);
                 q->writes--;
+                if (!item->proposed) {
+                        SYN_ASSERT(q->unproposed > 0);
+                        q->unproposed--;
+                }
         } else {
                 SYN_ASSERT(q->reads > 0);
                 q->reads--;
+        }
+        if (item->barrier) {
+                SYN_ASSERT(q->barriers > 0);
+                q->barriers--;
         }
         item->next = NULL;
         return item;
@@ -68,21 +81,27 @@ enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item)
                 append(q, item);
                 return PL_QUEUED;
         }
-        /* Proposals keep queue order: a write waits behind any read, and behind an
-         * unproposed write (one Raft refused for now: pl_next hands it back first).
-         * Unproposed writes are never followed by proposed ones, so the tail tells. */
-        bool held = q->reads > 0 || (q->tail != NULL && q->tail->kind == PL_WRITE &&
-                                     (!q->tail->proposed || q->tail->barrier));
+        /* Proposals keep queue order: a write waits behind an unproposed write (one
+         * Raft refused for now: pl_next hands it back first) and behind a barrier;
+         * reads ahead of it run before its entry is applied (pl_pop_read). */
+        bool held = q->unproposed > 0 || q->barriers > 0;
         append(q, item);
         return held ? PL_QUEUED : PL_PROPOSE_NOW;
 }
 
-void pl_proposed(struct pl_item *item, uint64_t index)
+void pl_proposed(struct pl_queue *q, struct pl_item *item, uint64_t index)
 {
         SYN_ASSERT(item->kind == PL_WRITE);
         SYN_ASSERT(!item->proposed);
+        SYN_ASSERT(q->unproposed > 0);
         item->proposed = true;
         item->index = index;
+        q->unproposed--;
+}
+
+struct pl_item *pl_pop_read(struct pl_queue *q)
+{
+        return q->head != NULL && q->head->kind == PL_READ ? pop(q) : NULL;
 }
 
 bool pl_write_applied(struct pl_queue *q, struct pl_item *item)
@@ -100,21 +119,21 @@ struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads)
         struct pl_item *head = q->head;
         if (head == NULL)
                 return NULL;
-        if (head->kind == PL_READ)
-                return may_run_reads ? pop(q) : NULL;
-        if (!head->proposed)
+        if (head->kind == PL_READ && may_run_reads)
+                return pop(q);
+        if (head->kind == PL_WRITE && !head->proposed)
                 return head;
-        if (head->barrier)
-                return NULL; /* nothing passes a barrier in progress */
-        /* Writes proposed back to back: the first unproposed one after them, unless a
-         * read comes first (then everything waits for the applies). A write stays
-         * proposed until popped, so the scan resumes where the last one stopped:
-         * without that, every apply of a long run of writes rescans the run. */
+        if (head->barrier || q->unproposed == 0)
+                return NULL; /* a barrier in progress, or nothing to propose */
+        /* The first unproposed write, unless a barrier comes first. Reads and
+         * proposed writes stay what they are until popped, so the scan resumes
+         * where the last one stopped: without that, every apply of a long run of
+         * writes rescans the run. */
         struct pl_item *last = q->proposed_scan != NULL ? q->proposed_scan : head;
         for (struct pl_item *it = last->next; it != NULL; it = it->next) {
-                if (it->kind == PL_READ || !it->proposed || it->barrier) {
+                if (it->barrier || (it->kind == PL_WRITE && !it->proposed)) {
                         q->proposed_scan = last;
-                        return it->kind == PL_READ || it->barrier ? NULL : it;
+                        return it->barrier ? NULL : it;
                 }
                 last = it;
         }
@@ -127,9 +146,15 @@ void pl_write_failed(struct pl_queue *q, struct pl_item *item)
         SYN_ASSERT(item->kind == PL_WRITE);
         SYN_ASSERT(!item->proposed);
         item->kind = PL_READ;
-        SYN_ASSERT(q->writes > 0);
+        SYN_ASSERT(q->writes > 0 && q->unproposed > 0);
         q->writes--;
+        q->unproposed--;
         q->reads++;
+        if (item->barrier) {
+                SYN_ASSERT(q->barriers > 0);
+                q->barriers--;
+                item->barrier = false;
+        }
 }
 
 struct pl_item *pl_pop_any(struct pl_queue *q)

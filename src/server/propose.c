@@ -245,7 +245,7 @@ static int propose_sync(struct srv *srv, struct srv_conn *conn, struct pl_item *
         r->waiter.conn = conn;
         int rc = readindex_start(srv, &r->read_wait, sync_done);
         if (rc == 0)
-                pl_proposed(item, 0);
+                pl_proposed(&conn->queue, item, 0);
         return rc;
 }
 
@@ -276,7 +276,7 @@ int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item)
                 registry_remove(srv, &r->waiter);
                 return rc;
         }
-        pl_proposed(item, index);
+        pl_proposed(&conn->queue, item, index);
         return 0;
 }
 

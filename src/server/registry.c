@@ -61,11 +61,14 @@ void registry_remove(struct srv *srv, struct srv_waiter *w)
         srv->waiter_count--;
 }
 
+struct srv_waiter *registry_find(struct srv *srv, uint64_t session_id, int32_t cxid)
+{
+        return session_id == 0 ? NULL : *slot(srv, session_id, cxid);
+}
+
 struct srv_waiter *registry_take_key(struct srv *srv, uint64_t session_id, int32_t cxid)
 {
-        if (session_id == 0)
-                return NULL;
-        struct srv_waiter *w = *slot(srv, session_id, cxid);
+        struct srv_waiter *w = registry_find(srv, session_id, cxid);
         if (w != NULL)
                 registry_remove(srv, w);
         return w;

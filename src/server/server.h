@@ -198,6 +198,7 @@ struct srv_stats {
         uint64_t auth_failed;
         uint64_t conns_rejected;
         uint64_t requests_throttled;
+        uint64_t reads_before_apply; /* reads run just before a later write's apply */
         uint64_t sessions_expired;
         uint64_t nodes_reaped;
         uint64_t snapshots_taken;
@@ -370,6 +371,9 @@ void handshake_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data
 void pipeline_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *data, size_t len);
 /* Runs what the head of the connection's FIFO allows (reads, proposals). */
 void pipeline_pump(struct srv *srv, struct srv_conn *conn);
+/* Committed entry e is about to be applied: if it is a write of a connection here, the
+ * reads queued ahead of it run now, whatever the output room (pipeline.h, rule 1). */
+void pipeline_before_apply(struct srv *srv, const struct raft_entry *e);
 /* Runs the reads held back by backpressure where the output has room again. */
 void pipeline_pump_stalled(struct srv *srv);
 /* Marks the connection (not) stalled: it is pumped again from before_sleep. */
@@ -448,6 +452,8 @@ void registry_remove(struct srv *srv, struct srv_waiter *w);
 struct srv_waiter *registry_take(struct srv *srv, const struct txn *txn);
 /* The waiter registered under (session_id, cxid), unregistered, or NULL. */
 struct srv_waiter *registry_take_key(struct srv *srv, uint64_t session_id, int32_t cxid);
+/* The waiter registered under (session id, cxid), left in place; NULL if none. */
+struct srv_waiter *registry_find(struct srv *srv, uint64_t session_id, int32_t cxid);
 
 /* apply.c: the effects of a committed entry the replica applied to srv->sm (sm_apply's
  * result rc; any error is fatal): watch notifications, then the waiter's reply. */

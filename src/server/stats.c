@@ -275,6 +275,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_nodes_reaped", (int64_t)srv->stats.nodes_reaped},
             {"synod_connections_rejected", (int64_t)srv->stats.conns_rejected},
             {"synod_requests_throttled", (int64_t)srv->stats.requests_throttled},
+            {"synod_reads_before_apply", (int64_t)srv->stats.reads_before_apply},
             {"synod_protocol_errors", (int64_t)srv->net.protocol_errors},
             {"synod_backpressure_pauses", (int64_t)srv->net.backpressure_pauses},
             {"synod_watch_rejected", (int64_t)ws.rejected_count},

@@ -9,6 +9,7 @@ import pytest
 
 import zkwire
 from consistency import raw_sync
+from procs import four_letter
 
 
 def fresh(server):
@@ -174,6 +175,53 @@ def test_pipelined_requests_answered_in_order(raw, prefix):
     assert xids == list(range(1, n + 1))
     # each read sees exactly the creates sent before it on this session
     assert children_counts == [i // 3 + 1 for i in range(n) if i % 3 != 0]
+
+
+# Gets of a large node that fill the connection's output past synod's 4 MiB backpressure
+# threshold (its reads are then held back), queued behind a setData and followed by
+# another, all sent in one write before any reply is read.
+HELD_BACK_VALUE_BYTES = 512 * 1024
+HELD_BACK_GETS = 40
+
+
+def _mntr_value(member, key):
+    for line in four_letter(member.host, member.port, b"mntr").splitlines():
+        name, _, value = line.partition("\t")
+        if name == key:
+            return int(value)
+    raise AssertionError("mntr has no %s" % key)
+
+
+def test_held_back_reads_answer_before_a_later_write(server, raw, prefix, target):
+    """Reads queued ahead of a write answer with the state before it, even when the
+    server held them back for a full output and proposed the write past them."""
+    member = server.pick()
+    c = raw(host=member.host, port=member.port)
+    path = prefix + "/big"
+    big = b"a" * HELD_BACK_VALUE_BYTES
+    assert c.create(path, b"", op=zkwire.OP_CREATE).err == 0
+    before = _mntr_value(member, "zk_synod_reads_before_apply") if target == "synod" else 0
+    body = zkwire.Writer().ustring(path).buffer(big).int(-1).bytes()
+    frames = [struct.pack(">ii", c.next_xid(), zkwire.OP_SET_DATA) + body]
+    for _ in range(HELD_BACK_GETS):
+        body = zkwire.Writer().ustring(path).bool(False).bytes()
+        frames.append(struct.pack(">ii", c.next_xid(), zkwire.OP_GET_DATA) + body)
+    body = zkwire.Writer().ustring(path).buffer(b"b").int(-1).bytes()
+    frames.append(struct.pack(">ii", c.next_xid(), zkwire.OP_SET_DATA) + body)
+    body = zkwire.Writer().ustring(path).bool(False).bytes()
+    frames.append(struct.pack(">ii", c.next_xid(), zkwire.OP_GET_DATA) + body)
+    c.send_raw(b"".join(struct.pack(">i", len(f)) + f for f in frames))
+    replies = [c._read_reply(30) for _ in frames]
+    first = replies[0].xid
+    assert [r.xid for r in replies] == list(range(first, first + len(frames)))
+    assert all(r.err == 0 for r in replies)
+    for r in replies[1:HELD_BACK_GETS + 1]:
+        data, stat = zkwire.decode_get_data(r.body)
+        assert data == big and stat.version == 1
+    data, stat = zkwire.decode_get_data(replies[-1].body)
+    assert data == b"b" and stat.version == 2
+    if target == "synod":  # the held-back reads ran just before the setData's apply
+        assert _mntr_value(member, "zk_synod_reads_before_apply") > before
 
 
 @pytest.mark.parametrize("path", ["relative", "/a/", "/a\u0000b", "/a\u0001", "/a\u007f",

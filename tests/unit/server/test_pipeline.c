@@ -5,7 +5,8 @@
  * writes against a model log that applies proposed writes in order, in random
  * batches, and checks the two promises of the pipeline: replies leave each session
  * in request order, and every read sees exactly the writes of its session that
- * came before it (none missing, none from later).
+ * came before it (none missing, none from later), also when writes are proposed
+ * past held-back reads (those run just before the next write's apply).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,6 +46,8 @@ struct model {
         int busy_percent;             /* ... and refuses this share at random */
         int refusals;
         int replies;
+        int reads_before_apply; /* reads run just before a later write's entry */
+        int writes_past_reads;  /* writes proposed with a read queued ahead */
         struct syn_rand rng;
 };
 
@@ -70,9 +73,11 @@ static bool propose(struct model *m, int sid, struct pl_item *item)
                 return false;
         }
         s->held = false;
+        if (s->q.reads > 0)
+                m->writes_past_reads++;
         assert_true(item->xid > s->last_proposed);
         s->last_proposed = item->xid;
-        pl_proposed(item, ++m->proposed);
+        pl_proposed(&s->q, item, ++m->proposed);
         m->log_session[m->proposed] = sid;
         return true;
 }
@@ -108,6 +113,13 @@ static void apply_one(struct model *m)
         uint64_t index = ++m->applied;
         int sid = m->log_session[index];
         struct model_session *s = &m->s[sid];
+        /* The server's pipeline_before_apply: the reads ahead of the write run now,
+         * against the state without it, whatever the output. */
+        struct pl_item *read;
+        while ((read = pl_pop_read(&s->q)) != NULL) {
+                m->reads_before_apply++;
+                reply(m, sid, read);
+        }
         s->writes_done++;
         struct pl_item *item = s->q.head;
         assert_non_null(item);
@@ -177,6 +189,11 @@ static void run_model(uint64_t seed, int write_percent, uint64_t uncommitted_max
         assert_int_equal(m->replies, SESSIONS * REQUESTS);
         if (busy_percent > 0 || uncommitted_max < LOG_MAX)
                 assert_true(m->refusals > 0); /* the refusals did happen */
+        /* Writes did not wait for the reads ahead of them, and held-back reads did
+         * run before a later write's apply (so the reply checks covered both). */
+        assert_true(m->writes_past_reads > 0);
+        if (write_percent >= 50 && uncommitted_max == LOG_MAX)
+                assert_true(m->reads_before_apply > 0);
         for (int i = 0; i < SESSIONS; i++) {
                 assert_int_equal(m->s[i].q.count, 0);
                 assert_int_equal(m->s[i].q.bytes, 0);
@@ -221,9 +238,9 @@ static void busy_write_keeps_its_place(void **state)
         assert_int_equal(pl_submit(&q, &r3), PL_QUEUED);
         assert_ptr_equal(pl_next(&q, true), &w1); /* the retry hands w1 back first */
         assert_ptr_equal(pl_next(&q, true), &w1); /* refused again: still w1 */
-        pl_proposed(&w1, 5);
+        pl_proposed(&q, &w1, 5);
         assert_ptr_equal(pl_next(&q, true), &w2);
-        pl_proposed(&w2, 6);
+        pl_proposed(&q, &w2, 6);
         assert_null(pl_next(&q, true)); /* r3 waits for both applies */
         assert_true(pl_write_applied(&q, &w1));
         assert_null(pl_next(&q, true));
@@ -233,7 +250,9 @@ static void busy_write_keeps_its_place(void **state)
         assert_int_equal(q.writes, 0);
 }
 
-static void read_behind_write_waits_for_apply(void **state)
+/* A write behind a read is proposed at once; the read still runs before the
+ * write's entry is applied, even when its output was full. */
+static void write_behind_read_is_proposed_at_once(void **state)
 {
         (void)state;
         struct pl_queue q;
@@ -244,20 +263,43 @@ static void read_behind_write_waits_for_apply(void **state)
         struct pl_item r0 = {.kind = PL_READ, .xid = 0};
         assert_int_equal(pl_submit(&q, &r0), PL_RUN_NOW); /* nothing ahead */
         assert_int_equal(pl_submit(&q, &w), PL_PROPOSE_NOW);
-        pl_proposed(&w, 7);
-        assert_int_equal(pl_submit(&q, &r), PL_QUEUED);  /* behind a write: waits */
-        assert_int_equal(pl_submit(&q, &w2), PL_QUEUED); /* behind a read: not proposed */
-        assert_null(pl_next(&q, true));                  /* head is a proposed write */
+        pl_proposed(&q, &w, 7);
+        assert_int_equal(pl_submit(&q, &r), PL_QUEUED);       /* behind a write: waits */
+        assert_int_equal(pl_submit(&q, &w2), PL_PROPOSE_NOW); /* a read ahead does not hold it */
+        pl_proposed(&q, &w2, 8);
+        assert_null(pl_next(&q, true)); /* head is a proposed write */
         assert_true(pl_write_applied(&q, &w));
-        assert_null(pl_next(&q, false)); /* held back: the write behind stays unproposed */
-        assert_ptr_equal(pl_next(&q, true), &r);
-        assert_ptr_equal(pl_next(&q, true), &w2);
-        pl_proposed(&w2, 9);
-        assert_null(pl_next(&q, true));
+        assert_null(pl_next(&q, false));       /* output full: r held back */
+        assert_ptr_equal(pl_pop_read(&q), &r); /* w2's entry is next: r runs first */
+        assert_null(pl_pop_read(&q));          /* the head is w2 */
         assert_true(pl_write_applied(&q, &w2));
         assert_int_equal(q.count, 0);
         assert_int_equal(q.writes, 0);
         assert_int_equal(q.reads, 0);
+        assert_int_equal(q.unproposed, 0);
+}
+
+/* An unproposed write behind a held-back read is handed out for proposal. */
+static void held_back_read_does_not_hold_proposals(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q);
+        struct pl_item w1 = {.kind = PL_WRITE, .xid = 1};
+        struct pl_item r2 = {.kind = PL_READ, .xid = 2};
+        struct pl_item w3 = {.kind = PL_WRITE, .xid = 3};
+        assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
+        pl_proposed(&q, &w1, 1);
+        assert_int_equal(pl_submit(&q, &r2), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &w3), PL_PROPOSE_NOW);
+        /* Raft refused w3 for now: it stays unproposed. */
+        assert_true(pl_write_applied(&q, &w1));
+        assert_ptr_equal(pl_next(&q, false), &w3); /* r2 held back, w3 retried past it */
+        pl_proposed(&q, &w3, 2);
+        assert_null(pl_next(&q, false));
+        assert_ptr_equal(pl_next(&q, true), &r2);
+        assert_true(pl_write_applied(&q, &w3));
+        assert_int_equal(q.count, 0);
 }
 
 static void failed_write_is_answered_in_order(void **state)
@@ -285,9 +327,9 @@ static void write_applied_out_of_order_is_refused(void **state)
         struct pl_item w1 = {.kind = PL_WRITE, .xid = 1};
         struct pl_item w2 = {.kind = PL_WRITE, .xid = 2};
         assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
-        pl_proposed(&w1, 0);
+        pl_proposed(&q, &w1, 0);
         assert_int_equal(pl_submit(&q, &w2), PL_PROPOSE_NOW);
-        pl_proposed(&w2, 0);
+        pl_proposed(&q, &w2, 0);
         assert_false(pl_write_applied(&q, &w2));
         assert_int_equal(q.count, 2);
         assert_true(pl_write_applied(&q, &w1));
@@ -307,19 +349,19 @@ static void sync_is_a_barrier(void **state)
         struct pl_item r3 = {.kind = PL_READ, .xid = 3};
         struct pl_item w4 = {.kind = PL_WRITE, .xid = 4};
         assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
-        pl_proposed(&w1, 1);
+        pl_proposed(&q, &w1, 1);
         assert_int_equal(pl_submit(&q, &s2), PL_QUEUED); /* not at the head */
         assert_int_equal(pl_submit(&q, &r3), PL_QUEUED);
         assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);
         assert_null(pl_next(&q, true)); /* the sync waits for w1 */
         assert_true(pl_write_applied(&q, &w1));
         assert_ptr_equal(pl_next(&q, true), &s2); /* at the head now: start it */
-        pl_proposed(&s2, 0);
+        pl_proposed(&q, &s2, 0);
         assert_null(pl_next(&q, true)); /* r3 and w4 wait for the sync */
         assert_true(pl_write_applied(&q, &s2));
         assert_ptr_equal(pl_next(&q, true), &r3);
         assert_ptr_equal(pl_next(&q, true), &w4);
-        pl_proposed(&w4, 2);
+        pl_proposed(&q, &w4, 2);
         struct pl_item s5 = {.kind = PL_WRITE, .barrier = true, .xid = 5};
         struct pl_item w6 = {.kind = PL_WRITE, .xid = 6};
         assert_int_equal(pl_submit(&q, &s5), PL_QUEUED);
@@ -327,7 +369,7 @@ static void sync_is_a_barrier(void **state)
         assert_null(pl_next(&q, true));
         assert_true(pl_write_applied(&q, &w4));
         assert_ptr_equal(pl_next(&q, true), &s5);
-        pl_proposed(&s5, 0);
+        pl_proposed(&q, &s5, 0);
         assert_null(pl_next(&q, true));
         assert_true(pl_write_applied(&q, &s5));
         assert_ptr_equal(pl_next(&q, true), &w6);
@@ -347,17 +389,17 @@ static void queued_bytes_are_accounted(void **state)
         assert_int_equal(pl_submit(&q, &r0), PL_RUN_NOW);
         assert_int_equal(q.bytes, 0); /* run at once: never queued */
         assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
-        pl_proposed(&w1, 1);
+        pl_proposed(&q, &w1, 1);
         assert_int_equal(pl_submit(&q, &r2), PL_QUEUED);
-        assert_int_equal(pl_submit(&q, &w3), PL_QUEUED);
-        assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &w3), PL_PROPOSE_NOW); /* not held by r2 */
+        assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);      /* w3 not proposed yet */
         assert_int_equal(q.bytes, 300 + 50 + 7 + 11);
         assert_true(pl_write_applied(&q, &w1));
         assert_int_equal(q.bytes, 50 + 7 + 11);
         assert_ptr_equal(pl_next(&q, true), &r2);
         assert_int_equal(q.bytes, 7 + 11);
         assert_ptr_equal(pl_next(&q, true), &w3);
-        pl_proposed(&w3, 2);
+        pl_proposed(&q, &w3, 2);
         assert_ptr_equal(pl_next(&q, true), &w4);
         pl_write_failed(&q, &w4); /* becomes an answer in place: still queued */
         assert_int_equal(q.bytes, 7 + 11);
@@ -406,7 +448,8 @@ int main(void)
             cmocka_unit_test(busy_raft_keeps_order),
             cmocka_unit_test(busy_write_keeps_its_place),
             cmocka_unit_test(queued_bytes_are_accounted),
-            cmocka_unit_test(read_behind_write_waits_for_apply),
+            cmocka_unit_test(write_behind_read_is_proposed_at_once),
+            cmocka_unit_test(held_back_read_does_not_hold_proposals),
             cmocka_unit_test(failed_write_is_answered_in_order),
             cmocka_unit_test(write_applied_out_of_order_is_refused),
             cmocka_unit_test(sync_is_a_barrier),
