@@ -230,6 +230,15 @@
 /* A dial whose TCP connect and handshake are not done in this long is abandoned and
  * retried, ms: on a LAN both take under a millisecond; an unreachable host swallows SYNs. */
 #define PEER_CONNECT_TIMEOUT_MS 500
+/* A peer link whose data stays unacknowledged this long is aborted by the kernel
+ * (TCP_USER_TIMEOUT), ms, and redialled: a peer whose host died or was cut off sends no
+ * reset, and TCP alone retransmits with a growing backoff, so a healed link could stay
+ * silent for tens of seconds. Links that carry nothing for PEER_KEEPALIVE_IDLE_S (followers'
+ * links to each other between elections) are probed every PEER_KEEPALIVE_INTERVAL_S, so a
+ * dead one is found before the next election needs it. */
+#define PEER_TCP_USER_TIMEOUT_MS  5000
+#define PEER_KEEPALIVE_IDLE_S     1
+#define PEER_KEEPALIVE_INTERVAL_S 1
 /* An accepted connection that sent no valid HELLO in this long is closed, ms. */
 #define PEER_HANDSHAKE_TIMEOUT_MS 2000
 /* Refusals and protocol errors on accepted connections are logged at WARN at most once per

@@ -24,6 +24,8 @@
  */
 #include "net/peer.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -669,6 +671,26 @@ static void dial_failed(struct net_peer_link *link, int why, const char *what)
         link_retry(link);
 }
 
+/*
+ * Both ends of every peer link: no Nagle delay, and a dead peer found within the
+ * user timeout whether the link carries data (unacknowledged data aborts it) or
+ * not (keepalive probes, which the user timeout also bounds). Failing to set them
+ * leaves a working link, only slower to notice a dead peer.
+ */
+static void tune_link_socket(const struct net_peers *p, uv_tcp_t *tcp)
+{
+        uv_tcp_nodelay(tcp, 1);
+        uv_os_fd_t fd;
+        if (p->options.tcp_user_timeout_ms == 0 || uv_fileno((uv_handle_t *)tcp, &fd) != 0)
+                return;
+        int on = 1, idle = PEER_KEEPALIVE_IDLE_S, interval = PEER_KEEPALIVE_INTERVAL_S;
+        unsigned int user_timeout = p->options.tcp_user_timeout_ms;
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
 static void on_connected(uv_connect_t *req, int status)
 {
         struct net_peer_conn *conn = req->data;
@@ -682,7 +704,7 @@ static void on_connected(uv_connect_t *req, int status)
                           uv_strerror(status));
                 return;
         }
-        uv_tcp_nodelay(&conn->tcp, 1);
+        tune_link_socket(p, &conn->tcp);
         conn->state = CONN_HANDSHAKE;
         struct peer_handshake hello = {
             .kind = PEER_HELLO,
@@ -882,7 +904,7 @@ static void inbound_start(struct net_peers *p, struct net_peer_conn *conn)
         syn_writer_init(&conn->in,
                         PEER_FRAME_HEADER_BYTES + PEER_FRAME_BYTES_MAX + NET_READ_CHUNK_BYTES);
         syn_writer_init(&conn->out, 0); /* bounded by frame_end, like outbound output */
-        uv_tcp_nodelay(&conn->tcp, 1);
+        tune_link_socket(p, &conn->tcp);
         uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, on_read);
         if (!uv_is_active((uv_handle_t *)&p->handshake_timer))
                 uv_timer_start(&p->handshake_timer, on_handshake_timer,

@@ -85,6 +85,10 @@ struct net_peer_options {
         int port;            /* 0 = pick a free port (see net_peers_port) */
         uint64_t cluster_id; /* sent in every HELLO; HELLOs with another one are refused */
         uint64_t self_id;    /* this server, non-zero */
+        /* Unacknowledged data (or unanswered keepalive probes) for this long aborts a link,
+         * ms (TCP_USER_TIMEOUT; PEER_TCP_USER_TIMEOUT_MS is the server's); 0: the kernel's
+         * retransmission limits only. */
+        unsigned int tcp_user_timeout_ms;
         struct net_peer_callbacks callbacks;
         void *arg;
 };

@@ -419,6 +419,7 @@ int cluster_init(struct srv *srv)
             .address = self->host,
             .port = self->peer_port,
             .cluster_id = srv->config.cluster_id,
+            .tcp_user_timeout_ms = PEER_TCP_USER_TIMEOUT_MS,
             .self_id = srv->config.server_id,
             .callbacks = {.on_hello = on_hello, .on_message = on_message, .on_link = on_link},
             .arg = srv,

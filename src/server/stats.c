@@ -297,6 +297,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_membership_version", (int64_t)srv->members.version},
             {"synod_members", (int64_t)srv->members.count},
             {"synod_peer_output_bytes_max", PEER_OUTPUT_BYTES_MAX},
+            {"synod_peer_tcp_user_timeout_ms", PEER_TCP_USER_TIMEOUT_MS},
             {"synod_forward_batch_bytes_max", SRV_FORWARD_BATCH_BYTES_MAX},
             {"synod_read_waits", (int64_t)srv->read_waits_count},
         };

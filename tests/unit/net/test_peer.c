@@ -162,7 +162,8 @@ static void on_link(void *arg, uint64_t peer_id, bool outbound, bool up)
                 n->links_down[peer_id][outbound]++;
 }
 
-static void node_start(struct node *n, struct net *net, uint64_t id, uint64_t cluster, int port)
+static void node_start_timeout(struct node *n, struct net *net, uint64_t id, uint64_t cluster,
+                               int port, unsigned int tcp_user_timeout_ms)
 {
         memset(n, 0, sizeof *n);
         n->id = id;
@@ -172,11 +173,18 @@ static void node_start(struct node *n, struct net *net, uint64_t id, uint64_t cl
             .port = port,
             .cluster_id = cluster,
             .self_id = id,
+            .tcp_user_timeout_ms = tcp_user_timeout_ms,
             .callbacks = {.on_hello = on_hello, .on_message = on_message, .on_link = on_link},
             .arg = n,
         };
         assert_int_equal(net_peers_init(&n->peers, net, &o), 0);
         n->ready = true;
+}
+
+/* Without a TCP user timeout: links live as long as the kernel keeps them. */
+static void node_start(struct node *n, struct net *net, uint64_t id, uint64_t cluster, int port)
+{
+        node_start_timeout(n, net, id, cluster, port, 0);
 }
 
 static void node_stop(struct node *n)
@@ -715,6 +723,36 @@ static void test_output_cap_drops_and_counts(void **state)
         assert_int_equal(s.drops_unconnected, 1);
 }
 
+/* A peer that stops acknowledging (here: it never reads, so its window closes and the
+ * data sent stays unacknowledged) is dropped within the TCP user timeout and its queue
+ * discarded, rather than kept while TCP retransmits with a growing backoff. */
+static void test_user_timeout_drops_a_silent_peer(void **state)
+{
+        enum { USER_TIMEOUT_MS = 500, FILL_BYTES = 48 * 1024 * 1024 };
+        struct fixture *f = *state;
+        node_start_timeout(&f->nodes[1], &f->net, 1, CLUSTER, 0, USER_TIMEOUT_MS);
+        struct node *a = &f->nodes[1];
+        int port = 0;
+        int listener = raw_listener(&port);
+        assert_int_equal(net_peers_set(&a->peers, SLOW_ID, "127.0.0.1", port), 0);
+        int fd = raw_accept_as(f, listener, SLOW_ID);
+        assert_true(run_until(f, slow_up, WAIT_MS));
+        /* More than both socket buffers take, so the window closes. */
+        for (int i = 0; i < FILL_BYTES / MSG_BYTES && !slow_down(f); i++) {
+                int rc = send_seq(a, SLOW_ID, (uint32_t)i, MSG_BYTES);
+                assert_true(rc == 0 || rc == SYN_ELIMIT);
+                if (i % 8 == 0)
+                        run_for(f, 2);
+        }
+        assert_true(run_until(f, slow_down, WAIT_MS)); /* the socket is still open */
+        struct net_peer_stats s;
+        assert_int_equal(net_peer_stats(&a->peers, SLOW_ID, &s), 0);
+        assert_false(s.connected);
+        assert_true(s.discarded_bytes > 0);
+        close(fd);
+        close(listener);
+}
+
 /* ---- names and bounds ---- */
 
 static bool localhost_up(struct fixture *f)
@@ -779,6 +817,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_bad_frames_close_the_link, setup, teardown),
             cmocka_unit_test_setup_teardown(test_reconnect_after_restart, setup, teardown),
             cmocka_unit_test_setup_teardown(test_output_cap_drops_and_counts, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_user_timeout_drops_a_silent_peer, setup, teardown),
             cmocka_unit_test_setup_teardown(test_localhost_resolves, setup, teardown),
             cmocka_unit_test_setup_teardown(test_inbound_bounded_in_number_and_time, setup,
                                             teardown),
