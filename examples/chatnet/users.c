@@ -1,0 +1,218 @@
+/*
+ * Registered users are persistent nodes /chatnet/users/NAME, so every server (also one
+ * started later) knows them all, and create decides a name race: of two REGISTERs of
+ * one name, on any servers, exactly one create succeeds.
+ *
+ * A create whose reply is lost (the synod server we talk to died) may or may not have
+ * happened. The node's data starts with a nonce naming this REGISTER, so reading the
+ * node back tells: our nonce, the name is ours; another, someone else won; no node,
+ * nothing happened and we create again.
+ */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool retryable(const struct op *op, int err)
+{
+        return (err == SYNOD_ECONNECTIONLOSS || err == SYNOD_EOPERATIONTIMEOUT) &&
+               op->tries < SRV_OP_TRIES_MAX;
+}
+
+static void user_path(char *buf, const char *name)
+{
+        snprintf(buf, CHAT_PATH_BYTES_MAX, CHAT_USERS_DIR "/%s", name);
+}
+
+static int submit(struct op *op)
+{
+        char path[CHAT_PATH_BYTES_MAX];
+        user_path(path, op->name);
+        struct server *srv = op->conn->srv;
+        if (op->kind == OP_USERS) {
+                int rc = bridge_sync(srv, CHAT_USERS_DIR, op);
+                if (rc != SYNOD_OK)
+                        return rc;
+                struct synod_request req = {.op = SYNOD_OP_CHILDREN, .path = CHAT_USERS_DIR};
+                return bridge_call(srv, &req, op);
+        }
+        if (op->kind == OP_REGISTER && !op->reading_back) {
+                char data[sizeof(op->nonce) + CHAT_KEY_BYTES_MAX + 2];
+                int n = snprintf(data, sizeof(data), "%s\n%s", op->nonce, op->key);
+                struct synod_request req = {.op = SYNOD_OP_CREATE,
+                                            .path = path,
+                                            .data = data,
+                                            .data_len = n,
+                                            .mode = SYNOD_PERSISTENT};
+                return bridge_call(srv, &req, op);
+        }
+        struct synod_request req = {.op = SYNOD_OP_GET, .path = path};
+        return bridge_call(srv, &req, op);
+}
+
+static void finish(struct op *op, const char *reply)
+{
+        struct conn *c = op->conn;
+        if (reply != NULL)
+                conn_send_line(c, reply);
+        op_free(op);
+        conn_op_finished(c);
+}
+
+static void finish_error(struct op *op, int err)
+{
+        char line[CHAT_LINE_BYTES_MAX];
+        snprintf(line, sizeof(line), "ERR synod: %s", synod_strerror(err));
+        finish(op, line);
+}
+
+static void start(struct conn *c, enum op_kind kind, const char *name, const char *key)
+{
+        struct op *op = calloc(1, sizeof(*op));
+        if (op == NULL) {
+                conn_send_line(c, "ERR out of memory");
+                return;
+        }
+        op->kind = kind;
+        op->conn = c;
+        snprintf(op->name, sizeof(op->name), "%s", name);
+        snprintf(op->key, sizeof(op->key), "%s", key);
+        snprintf(op->nonce, sizeof(op->nonce), "%s/%s/%llu", c->srv->addr, c->srv->instance,
+                 (unsigned long long)++c->srv->nonce_counter);
+        c->busy = true;
+        c->refs++;
+        int rc = submit(op);
+        if (rc != SYNOD_OK)
+                finish_error(op, rc);
+}
+
+void users_register(struct conn *c, const char *name, const char *key)
+{
+        start(c, OP_REGISTER, name, key);
+}
+
+void users_login(struct conn *c, const char *name, const char *key)
+{
+        start(c, OP_LOGIN, name, key);
+}
+
+void users_list(struct conn *c)
+{
+        start(c, OP_USERS, "", "");
+}
+
+/* Our user node's data is "nonce\nkey"; compares one of the two lines. */
+static bool data_line_is(const char *data, int line, const char *want)
+{
+        if (data == NULL)
+                return false;
+        const char *nl = strchr(data, '\n');
+        if (nl == NULL)
+                return false;
+        if (line == 0)
+                return (size_t)(nl - data) == strlen(want) &&
+                       strncmp(data, want, strlen(want)) == 0;
+        return strcmp(nl + 1, want) == 0;
+}
+
+static void logged_in(struct op *op)
+{
+        snprintf(op->conn->name, sizeof(op->conn->name), "%s", op->name);
+        finish(op, "OK");
+}
+
+static void retry(struct op *op)
+{
+        int rc = submit(op);
+        if (rc != SYNOD_OK)
+                finish_error(op, rc);
+}
+
+static void register_done(struct op *op)
+{
+        int err = op->err;
+        if (!op->reading_back) {
+                if (err == SYNOD_OK)
+                        logged_in(op);
+                else if (err == SYNOD_ENODEEXISTS)
+                        finish(op, "TAKEN");
+                else if (retryable(op, err)) {
+                        op->reading_back = true;
+                        retry(op);
+                } else
+                        finish_error(op, err);
+                return;
+        }
+        if (err == SYNOD_OK) {
+                if (data_line_is(op->data, 0, op->nonce))
+                        logged_in(op);
+                else
+                        finish(op, "TAKEN");
+        } else if (err == SYNOD_ENONODE) {
+                op->reading_back = false; /* the lost create did not happen */
+                retry(op);
+        } else if (retryable(op, err)) {
+                retry(op);
+        } else {
+                finish_error(op, err);
+        }
+}
+
+static void login_done(struct op *op)
+{
+        if (op->err == SYNOD_OK && data_line_is(op->data, 1, op->key))
+                logged_in(op);
+        else if (op->err == SYNOD_OK)
+                finish(op, "DENIED");
+        else if (op->err == SYNOD_ENONODE)
+                finish(op, "DENIED");
+        else if (retryable(op, op->err))
+                retry(op);
+        else
+                finish_error(op, op->err);
+}
+
+static void list_done(struct op *op)
+{
+        int err = op->err != SYNOD_OK ? op->err : op->sync_err;
+        if (err != SYNOD_OK) {
+                if (retryable(op, err))
+                        retry(op);
+                else
+                        finish_error(op, err);
+                return;
+        }
+        for (int32_t i = 0; i < op->child_count; i++)
+                conn_send_line(op->conn, op->children[i]);
+        finish(op, "END");
+}
+
+void users_done(struct op *op)
+{
+        if (op->conn->closing) { /* the user hung up meanwhile: nobody to answer */
+                users_discard(op);
+                return;
+        }
+        switch (op->kind) {
+        case OP_REGISTER:
+                register_done(op);
+                break;
+        case OP_LOGIN:
+                login_done(op);
+                break;
+        case OP_USERS:
+                list_done(op);
+                break;
+        case OP_ROSTER:
+                break;
+        }
+}
+
+void users_discard(struct op *op)
+{
+        struct conn *c = op->conn;
+        op_free(op);
+        if (c != NULL)
+                conn_op_finished(c);
+}
