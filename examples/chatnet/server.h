@@ -92,6 +92,7 @@ struct op {
         struct conn *conn; /* NULL for OP_ROSTER */
         int tries;
         bool reading_back; /* OP_REGISTER: the GET after a lost create reply */
+        bool lost_once;    /* OP_REGISTER: a reply was lost, so the node may be ours */
         char name[CHAT_NAME_BYTES_MAX + 1];
         char key[CHAT_KEY_BYTES_MAX + 1];
         char nonce[CHAT_ADDR_BYTES_MAX + 2 * CHAT_RANDOM_HEX_BYTES + 4];

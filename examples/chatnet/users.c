@@ -135,9 +135,12 @@ static void register_done(struct op *op)
         if (!op->reading_back) {
                 if (err == SYNOD_OK)
                         logged_in(op);
-                else if (err == SYNOD_ENODEEXISTS)
+                else if (err == SYNOD_ENODEEXISTS && !op->lost_once)
                         finish(op, "TAKEN");
-                else if (retryable(op, err)) {
+                else if ((err == SYNOD_ENODEEXISTS && op->tries < SRV_OP_TRIES_MAX) ||
+                         retryable(op, err)) {
+                        /* after any lost reply the node may be ours: its nonce decides */
+                        op->lost_once = op->lost_once || err != SYNOD_ENODEEXISTS;
                         op->reading_back = true;
                         retry(op);
                 } else
@@ -149,8 +152,8 @@ static void register_done(struct op *op)
                         logged_in(op);
                 else
                         finish(op, "TAKEN");
-        } else if (err == SYNOD_ENONODE) {
-                op->reading_back = false; /* the lost create did not happen */
+        } else if (err == SYNOD_ENONODE && op->tries < SRV_OP_TRIES_MAX) {
+                op->reading_back = false; /* the lost create did not happen (yet, here) */
                 retry(op);
         } else if (retryable(op, err)) {
                 retry(op);
