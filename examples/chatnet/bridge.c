@@ -59,12 +59,6 @@ static void on_done(const struct synod_result *res, void *arg)
         pthread_mutex_unlock(&srv->mu);
 }
 
-static void on_sync_done(const struct synod_result *res, void *arg)
-{
-        struct op *op = arg;
-        op->sync_err = res->err;
-}
-
 static void clear_result(struct op *op)
 {
         free(op->data);
@@ -83,13 +77,6 @@ int bridge_call(struct server *srv, const struct synod_request *req, struct op *
         op->srv = srv;
         op->tries++;
         return synod_call(srv->synod, req, on_done, op);
-}
-
-int bridge_sync(struct server *srv, const char *path, struct op *op)
-{
-        struct synod_request req = {.op = SYNOD_OP_SYNC, .path = path};
-        op->sync_err = SYNOD_ECONNECTIONLOSS; /* until the SYNC itself says otherwise */
-        return synod_call(srv->synod, &req, on_sync_done, op);
 }
 
 void bridge_on_state(struct synod *h, enum synod_state state, void *arg)

@@ -80,7 +80,7 @@ struct peer {
 enum op_kind {
         OP_REGISTER, /* create the user node; after a lost reply, read it back */
         OP_LOGIN,    /* read the user node and compare the key */
-        OP_USERS,    /* sync, then list the users directory */
+        OP_USERS,    /* sync, then (when it answered) list the users directory */
         OP_ROSTER,   /* list the servers directory with a watch */
 };
 
@@ -96,7 +96,7 @@ struct op {
         char name[CHAT_NAME_BYTES_MAX + 1];
         char key[CHAT_KEY_BYTES_MAX + 1];
         char nonce[CHAT_ADDR_BYTES_MAX + 2 * CHAT_RANDOM_HEX_BYTES + 4];
-        int sync_err; /* OP_USERS: the SYNC's result, which must precede a fresh list */
+        bool synced; /* OP_USERS: the SYNC before the list is done */
         /* result */
         int err;
         char *data;
@@ -139,9 +139,6 @@ int bridge_init(struct server *srv);
 /* Submits req for op (its previous result cleared); the result comes back to users_done
  * or roster_done on the loop thread. A synod error code if it could not be submitted. */
 int bridge_call(struct server *srv, const struct synod_request *req, struct op *op);
-/* Submits a SYNC of path whose result only goes to op->sync_err (the request after it,
- * on the same session, is the one that reports back). */
-int bridge_sync(struct server *srv, const char *path, struct op *op);
 /* The libsynod callbacks for a state change and for the roster watch. */
 void bridge_on_state(struct synod *h, enum synod_state state, void *arg);
 void bridge_on_roster_event(const struct synod_event *ev, void *arg);

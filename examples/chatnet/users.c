@@ -30,11 +30,9 @@ static int submit(struct op *op)
         char path[CHAT_PATH_BYTES_MAX];
         user_path(path, op->name);
         struct server *srv = op->conn->srv;
-        if (op->kind == OP_USERS) {
-                int rc = bridge_sync(srv, CHAT_USERS_DIR, op);
-                if (rc != SYNOD_OK)
-                        return rc;
-                struct synod_request req = {.op = SYNOD_OP_CHILDREN, .path = CHAT_USERS_DIR};
+        if (op->kind == OP_USERS) { /* the list waits for the sync's answer: see list_done */
+                struct synod_request req = {.op = op->synced ? SYNOD_OP_CHILDREN : SYNOD_OP_SYNC,
+                                            .path = CHAT_USERS_DIR};
                 return bridge_call(srv, &req, op);
         }
         if (op->kind == OP_REGISTER && !op->reading_back) {
@@ -80,11 +78,17 @@ static void start(struct conn *c, enum op_kind kind, const char *name, const cha
         snprintf(op->key, sizeof(op->key), "%s", key);
         snprintf(op->nonce, sizeof(op->nonce), "%s/%s/%llu", c->srv->addr, c->srv->instance,
                  (unsigned long long)++c->srv->nonce_counter);
+        int rc = submit(op);
+        if (rc != SYNOD_OK) { /* answered now: the connection goes on with its next line */
+                char line[CHAT_LINE_BYTES_MAX];
+                snprintf(line, sizeof(line), "ERR synod: %s", synod_strerror(rc));
+                conn_send_line(c, line);
+                op_free(op);
+                return;
+        }
+        /* The result is queued for the loop, which runs only after we return. */
         c->busy = true;
         c->refs++;
-        int rc = submit(op);
-        if (rc != SYNOD_OK)
-                finish_error(op, rc);
 }
 
 void users_register(struct conn *c, const char *name, const char *key)
@@ -122,7 +126,7 @@ static void logged_in(struct op *op)
         finish(op, "OK");
 }
 
-static void retry(struct op *op)
+static void resubmit(struct op *op)
 {
         int rc = submit(op);
         if (rc != SYNOD_OK)
@@ -142,7 +146,7 @@ static void register_done(struct op *op)
                         /* after any lost reply the node may be ours: its nonce decides */
                         op->lost_once = op->lost_once || err != SYNOD_ENODEEXISTS;
                         op->reading_back = true;
-                        retry(op);
+                        resubmit(op);
                 } else
                         finish_error(op, err);
                 return;
@@ -154,9 +158,9 @@ static void register_done(struct op *op)
                         finish(op, "TAKEN");
         } else if (err == SYNOD_ENONODE && op->tries < SRV_OP_TRIES_MAX) {
                 op->reading_back = false; /* the lost create did not happen (yet, here) */
-                retry(op);
+                resubmit(op);
         } else if (retryable(op, err)) {
-                retry(op);
+                resubmit(op);
         } else {
                 finish_error(op, err);
         }
@@ -171,19 +175,25 @@ static void login_done(struct op *op)
         else if (op->err == SYNOD_ENONODE)
                 finish(op, "DENIED");
         else if (retryable(op, op->err))
-                retry(op);
+                resubmit(op);
         else
                 finish_error(op, op->err);
 }
 
 static void list_done(struct op *op)
 {
-        int err = op->err != SYNOD_OK ? op->err : op->sync_err;
+        int err = op->err;
         if (err != SYNOD_OK) {
+                op->synced = false; /* a list on a new connection needs its own sync */
                 if (retryable(op, err))
-                        retry(op);
+                        resubmit(op);
                 else
                         finish_error(op, err);
+                return;
+        }
+        if (!op->synced) {
+                op->synced = true;
+                resubmit(op);
                 return;
         }
         for (int32_t i = 0; i < op->child_count; i++)
