@@ -110,6 +110,8 @@ def test_users_on_three_servers_talk(chat):
     assert conn.ask("SAY hi all") == "MSG dave hi all"
     chat.users["alice"].wait_line(lambda line: line == "MSG dave hi all", "dave's line")
     conn.close()
+    chat.users["carol"].send("/quit")
+    assert chat.users["carol"].wait_exit() == 0  # and, in the ASan build, without a leak
 
 
 def test_sigterm_moves_users_and_loses_none(chat):
