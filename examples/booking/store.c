@@ -29,7 +29,7 @@
 
 struct retry {
         int64_t deadline_ms;
-        bool lost; /* a reply was lost: our write may have happened */
+        bool lost; /* a write's reply was lost: that write may have happened */
 };
 
 static int64_t now_ms(void)
@@ -53,7 +53,6 @@ static bool again(struct synod *h, int rc, struct retry *r)
         enum synod_state s = synod_state(h);
         if (s == SYNOD_STATE_EXPIRED || s == SYNOD_STATE_CLOSED || now_ms() >= r->deadline_ms)
                 return false;
-        r->lost = true;
         struct timespec ts = {0, BK_RETRY_PAUSE_MS * 1000000L};
         nanosleep(&ts, NULL);
         return true;
@@ -217,6 +216,7 @@ enum bk_status bk_room_create(struct synod *h, const char *name)
         int rc;
         do {
                 rc = synod_create(h, path, nonce, BK_ID_BYTES, SYNOD_PERSISTENT, NULL);
+                r.lost = r.lost || rc == SYNOD_ECONNECTIONLOSS;
                 if (rc == SYNOD_ENODEEXISTS && r.lost) { /* ours, if our nonce is in it */
                         char *data = NULL;
                         rc = synod_get(h, path, &data, NULL, NULL, NULL, NULL);
@@ -258,21 +258,26 @@ struct day_write {
         char *data;      /* the new array, with our booking */
 };
 
-/* Reads the days. BK_OK with the writes prepared; BK_CONFLICT; BK_NOT_FOUND meaning our own
- * booking is already there (an earlier round's multi happened though its reply was lost);
- * BK_UNAVAILABLE with the synod error in *rc. */
-static enum bk_status read_days(struct synod *h, const struct bk_booking *b, int64_t first, int n,
-                                struct day_write *w, int *rc)
+/* What one round of bk_book found in the days it read. */
+enum day_read {
+        DAYS_FIT,      /* the writes are prepared */
+        DAYS_CONFLICT, /* a booking read overlaps ours */
+        DAYS_OURS,     /* ours is there: an earlier round's multi happened, its reply lost */
+        DAYS_FAILED,   /* the synod error is in *rc */
+};
+
+static enum day_read read_days(struct synod *h, const struct bk_booking *b, int64_t first, int n,
+                               struct day_write *w, int *rc)
 {
         json_t *mine = bk_booking_json(b);
-        enum bk_status st = BK_OK;
-        for (int i = 0; i < n && st == BK_OK; i++) {
+        enum day_read st = DAYS_FIT;
+        for (int i = 0; i < n && st == DAYS_FIT; i++) {
                 day_path(w[i].path, b->room, first + i);
                 char *data = NULL;
                 struct synod_stat stat = {0};
                 *rc = synod_get(h, w[i].path, &data, NULL, &stat, NULL, NULL);
                 if (*rc != SYNOD_OK && *rc != SYNOD_ENONODE) {
-                        st = BK_UNAVAILABLE;
+                        st = DAYS_FAILED;
                         break;
                 }
                 w[i].version = *rc == SYNOD_OK ? stat.version : -1;
@@ -285,16 +290,16 @@ static enum bk_status read_days(struct synod *h, const struct bk_booking *b, int
                 {
                         const char *oid = json_string_value(json_object_get(other, "id"));
                         if (oid != NULL && strcmp(oid, b->id) == 0)
-                                st = BK_NOT_FOUND;
-                        else if (st == BK_OK && overlaps(b, other))
-                                st = BK_CONFLICT;
+                                st = DAYS_OURS;
+                        else if (st == DAYS_FIT && overlaps(b, other))
+                                st = DAYS_CONFLICT;
                 }
                 json_array_append(day, mine);
                 w[i].data = json_dumps(day, JSON_COMPACT);
                 json_decref(day);
                 if (w[i].data == NULL) {
                         *rc = SYNOD_ESYSTEMERROR;
-                        st = BK_UNAVAILABLE;
+                        st = DAYS_FAILED;
                 }
         }
         json_decref(mine);
@@ -369,18 +374,22 @@ enum bk_status bk_book(struct synod *h, struct bk_booking *b)
                 struct day_write w[BK_SPAN_DAYS_MAX];
                 memset(w, 0, sizeof(w));
                 int rc = SYNOD_OK, failed_op = -1;
-                enum bk_status st = read_days(h, b, first, n, w, &rc);
-                if (st == BK_OK)
+                enum day_read st = read_days(h, b, first, n, w, &rc);
+                if (st == DAYS_FIT) {
                         rc = write_days(h, b, w, n, &failed_op);
+                        r.lost = r.lost || rc == SYNOD_ECONNECTIONLOSS;
+                }
                 for (int i = 0; i < n; i++)
                         free(w[i].data);
-                if (st == BK_NOT_FOUND)
-                        return BK_OK; /* ours is there already */
-                if (st == BK_CONFLICT)
+                if (st == DAYS_OURS)
+                        return BK_OK;
+                if (st == DAYS_CONFLICT)
                         return BK_CONFLICT;
                 if (rc == SYNOD_OK)
                         return BK_OK;
                 if (again(h, rc, &r)) {
+                        if (!r.lost)
+                                continue;
                         int ex = id_exists(h, b->id, &r);
                         if (ex == SYNOD_OK)
                                 return BK_OK; /* our multi happened; its reply was lost */
@@ -462,6 +471,7 @@ enum bk_status bk_cancel(struct synod *h, const char *id)
                         struct synod_request multi = {
                             .op = SYNOD_OP_MULTI, .ops = ops, .op_count = (int32_t)n + 1};
                         rc = synod_call_sync(h, &multi, NULL);
+                        r.lost = r.lost || rc == SYNOD_ECONNECTIONLOSS;
                 }
                 for (size_t i = 0; i < n; i++)
                         free(texts[i]);

@@ -75,7 +75,6 @@ int bridge_call(struct server *srv, const struct synod_request *req, struct op *
 {
         clear_result(op);
         op->srv = srv;
-        op->tries++;
         return synod_call(srv->synod, req, on_done, op);
 }
 

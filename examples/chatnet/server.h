@@ -30,8 +30,10 @@
 #define SRV_USER_OUTPUT_BYTES_MAX (1024 * 1024)
 /* Unsent bytes a peer link may hold; further messages to that peer are dropped. */
 #define SRV_PEER_OUTPUT_BYTES_MAX (4 * 1024 * 1024)
-/* Times a user operation is retried after a synod connection loss. */
-#define SRV_OP_TRIES_MAX 20
+/* How long a user's request keeps retrying through synod connection losses (a leader
+ * election closes connections more than once), and the pause before each retry. */
+#define SRV_OP_RETRY_MS_MAX   30000
+#define SRV_OP_RETRY_PAUSE_MS 100
 /* After SIGTERM: how long moved users may take to hang up, then how long peer links
  * get to flush what the drain relayed. */
 #define SRV_QUIT_DRAIN_MS 3000
@@ -89,10 +91,10 @@ struct op {
         struct op *next;
         struct server *srv;
         enum op_kind kind;
-        struct conn *conn; /* NULL for OP_ROSTER */
-        int tries;
-        bool reading_back; /* OP_REGISTER: the GET after a lost create reply */
-        bool lost_once;    /* OP_REGISTER: a reply was lost, so the node may be ours */
+        struct conn *conn;    /* NULL for OP_ROSTER */
+        uint64_t deadline_ms; /* loop time after which a connection loss is final */
+        bool reading_back;    /* OP_REGISTER: the GET after a lost create reply */
+        bool lost_once;       /* OP_REGISTER: a reply was lost, so the node may be ours */
         char name[CHAT_NAME_BYTES_MAX + 1];
         char key[CHAT_KEY_BYTES_MAX + 1];
         char nonce[CHAT_ADDR_BYTES_MAX + 2 * CHAT_RANDOM_HEX_BYTES + 4];
@@ -110,6 +112,8 @@ struct server {
         uv_signal_t sigterm, sigint;
         uv_timer_t quit_timer;
         uv_timer_t roster_timer;
+        uv_timer_t retry_timer;
+        struct op *retry_head; /* user ops waiting to be sent again (users.c) */
         uv_async_t wake;
         char addr[CHAT_ADDR_BYTES_MAX + 1];
         char instance[CHAT_RANDOM_HEX_BYTES + 1];
@@ -159,6 +163,8 @@ void users_list(struct conn *c);
 void users_done(struct op *op);
 /* At exit: releases an op whose result nobody will read. */
 void users_discard(struct op *op);
+/* At exit: releases the ops waiting to be retried. */
+void users_discard_retries(struct server *srv);
 
 /* conns.c */
 void conns_on_connection(uv_stream_t *listener, int status);

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Blocking start-up calls retried after a connection loss at most this often. */
-#define SRV_SETUP_TRIES_MAX 20
+/* Blocking start-up calls are retried after a connection loss, with a pause, this long. */
+#define SRV_SETUP_RETRY_MS_MAX 30000
 
 static void usage(void)
 {
@@ -60,10 +60,14 @@ static int listen_on(struct server *srv)
         return rc;
 }
 
-static bool retry_setup(int rc, int *tries)
+static bool retry_setup(int rc, uint64_t *waited_ms)
 {
-        return (rc == SYNOD_ECONNECTIONLOSS || rc == SYNOD_EOPERATIONTIMEOUT) &&
-               ++*tries < SRV_SETUP_TRIES_MAX;
+        if ((rc != SYNOD_ECONNECTIONLOSS && rc != SYNOD_EOPERATIONTIMEOUT) ||
+            *waited_ms >= SRV_SETUP_RETRY_MS_MAX)
+                return false;
+        uv_sleep(SRV_OP_RETRY_PAUSE_MS);
+        *waited_ms += SRV_OP_RETRY_PAUSE_MS;
+        return true;
 }
 
 /* The secret peers show each other: created once by the first server, read by the rest. */
@@ -72,7 +76,8 @@ static int load_secret(struct server *srv)
         char mine[CHAT_RANDOM_HEX_BYTES + 1];
         if (!chat_random_hex(mine))
                 return SYNOD_ESYSTEMERROR;
-        int rc, tries = 0;
+        int rc;
+        uint64_t waited_ms = 0;
         do {
                 rc = synod_create(srv->synod, CHAT_SECRET_PATH, mine, (int32_t)strlen(mine),
                                   SYNOD_PERSISTENT, NULL);
@@ -87,7 +92,7 @@ static int load_secret(struct server *srv)
                                 snprintf(srv->secret, sizeof(srv->secret), "%s", data);
                         free(data);
                 }
-        } while (rc != SYNOD_OK && retry_setup(rc, &tries));
+        } while (rc != SYNOD_OK && retry_setup(rc, &waited_ms));
         return rc;
 }
 
@@ -101,12 +106,12 @@ static int setup_synod(struct server *srv, const char *hosts)
         if (rc != SYNOD_OK)
                 return rc;
         rc = synod_wait_connected(srv->synod, SRV_CONNECT_TIMEOUT_MS);
-        int tries = 0;
+        uint64_t waited_ms = 0;
         while (rc == SYNOD_OK) {
                 rc = synod_create_parents(srv->synod, CHAT_USERS_DIR);
                 if (rc == SYNOD_OK)
                         rc = synod_create_parents(srv->synod, CHAT_SERVERS_DIR);
-                if (rc == SYNOD_OK || !retry_setup(rc, &tries))
+                if (rc == SYNOD_OK || !retry_setup(rc, &waited_ms))
                         break;
         }
         if (rc == SYNOD_OK)
@@ -138,6 +143,8 @@ static void finish(struct server *srv)
         uv_timer_stop(&srv->quit_timer);
         close_if_open((uv_handle_t *)&srv->quit_timer);
         close_if_open((uv_handle_t *)&srv->roster_timer);
+        close_if_open((uv_handle_t *)&srv->retry_timer);
+        users_discard_retries(srv);
         close_if_open((uv_handle_t *)&srv->sigterm);
         close_if_open((uv_handle_t *)&srv->sigint);
         if (!srv->bridge_closed)
@@ -214,6 +221,7 @@ int main(int argc, char **argv)
         uv_timer_init(srv.loop, &srv.quit_timer);
         srv.quit_timer.data = &srv;
         uv_timer_init(srv.loop, &srv.roster_timer);
+        uv_timer_init(srv.loop, &srv.retry_timer);
         uv_signal_init(srv.loop, &srv.sigterm);
         uv_signal_init(srv.loop, &srv.sigint);
         srv.sigterm.data = srv.sigint.data = &srv;

@@ -14,10 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool in_time(const struct op *op)
+{
+        return uv_now(op->conn->srv->loop) < op->deadline_ms;
+}
+
 static bool retryable(const struct op *op, int err)
 {
-        return (err == SYNOD_ECONNECTIONLOSS || err == SYNOD_EOPERATIONTIMEOUT) &&
-               op->tries < SRV_OP_TRIES_MAX;
+        return (err == SYNOD_ECONNECTIONLOSS || err == SYNOD_EOPERATIONTIMEOUT) && in_time(op);
 }
 
 static void user_path(char *buf, const char *name)
@@ -78,6 +82,7 @@ static void start(struct conn *c, enum op_kind kind, const char *name, const cha
         snprintf(op->key, sizeof(op->key), "%s", key);
         snprintf(op->nonce, sizeof(op->nonce), "%s/%s/%llu", c->srv->addr, c->srv->instance,
                  (unsigned long long)++c->srv->nonce_counter);
+        op->deadline_ms = uv_now(c->srv->loop) + SRV_OP_RETRY_MS_MAX;
         int rc = submit(op);
         if (rc != SYNOD_OK) { /* answered now: the connection goes on with its next line */
                 char line[CHAT_LINE_BYTES_MAX];
@@ -133,6 +138,42 @@ static void resubmit(struct op *op)
                 finish_error(op, rc);
 }
 
+static void on_retry_timer(uv_timer_t *timer)
+{
+        struct server *srv = timer->data;
+        struct op *ops = srv->retry_head;
+        srv->retry_head = NULL;
+        while (ops != NULL) {
+                struct op *op = ops;
+                ops = op->next;
+                if (op->conn->closing)
+                        users_discard(op);
+                else
+                        resubmit(op);
+        }
+}
+
+/* After a connection loss: sends op again after a pause, so that a leader election that
+ * closes connections several times is waited out instead of raced through. */
+static void resubmit_later(struct op *op)
+{
+        struct server *srv = op->conn->srv;
+        op->next = srv->retry_head;
+        srv->retry_head = op;
+        srv->retry_timer.data = srv;
+        if (!uv_is_active((uv_handle_t *)&srv->retry_timer))
+                uv_timer_start(&srv->retry_timer, on_retry_timer, SRV_OP_RETRY_PAUSE_MS, 0);
+}
+
+void users_discard_retries(struct server *srv)
+{
+        while (srv->retry_head != NULL) {
+                struct op *op = srv->retry_head;
+                srv->retry_head = op->next;
+                users_discard(op);
+        }
+}
+
 static void register_done(struct op *op)
 {
         int err = op->err;
@@ -141,12 +182,13 @@ static void register_done(struct op *op)
                         logged_in(op);
                 else if (err == SYNOD_ENODEEXISTS && !op->lost_once)
                         finish(op, "TAKEN");
-                else if ((err == SYNOD_ENODEEXISTS && op->tries < SRV_OP_TRIES_MAX) ||
-                         retryable(op, err)) {
-                        /* after any lost reply the node may be ours: its nonce decides */
-                        op->lost_once = op->lost_once || err != SYNOD_ENODEEXISTS;
-                        op->reading_back = true;
+                else if (err == SYNOD_ENODEEXISTS && in_time(op)) {
+                        op->reading_back = true; /* a reply was lost before: is it ours? */
                         resubmit(op);
+                } else if (retryable(op, err)) {
+                        op->lost_once = true; /* the node may be ours now: its nonce decides */
+                        op->reading_back = true;
+                        resubmit_later(op);
                 } else
                         finish_error(op, err);
                 return;
@@ -156,11 +198,11 @@ static void register_done(struct op *op)
                         logged_in(op);
                 else
                         finish(op, "TAKEN");
-        } else if (err == SYNOD_ENONODE && op->tries < SRV_OP_TRIES_MAX) {
+        } else if (err == SYNOD_ENONODE && in_time(op)) {
                 op->reading_back = false; /* the lost create did not happen (yet, here) */
-                resubmit(op);
+                resubmit_later(op);
         } else if (retryable(op, err)) {
-                resubmit(op);
+                resubmit_later(op);
         } else {
                 finish_error(op, err);
         }
@@ -175,7 +217,7 @@ static void login_done(struct op *op)
         else if (op->err == SYNOD_ENONODE)
                 finish(op, "DENIED");
         else if (retryable(op, op->err))
-                resubmit(op);
+                resubmit_later(op);
         else
                 finish_error(op, op->err);
 }
@@ -186,7 +228,7 @@ static void list_done(struct op *op)
         if (err != SYNOD_OK) {
                 op->synced = false; /* a list on a new connection needs its own sync */
                 if (retryable(op, err))
-                        resubmit(op);
+                        resubmit_later(op);
                 else
                         finish_error(op, err);
                 return;
