@@ -16,7 +16,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CHAT_ROOT        "/chatnet"
 #define CHAT_SECRET_PATH "/chatnet/secret"
 #define CHAT_SERVERS_DIR "/chatnet/servers"
 #define CHAT_USERS_DIR   "/chatnet/users"
