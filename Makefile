@@ -8,7 +8,8 @@ TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
 .PHONY: all deps build build-test run cluster cluster-stop cluster-clean test unit bench \
-	bench-cluster sim fuzz faults format check-format clean
+	bench-cluster sim fuzz faults format check-format clean examples example-chat \
+	example-booking examples-stop
 
 all: build
 
@@ -42,6 +43,21 @@ cluster-stop:
 
 cluster-clean:
 	scripts/cluster.sh clean
+
+# The example applications (examples/*/README.md): `make` builds them too; example-chat and
+# example-booking start the local cluster (as make cluster) and three servers of the
+# example; examples-stop stops exactly those, then the cluster.
+examples: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS) --target chatnet-server chatnet-client booking-server
+
+example-chat: deps build examples
+	scripts/examples.sh start chat
+
+example-booking: deps build examples
+	scripts/examples.sh start booking
+
+examples-stop:
+	scripts/examples.sh stop
 
 test: deps build build-test
 	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900

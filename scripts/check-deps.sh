@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the module dependency rule (docs/architecture.md, "Module dependencies") on #include lines:
 # a module may include only its own headers and those of the modules it depends on.
-# raft, proto, session and tree must not include libuv (they are pure).
+# raft, proto, session and tree must not include libuv (they are pure). The examples may
+# include only libsynod's public header.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
@@ -37,5 +38,11 @@ for mod in raft proto session tree watch replica storage; do
 		status=1
 	fi
 done
+# The examples are applications: they see libsynod only through its installed header.
+while IFS= read -r line; do
+	echo "examples use only <synod/synod.h>: $line"
+	status=1
+done < <(grep -HE '^#include ["<](base|raft|proto|session|tree|watch|storage|net|client|cli|server)/' \
+	-r examples --include='*.[ch]' || true)
 [ $status -eq 0 ] && echo "dependency rule holds"
 exit $status

@@ -7,10 +7,12 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	libuv1-dev libcmocka-dev libssl-dev libreadline-dev
+	libmicrohttpd-dev libjansson-dev
 	python3-kazoo python3-pytest
 	zookeeper zookeeper-bin libzookeeper-mt-dev
 	etcd-server etcd-client
 	valgrind iproute2 procps
+	chromium chromium-driver python3-selenium
 )
 
 missing=()
