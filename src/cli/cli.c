@@ -191,6 +191,11 @@ int cli_bad_option(struct cli_ctx *ctx, int c, char **argv)
                                          optopt);
                 return cli_error(ctx, CLI_EXIT_USAGE, "%s: option %s needs a value", cmd, word);
         }
+        if (optopt >= '0' && optopt <= '9') /* a negative number meant as a value */
+                return cli_error(ctx, CLI_EXIT_USAGE,
+                                 "%s: unknown option -%c (a value that starts with '-' goes "
+                                 "after --: synod %s ... -- %s)",
+                                 cmd, optopt, cmd, word);
         if (optopt != 0)
                 return cli_error(ctx, CLI_EXIT_USAGE, "%s: unknown option -%c (synod %s --help)",
                                  cmd, optopt, cmd);

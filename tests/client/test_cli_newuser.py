@@ -169,6 +169,7 @@ def test_txn_values_from_files_and_stdin(cli, prefix, tmp_path):
     (["--bogus", "get", "/"], 2, "unknown option '--bogus' before the command"),
     (["get", "--bogus", "/"], 2, "get: unknown option '--bogus'"),
     (["get", "-x", "/"], 2, "get: unknown option -x"),
+    (["set", "/a", "-5"], 2, "a value that starts with '-' goes after --"),
     (["nonsense"], 2, "unknown command 'nonsense'"),
     (["config", "frobnicate", "/c"], 2, "config: unknown subcommand 'frobnicate'"),
     (["set", "/a"], 2, "set: missing DATA|-|@FILE"),
