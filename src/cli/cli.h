@@ -35,7 +35,7 @@ enum cli_exit {
 
 struct cli_ctx {
         const char *servers;      /* --server, else $SYNOD_SERVERS, else 127.0.0.1:2181 */
-        const char *servers_from; /* "--server", "SYNOD_SERVERS" or "the default" */
+        const char *servers_from; /* where servers came from, for messages */
         const char *auth;         /* --auth, else $SYNOD_AUTH: "scheme:credentials", or NULL */
         bool json;
         int session_timeout_ms;
@@ -124,9 +124,8 @@ void cli_json_stat(FILE *f, const struct synod_stat *st);
 /* A number as read from a four-letter word ("12", "0.27", "0x1f" as hex): a JSON
  * number, or null when text is NULL, "-" or not a number. */
 void cli_json_number(FILE *f, const char *text);
-/* True if s is one well-formed JSON value (nesting bounded by CLI_JSON_DEPTH_MAX). */
-bool cli_json_valid(const char *s);
-/* True if s is well-formed JSON whose value is an object. */
+/* True if s is one well-formed JSON value that is an object (RFC 8259; nesting bounded
+ * by CLI_JSON_DEPTH_MAX). */
 bool cli_json_is_object(const char *s);
 void cli_print_stat(FILE *f, const struct synod_stat *st);
 

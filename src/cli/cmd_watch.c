@@ -118,12 +118,14 @@ int cmd_watch(struct cli_ctx *ctx, int argc, char **argv)
         w->last_state = SYNOD_STATE_CONNECTED;
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cond, NULL);
-        if (!ctx->json)
-                fprintf(ctx->out, "WATCHING %s\n", path);
-        fflush(ctx->out);
         int rc = synod_add_watch(ctx->h, path, recursive, cli_watch_event, w);
         code = rc != SYNOD_OK ? cli_fail(ctx, rc, path) : CLI_EXIT_OK;
         pthread_mutex_lock(&w->mu);
+        /* Only now: a script that waits for this line may rely on the watch being set. */
+        if (code == CLI_EXIT_OK && !ctx->json) {
+                fprintf(ctx->out, "WATCHING %s\n", path);
+                fflush(ctx->out);
+        }
         /* until a signal, the count, or the session ends */
         while (code == CLI_EXIT_OK && !cli_interrupted() && !(count > 0 && w->printed >= count)) {
                 if (w->last_state == SYNOD_STATE_EXPIRED || w->last_state == SYNOD_STATE_CLOSED) {

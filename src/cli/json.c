@@ -271,7 +271,7 @@ static const char *cli_json_value(const char *p, int depth)
         }
 }
 
-bool cli_json_valid(const char *s)
+static bool cli_json_valid(const char *s)
 {
         const char *end = cli_json_value(s, 0);
         return end != NULL && *cli_json_ws(end) == '\0';
