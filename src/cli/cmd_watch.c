@@ -326,9 +326,10 @@ static int cli_txn_read(struct cli_ctx *ctx, FILE *in, struct cli_txn *t)
                                              "too many words: DATA is one word (quotes do not "
                                              "group; use @FILE for data with spaces)")
                              : cli_txn_parse(ctx, t, lineno, w, n);
-                if (code != CLI_EXIT_OK) {
+                if (code != CLI_EXIT_OK) { /* the failed line's, which t->n does not count */
                         free(t->lines[t->n]);
                         t->lines[t->n] = NULL;
+                        cli_value_free(&t->values[t->n]);
                 }
         }
         if (code == CLI_EXIT_OK && ferror(in))
