@@ -29,11 +29,11 @@ struct check {
         uint64_t records;   /* total over segments */
 };
 
-static void usage(void)
+static void usage(FILE *out)
 {
-        fprintf(stderr, "usage: synod-check-wal [-v] <data-dir | wal-dir | segment.seg...>\n"
-                        "  -v  print every record (offset, index, term, type, len)\n"
-                        "exit: 0 clean, 1 torn tail, 2 corrupt, 3 usage or I/O error\n");
+        fprintf(out, "usage: synod-check-wal [-v] <data-dir | wal-dir | segment.seg...>\n"
+                     "  -v  print every record (offset, index, term, type, len)\n"
+                     "exit: 0 clean, 1 torn tail, 2 corrupt, 3 usage or I/O error\n");
 }
 
 static void worse(struct check *c, int status)
@@ -185,12 +185,19 @@ int main(int argc, char **argv)
 {
         struct check c = {0};
         int i = 1;
+        if (i < argc && (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)) {
+                usage(stdout);
+                return EXIT_CLEAN;
+        }
         if (i < argc && strcmp(argv[i], "-v") == 0) {
                 c.verbose = true;
                 i++;
         }
-        if (i >= argc) {
-                usage();
+        /* An option here is a mistake, not a file name to fail to read. */
+        if (i >= argc || (argv[i][0] == '-' && argv[i][1] != '\0')) {
+                if (i < argc)
+                        fprintf(stderr, "synod-check-wal: unknown option '%s'\n", argv[i]);
+                usage(stderr);
                 return EXIT_ERROR;
         }
         if (argc - i == 1 && is_dir(argv[i])) {

@@ -279,13 +279,22 @@ static int parse_args(int argc, char **argv, struct dump_opts *o)
         return o->path ? 0 : -1;
 }
 
+static void usage(FILE *out)
+{
+        fprintf(out, "usage: synod-dump-snap [-n] [-s] [-a] [-r] PATH\n"
+                     "  PATH: snapshot dir, .snap file, or (-r) raw tree stream\n"
+                     "  -n nodes  -s sessions  -a ACL lists\n");
+}
+
 int main(int argc, char **argv)
 {
         struct dump_opts o;
+        if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+                usage(stdout);
+                return 0;
+        }
         if (parse_args(argc, argv, &o) != 0) {
-                fprintf(stderr, "usage: synod-dump-snap [-n] [-s] [-a] [-r] PATH\n"
-                                "  PATH: snapshot dir, .snap file, or (-r) raw tree stream\n"
-                                "  -n nodes  -s sessions  -a ACL lists\n");
+                usage(stderr);
                 return 1;
         }
         uint8_t *bytes;

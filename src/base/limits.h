@@ -432,6 +432,15 @@
 #define CLI_4LW_BYTES_MAX (256 * 1024)
 /* How long `synod status` / `members list` wait on each step of a four-letter word, ms. */
 #define CLI_4LW_TIMEOUT_MS 3000
+/* Deepest nesting of JSON the command line checks (service --metadata), levels. */
+#define CLI_JSON_DEPTH_MAX 64
+/* Bytes of a create / set / txn request around its data and path, at most (header,
+ * lengths, the default ACL, flags, TTL): what jute.maxbuffer leaves for data. */
+#define CLI_REQUEST_OVERHEAD_BYTES 64
+/* Lines `synod shell` keeps in ~/.synod_history. */
+#define CLI_SHELL_HISTORY_LINES_MAX 1000
+/* How often `synod` checks, while connecting, whether every server refused, ms. */
+#define CLI_CONNECT_POLL_MS 20
 /* Servers `synod members` reads from /zookeeper/config or takes in one add / remove. */
 #define CLI_MEMBERS_MAX 256
 /* Longest server line of /zookeeper/config `synod members` reads, bytes. */

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +123,7 @@ static int cli_run_holding(struct cli_ctx *ctx, struct synod_lock *l, char **cmd
 {
         pid_t pid = cli_spawn(cmd, synod_lock_token(l), synod_lock_path(l));
         if (pid < 0) {
-                fprintf(ctx->err, "synod: fork failed\n");
-                return CLI_EXIT_INTERNAL;
+                return cli_error(ctx, CLI_EXIT_INTERNAL, "cannot fork: %s", strerror(errno));
         }
         int64_t next_check = 0;
         for (;;) { /* until the child exits, a signal, or the lock is lost */
@@ -139,8 +139,8 @@ static int cli_run_holding(struct cli_ctx *ctx, struct synod_lock *l, char **cmd
                         return 128 + SIGTERM;
                 }
                 if (!cli_still_ours(ctx->h, l, tolerate_suspend, &next_check, cli_now_ms())) {
-                        fprintf(ctx->err, "synod: %s lost (%s); stopping the command\n", what,
-                                synod_state_name(synod_state(ctx->h)));
+                        cli_error(ctx, CLI_EXIT_LOST, "%s lost (%s); stopping the command", what,
+                                  synod_state_name(synod_state(ctx->h)));
                         cli_kill_child(pid);
                         return CLI_EXIT_LOST;
                 }
@@ -149,7 +149,7 @@ static int cli_run_holding(struct cli_ctx *ctx, struct synod_lock *l, char **cmd
 }
 
 struct cli_lock_args {
-        long timeout_ms;
+        long long timeout_ms;
         const char *kind;
         const char *id;
         bool tolerate_suspend;
@@ -158,16 +158,18 @@ struct cli_lock_args {
         char **cmd;
 };
 
-static bool cli_lock_parse(int argc, char **argv, struct cli_lock_args *a)
+/* Parses [options] NAME [--] CMD... (or --observe NAME); false if reported. */
+static bool cli_lock_parse(struct cli_ctx *ctx, int argc, char **argv, struct cli_lock_args *a)
 {
         static const struct option longs[] = {
             {"read", no_argument, NULL, 'r'},     {"write", no_argument, NULL, 'w'},
             {"id", required_argument, NULL, 'i'}, {"tolerate-suspend", no_argument, NULL, 'T'},
             {"observe", no_argument, NULL, 'o'},  {0, 0, 0, 0}};
-        optind = 0;
-        for (int c; (c = getopt_long(argc, argv, "+t:", longs, NULL)) != -1;) {
-                if (c == 't')
-                        a->timeout_ms = strtol(optarg, NULL, 10);
+        cli_getopt_reset();
+        /* '+': options end at NAME, so that CMD keeps its own. */
+        for (int c; (c = getopt_long(argc, argv, "+:t:", longs, NULL)) != -1;) {
+                if (c == 't' && !cli_number(ctx, "-t", optarg, 0, INT_MAX, &a->timeout_ms))
+                        return false;
                 else if (c == 'r')
                         a->kind = "read";
                 else if (c == 'w')
@@ -178,16 +180,40 @@ static bool cli_lock_parse(int argc, char **argv, struct cli_lock_args *a)
                         a->tolerate_suspend = true;
                 else if (c == 'o')
                         a->observe = true;
-                else
+                else if (c != 't') {
+                        cli_bad_option(ctx, c, argv);
                         return false;
+                }
         }
-        if (optind >= argc)
+        if (optind >= argc) {
+                cli_error(ctx, CLI_EXIT_USAGE, "%s: missing NAME", ctx->cmd);
                 return false;
+        }
         a->name = argv[optind++];
         if (optind < argc && strcmp(argv[optind], "--") == 0)
                 optind++;
         a->cmd = optind < argc ? argv + optind : NULL;
+        if (a->observe && a->cmd != NULL)
+                cli_error(ctx, CLI_EXIT_USAGE, "%s --observe takes no command", ctx->cmd);
+        else if (!a->observe && a->cmd == NULL)
+                cli_error(ctx, CLI_EXIT_USAGE, "%s: missing the command to run: %s NAME -- CMD...",
+                          ctx->cmd, ctx->cmd);
         return a->observe ? a->cmd == NULL : a->cmd != NULL;
+}
+
+/* The directory of NAME under prefix, or a message saying why NAME is no name. */
+static bool cli_lock_dir(struct cli_ctx *ctx, const char *prefix, const char *name, char *buf,
+                         size_t len)
+{
+        if (name[0] == '/' && !cli_path_ok(ctx, name, false))
+                return false;
+        if (!cli_recipe_dir(prefix, name, buf, len)) {
+                cli_error(ctx, CLI_EXIT_USAGE,
+                          "%s: NAME '%.80s' must be a plain name (no '/') or an absolute path",
+                          ctx->cmd, name);
+                return false;
+        }
+        return true;
 }
 
 static bool cli_lock_cancel(void *arg)
@@ -204,14 +230,16 @@ static int cli_acquire_and_run(struct cli_ctx *ctx, struct synod_lock *l,
         if (rc == SYNOD_ECLOSING && cli_interrupted())
                 return 128 + SIGTERM;
         if (rc == SYNOD_EOPERATIONTIMEOUT) {
-                fprintf(ctx->err, "synod: %s not acquired within %ld ms\n", what, a->timeout_ms);
-                return CLI_EXIT_TIMEOUT;
+                return cli_error(ctx, CLI_EXIT_TIMEOUT, "%s not acquired within %lld ms", what,
+                                 a->timeout_ms);
         }
         if (rc != SYNOD_OK)
                 return cli_fail(ctx, rc, what);
-        if (ctx->json)
-                fprintf(ctx->err, "{\"acquired\":\"%s\",\"token\":%" PRId64 "}\n",
-                        synod_lock_path(l), synod_lock_token(l));
+        if (ctx->json) {
+                fputs("{\"acquired\":", ctx->err);
+                cli_json_string(ctx->err, synod_lock_path(l));
+                fprintf(ctx->err, ",\"token\":%" PRId64 "}\n", synod_lock_token(l));
+        }
         return cli_run_holding(ctx, l, a->cmd, a->tolerate_suspend, what);
 }
 
@@ -219,9 +247,13 @@ int cmd_lock(struct cli_ctx *ctx, int argc, char **argv)
 {
         struct cli_lock_args a = {.timeout_ms = -1, .kind = "lock"};
         char dir[CLI_NAME_BYTES_MAX];
-        if (!cli_lock_parse(argc, argv, &a) || a.observe ||
-            !cli_recipe_dir("/synod/locks", a.name, dir, sizeof(dir)))
+        if (!cli_lock_parse(ctx, argc, argv, &a))
                 return cli_usage(ctx, cli_command_usage("lock"), CLI_EXIT_USAGE);
+        if (a.observe)
+                return cli_error(ctx, CLI_EXIT_USAGE, "lock: --observe is for elect");
+        if (!cli_lock_dir(ctx, "/synod/locks", a.name, dir, sizeof(dir)))
+                return CLI_EXIT_USAGE;
+        ctx->patient = true;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
@@ -243,9 +275,11 @@ int cmd_elect(struct cli_ctx *ctx, int argc, char **argv)
 {
         struct cli_lock_args a = {.timeout_ms = -1, .kind = "n"};
         char dir[CLI_NAME_BYTES_MAX];
-        if (!cli_lock_parse(argc, argv, &a) ||
-            !cli_recipe_dir("/synod/elections", a.name, dir, sizeof(dir)))
+        if (!cli_lock_parse(ctx, argc, argv, &a))
                 return cli_usage(ctx, cli_command_usage("elect"), CLI_EXIT_USAGE);
+        if (!cli_lock_dir(ctx, "/synod/elections", a.name, dir, sizeof(dir)))
+                return CLI_EXIT_USAGE;
+        ctx->patient = !a.observe;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;

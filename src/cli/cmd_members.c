@@ -124,8 +124,8 @@ static bool cli_members_parse(struct cli_ctx *ctx, const char *text, struct cli_
                 if (strncmp(p, "server.", 7) == 0 &&
                     (ms->count == CLI_MEMBERS_MAX ||
                      !cli_member_parse(p, len, &ms->m[ms->count++]))) {
-                        fprintf(ctx->err, "synod: members: cannot read '%.*s' of %s\n", (int)len, p,
-                                ZK_CONFIG_NODE);
+                        cli_error(ctx, CLI_EXIT_ZK_ERROR, "members: cannot read '%.*s' of %s",
+                                  (int)len, p, ZK_CONFIG_NODE);
                         return false;
                 }
                 p += len;
@@ -178,7 +178,7 @@ static void cli_members_print(struct cli_ctx *ctx, const struct cli_membership *
                 fputs(",\"mode\":", ctx->out);
                 cli_json_or_null(ctx->out, m->mode);
                 fputs(",\"zxid\":", ctx->out);
-                cli_json_or_null(ctx->out, m->zxid);
+                cli_json_number(ctx->out, m->zxid[0] != '\0' ? m->zxid : NULL);
                 fputc('}', ctx->out);
         }
         if (ctx->json)
@@ -195,11 +195,10 @@ static int cli_members_show(struct cli_ctx *ctx, const char *text, bool live)
         if (!cli_members_parse(ctx, text, &ms)) {
                 code = CLI_EXIT_ZK_ERROR;
         } else if (ms.count == 0) {
-                fprintf(ctx->err,
-                        "synod: members: %s lists no server (a standalone server has "
-                        "no membership)\n",
-                        ZK_CONFIG_NODE);
-                code = CLI_EXIT_ZK_ERROR;
+                code = cli_error(ctx, CLI_EXIT_ZK_ERROR,
+                                 "members: %s lists no server (a standalone server has no "
+                                 "membership)",
+                                 ZK_CONFIG_NODE);
         } else {
                 if (live)
                         cli_members_probe(&ms);
@@ -212,7 +211,6 @@ static int cli_members_show(struct cli_ctx *ctx, const char *text, bool live)
 /* A clearer word than the error's name for what commonly goes wrong in a reconfig. */
 static int cli_members_fail(struct cli_ctx *ctx, int rc, const char *what)
 {
-        int code = cli_fail(ctx, rc, what);
         const char *hint = NULL;
         switch (rc) {
         case SYNOD_ERECONFIGDISABLED:
@@ -240,15 +238,13 @@ static int cli_members_fail(struct cli_ctx *ctx, int rc, const char *what)
         default:
                 break;
         }
-        if (hint != NULL)
-                fprintf(ctx->err, "synod: %s\n", hint);
-        return code;
+        return cli_fail_hint(ctx, rc, what, hint);
 }
 
 static int cli_members_list(struct cli_ctx *ctx, int argc)
 {
         if (argc != 2)
-                return cli_usage(ctx, cli_command_usage("members"), CLI_EXIT_USAGE);
+                return cli_error(ctx, CLI_EXIT_USAGE, "members list takes no argument");
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
@@ -286,8 +282,8 @@ static bool cli_members_list_of(struct cli_ctx *ctx, bool add, int argc, char **
                         len += ok ? (size_t)n : 0;
                 }
                 if (!ok) {
-                        fprintf(ctx->err, "synod: members: bad %s '%s'\n",
-                                add ? "server (ID=HOST:PEERPORT...)" : "server id", a);
+                        cli_error(ctx, CLI_EXIT_USAGE, "members: bad %s '%.80s'",
+                                  add ? "server (ID=HOST:PEERPORT...)" : "server id", a);
                         return false;
                 }
         }
@@ -304,7 +300,10 @@ static int cli_members_change(struct cli_ctx *ctx, int argc, char **argv)
                 char *end;
                 from = strtoll(argv[3], &end, 16);
                 if (argv[3][0] == '\0' || *end != '\0' || from < 0)
-                        return cli_usage(ctx, cli_command_usage("members"), CLI_EXIT_USAGE);
+                        return cli_error(ctx, CLI_EXIT_USAGE,
+                                         "members %s: -c wants the hex VERSION `members list` "
+                                         "prints, not '%.80s'",
+                                         argv[1], argv[3]);
                 first = 4;
         }
         if (argc <= first || argc - first > CLI_MEMBERS_MAX)
@@ -335,5 +334,5 @@ int cmd_members(struct cli_ctx *ctx, int argc, char **argv)
                 return cli_members_list(ctx, argc);
         if (argc >= 3 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "remove") == 0))
                 return cli_members_change(ctx, argc, argv);
-        return cli_usage(ctx, cli_command_usage("members"), CLI_EXIT_USAGE);
+        return cli_bad_subcommand(ctx, argc, argv, "list, add, remove");
 }

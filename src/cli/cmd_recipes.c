@@ -10,14 +10,17 @@
 
 #include "base/limits.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define CLI_WAIT_SLICE_MS 200
+#define CLI_PORT_MAX      65535
 
 struct cli_notify {
         pthread_mutex_t mu;
@@ -95,7 +98,9 @@ static void cli_instance_print(struct cli_ctx *ctx, const struct synod_instance 
                 cli_json_string(ctx->out, it->id);
                 fputs(",\"address\":", ctx->out);
                 cli_json_string(ctx->out, it->address);
-                fprintf(ctx->out, ",\"port\":%d,\"metadata\":%s}", it->port, it->metadata_json);
+                /* Another client may have written anything there: only JSON passes. */
+                fprintf(ctx->out, ",\"port\":%d,\"metadata\":%s}", it->port,
+                        cli_json_is_object(it->metadata_json) ? it->metadata_json : "null");
         } else {
                 fprintf(ctx->out, "%s %s:%d %s\n", it->id, it->address, it->port,
                         it->metadata_json);
@@ -110,27 +115,39 @@ static int cli_service_register(struct cli_ctx *ctx, int argc, char **argv)
                                               {"metadata", required_argument, NULL, 'm'},
                                               {0, 0, 0, 0}};
         const char *address = NULL, *id = NULL, *meta = NULL;
-        int port = -1;
-        optind = 0;
-        for (int c; (c = getopt_long(argc, argv, "", longs, NULL)) != -1;) {
+        long long port = -1;
+        cli_getopt_reset();
+        for (int c; (c = getopt_long(argc, argv, ":", longs, NULL)) != -1;) {
                 if (c == 'a')
                         address = optarg;
-                else if (c == 'p')
-                        port = atoi(optarg);
+                else if (c == 'p' && !cli_number(ctx, "--port", optarg, 1, CLI_PORT_MAX, &port))
+                        return CLI_EXIT_USAGE;
                 else if (c == 'i')
                         id = optarg;
                 else if (c == 'm')
                         meta = optarg;
-                else
-                        return cli_usage(ctx, cli_command_usage("service"), CLI_EXIT_USAGE);
+                else if (c != 'p')
+                        return cli_bad_option(ctx, c, argv);
         }
-        if (optind + 1 != argc || address == NULL || port < 0)
+        if (optind + 1 != argc || address == NULL || port < 0) {
+                cli_error(ctx, CLI_EXIT_USAGE, "service register: %s",
+                          optind + 1 != argc ? "expected one SERVICE"
+                          : address == NULL  ? "--address is required"
+                                             : "--port is required");
                 return cli_usage(ctx, cli_command_usage("service"), CLI_EXIT_USAGE);
+        }
+        /* Every reader of the registry parses the metadata: a typo must not reach it. */
+        if (meta != NULL && !cli_json_is_object(meta))
+                return cli_error(ctx, CLI_EXIT_USAGE,
+                                 "service register: --metadata '%.80s' is not a JSON object "
+                                 "(e.g. '{\"zone\":\"a\"}')",
+                                 meta);
+        ctx->patient = true;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
         char *path = NULL;
-        int rc = synod_service_register(ctx->h, argv[optind], id, address, port, meta, &path);
+        int rc = synod_service_register(ctx->h, argv[optind], id, address, (int)port, meta, &path);
         if (rc != SYNOD_OK)
                 return cli_fail(ctx, rc, argv[optind]);
         fprintf(ctx->out, "%s\n", path);
@@ -168,24 +185,35 @@ static bool cli_has_id(const struct synod_instance *items, int32_t n, const char
         return false;
 }
 
-/* Prints the difference between two listings; returns how many lines. */
+/* Prints the difference between two listings, at most max lines; returns how many. */
 static long cli_service_diff(struct cli_ctx *ctx, const struct synod_instance *old, int32_t n_old,
-                             const struct synod_instance *now, int32_t n_now)
+                             const struct synod_instance *now, int32_t n_now, long max)
 {
         long lines = 0;
-        for (int32_t i = 0; i < n_now; i++) {
+        for (int32_t i = 0; i < n_now && lines < max; i++) {
                 if (cli_has_id(old, n_old, now[i].id))
                         continue;
-                fprintf(ctx->out,
-                        ctx->json ? "{\"added\":\"%s\",\"address\":\"%s\",\"port\":%d}\n"
-                                  : "+ %s %s:%d\n",
-                        now[i].id, now[i].address, now[i].port);
+                if (ctx->json) {
+                        fputs("{\"added\":", ctx->out);
+                        cli_json_string(ctx->out, now[i].id);
+                        fputs(",\"address\":", ctx->out);
+                        cli_json_string(ctx->out, now[i].address);
+                        fprintf(ctx->out, ",\"port\":%d}\n", now[i].port);
+                } else {
+                        fprintf(ctx->out, "+ %s %s:%d\n", now[i].id, now[i].address, now[i].port);
+                }
                 lines++;
         }
-        for (int32_t i = 0; i < n_old; i++) {
+        for (int32_t i = 0; i < n_old && lines < max; i++) {
                 if (cli_has_id(now, n_now, old[i].id))
                         continue;
-                fprintf(ctx->out, ctx->json ? "{\"removed\":\"%s\"}\n" : "- %s\n", old[i].id);
+                if (ctx->json) {
+                        fputs("{\"removed\":", ctx->out);
+                        cli_json_string(ctx->out, old[i].id);
+                        fputs("}\n", ctx->out);
+                } else {
+                        fprintf(ctx->out, "- %s\n", old[i].id);
+                }
                 lines++;
         }
         fflush(ctx->out);
@@ -209,7 +237,9 @@ static int cli_service_watch(struct cli_ctx *ctx, const char *service, long coun
                         break;
                 }
                 if (rc == SYNOD_OK) { /* on a connection loss, list again on reconnection */
-                        printed += cli_service_diff(ctx, old, n_old, now, n_now);
+                        /* several changes may come in one listing: -n counts lines */
+                        printed += cli_service_diff(ctx, old, n_old, now, n_now,
+                                                    count < 0 ? LONG_MAX : count - printed);
                         synod_instances_free(old, n_old);
                         old = now;
                         n_old = n_now;
@@ -224,41 +254,64 @@ static int cli_service_watch(struct cli_ctx *ctx, const char *service, long coun
         return code;
 }
 
+/* "[-n COUNT] NAME" of the watch subcommands (argv[0] is the subcommand): *count -1
+ * without -n. False if reported. */
+static bool cli_count_and_name(struct cli_ctx *ctx, int argc, char **argv, const char *what,
+                               long long *count, const char **name)
+{
+        *count = -1;
+        cli_getopt_reset();
+        for (int c; (c = getopt(argc, argv, ":n:")) != -1;) {
+                if (c != 'n') {
+                        cli_bad_option(ctx, c, argv);
+                        return false;
+                }
+                if (!cli_number(ctx, "-n", optarg, 1, LONG_MAX, count))
+                        return false;
+        }
+        if (optind + 1 != argc) {
+                cli_error(ctx, CLI_EXIT_USAGE, "%s %s: expected one %s", ctx->cmd, argv[0], what);
+                cli_usage(ctx, cli_command_usage(ctx->cmd), CLI_EXIT_USAGE);
+                return false;
+        }
+        *name = argv[optind];
+        return true;
+}
+
 int cmd_service(struct cli_ctx *ctx, int argc, char **argv)
 {
-        if (argc < 3)
-                return cli_usage(ctx, cli_command_usage("service"), CLI_EXIT_USAGE);
-        const char *sub = argv[1];
+        static const char known[] = "register, list, watch, pick";
+        const char *sub = argc >= 2 ? argv[1] : "";
         if (strcmp(sub, "register") == 0)
                 return cli_service_register(ctx, argc - 1, argv + 1);
-        long count = -1;
-        const char *service = argv[2];
-        if (strcmp(sub, "watch") == 0 && argc == 5 && strcmp(argv[2], "-n") == 0) {
-                count = strtol(argv[3], NULL, 10);
-                service = argv[4];
-        } else if (argc != 3) {
-                return cli_usage(ctx, cli_command_usage("service"), CLI_EXIT_USAGE);
+        long long count = -1;
+        const char *service;
+        bool watch = strcmp(sub, "watch") == 0;
+        if (watch || strcmp(sub, "list") == 0 || strcmp(sub, "pick") == 0) {
+                if (!cli_count_and_name(ctx, argc - 1, argv + 1, "SERVICE", &count, &service))
+                        return CLI_EXIT_USAGE;
+                if (count != -1 && !watch)
+                        return cli_error(ctx, CLI_EXIT_USAGE, "service %s: -n is for watch", sub);
+        } else {
+                return cli_bad_subcommand(ctx, argc, argv, known);
         }
+        ctx->patient = watch;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
         if (strcmp(sub, "list") == 0)
                 return cli_service_list(ctx, service);
-        if (strcmp(sub, "watch") == 0)
-                return cli_service_watch(ctx, service, count);
-        if (strcmp(sub, "pick") == 0) {
-                struct synod_instance it;
-                int rc =
-                    synod_service_pick(ctx->h, service, NULL, (uint64_t)time(NULL) ^ 0x9e37, &it);
-                if (rc != SYNOD_OK)
-                        return cli_fail(ctx, rc, service);
-                cli_instance_print(ctx, &it, false);
-                if (ctx->json)
-                        fputc('\n', ctx->out);
-                synod_instance_clear(&it);
-                return CLI_EXIT_OK;
-        }
-        return cli_usage(ctx, cli_command_usage("service"), CLI_EXIT_USAGE);
+        if (watch)
+                return cli_service_watch(ctx, service, (long)count);
+        struct synod_instance it;
+        int rc = synod_service_pick(ctx->h, service, NULL, (uint64_t)time(NULL) ^ 0x9e37, &it);
+        if (rc != SYNOD_OK)
+                return cli_fail(ctx, rc, service);
+        cli_instance_print(ctx, &it, false);
+        if (ctx->json)
+                fputc('\n', ctx->out);
+        synod_instance_clear(&it);
+        return CLI_EXIT_OK;
 }
 
 /* ---- config ---- */
@@ -282,22 +335,38 @@ static void cli_config_print(struct cli_ctx *ctx, const struct synod_config *cfg
         fflush(ctx->out);
 }
 
-static int cli_config_read(FILE *in, struct synod_config_entry *e, int32_t *n)
+/* KEY=VALUE and -KEY lines of `name` into e[0..*n); a bad line is reported by number. */
+static int cli_config_read(struct cli_ctx *ctx, FILE *in, const char *name,
+                           struct synod_config_entry *e, int32_t *n)
 {
         char *line = malloc(CLI_CONFIG_LINE_BYTES_MAX);
         if (line == NULL)
-                return CLI_EXIT_INTERNAL;
+                return cli_error(ctx, CLI_EXIT_INTERNAL, "out of memory");
         int code = CLI_EXIT_OK;
-        while (fgets(line, CLI_CONFIG_LINE_BYTES_MAX, in) != NULL) {
+        for (int lineno = 1; code == CLI_EXIT_OK && fgets(line, CLI_CONFIG_LINE_BYTES_MAX, in);
+             lineno++) {
+                if (strchr(line, '\n') == NULL && !feof(in)) {
+                        code = cli_error(ctx, CLI_EXIT_USAGE, "%s:%d: longer than %d bytes", name,
+                                         lineno, CLI_CONFIG_LINE_BYTES_MAX - 1);
+                        break;
+                }
                 line[strcspn(line, "\r\n")] = '\0';
                 if (line[0] == '\0' || line[0] == '#')
                         continue;
                 char *eq = strchr(line, '=');
-                if (*n == CLI_CONFIG_KEYS_MAX || (line[0] == '-' ? eq != NULL : eq == NULL)) {
-                        code = CLI_EXIT_USAGE;
+                bool remove = line[0] == '-';
+                if (remove ? eq != NULL || line[1] == '\0' : eq == NULL || eq == line) {
+                        code = cli_error(ctx, CLI_EXIT_USAGE,
+                                         "%s:%d: expected KEY=VALUE or -KEY, got '%.80s'", name,
+                                         lineno, line);
                         break;
                 }
-                if (line[0] == '-') {
+                if (*n == CLI_CONFIG_KEYS_MAX) {
+                        code = cli_error(ctx, CLI_EXIT_USAGE, "%s:%d: more than %d keys", name,
+                                         lineno, CLI_CONFIG_KEYS_MAX);
+                        break;
+                }
+                if (remove) {
                         e[*n] = (struct synod_config_entry){strdup(line + 1), NULL, -1};
                 } else {
                         *eq = '\0';
@@ -305,35 +374,47 @@ static int cli_config_read(FILE *in, struct synod_config_entry *e, int32_t *n)
                 }
                 (*n)++;
         }
+        if (code == CLI_EXIT_OK && ferror(in))
+                code = cli_error(ctx, CLI_EXIT_USAGE, "cannot read %s", name);
         free(line);
         return code;
 }
 
 static int cli_config_apply(struct cli_ctx *ctx, int argc, char **argv)
 {
-        int32_t gen = -1;
-        optind = 0;
-        for (int c; (c = getopt(argc, argv, "g:")) != -1;) {
+        long long gen = -1;
+        cli_getopt_reset();
+        for (int c; (c = getopt(argc, argv, ":g:")) != -1;) {
                 if (c != 'g')
-                        return cli_usage(ctx, cli_command_usage("config"), CLI_EXIT_USAGE);
-                gen = atoi(optarg);
+                        return cli_bad_option(ctx, c, argv);
+                if (!cli_number(ctx, "-g", optarg, -1, INT32_MAX, &gen))
+                        return CLI_EXIT_USAGE;
         }
-        if (optind >= argc || argc - optind > 2)
+        if (optind >= argc || argc - optind > 2) {
+                cli_error(ctx, CLI_EXIT_USAGE, "config apply: %s",
+                          optind >= argc ? "missing ROOT"
+                                         : "too many arguments; expected ROOT [FILE]");
                 return cli_usage(ctx, cli_command_usage("config"), CLI_EXIT_USAGE);
+        }
+        const char *root = argv[optind];
+        if (!cli_path_ok(ctx, root, false))
+                return CLI_EXIT_USAGE;
         const char *file = optind + 1 < argc ? argv[optind + 1] : "-";
-        FILE *in = strcmp(file, "-") ? fopen(file, "r") : stdin;
+        bool from_stdin = strcmp(file, "-") == 0;
+        FILE *in = from_stdin ? stdin : fopen(file, "r");
         if (in == NULL)
-                return cli_usage(ctx, cli_command_usage("config"), CLI_EXIT_USAGE);
+                return cli_error(ctx, CLI_EXIT_USAGE, "config apply: cannot open %s: %s", file,
+                                 strerror(errno));
         struct synod_config_entry *e = calloc(CLI_CONFIG_KEYS_MAX, sizeof(*e));
         int32_t n = 0;
-        int code = e ? cli_config_read(in, e, &n) : CLI_EXIT_INTERNAL;
+        int code = e ? cli_config_read(ctx, in, from_stdin ? "stdin" : file, e, &n)
+                     : cli_error(ctx, CLI_EXIT_INTERNAL, "out of memory");
         if (in != stdin)
                 fclose(in);
         if (code == CLI_EXIT_OK)
                 code = cli_connect(ctx);
         if (code == CLI_EXIT_OK)
-                code = cli_fail(ctx, synod_config_apply(ctx->h, argv[optind], e, n, gen),
-                                argv[optind]);
+                code = cli_fail(ctx, synod_config_apply(ctx->h, root, e, n, (int32_t)gen), root);
         for (int32_t i = 0; e && i < n; i++) {
                 free(e[i].key);
                 free(e[i].value);
@@ -379,25 +460,26 @@ static int cli_config_watch(struct cli_ctx *ctx, const char *root, long count)
 
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
-        if (argc < 3)
-                return cli_usage(ctx, cli_command_usage("config"), CLI_EXIT_USAGE);
-        if (strcmp(argv[1], "apply") == 0)
+        const char *sub = argc >= 2 ? argv[1] : "";
+        if (strcmp(sub, "apply") == 0)
                 return cli_config_apply(ctx, argc - 1, argv + 1);
-        long count = -1;
-        const char *root = argv[2];
-        if (argc == 5 && strcmp(argv[2], "-n") == 0) {
-                count = strtol(argv[3], NULL, 10);
-                root = argv[4];
-        } else if (argc != 3) {
-                return cli_usage(ctx, cli_command_usage("config"), CLI_EXIT_USAGE);
-        }
+        bool watch = strcmp(sub, "watch") == 0;
+        if (!watch && strcmp(sub, "get") != 0)
+                return cli_bad_subcommand(ctx, argc, argv, "get, apply, watch");
+        long long count;
+        const char *root;
+        if (!cli_count_and_name(ctx, argc - 1, argv + 1, "ROOT", &count, &root))
+                return CLI_EXIT_USAGE;
+        if (count != -1 && !watch)
+                return cli_error(ctx, CLI_EXIT_USAGE, "config get: -n is for watch");
+        if (!cli_path_ok(ctx, root, false))
+                return CLI_EXIT_USAGE;
+        ctx->patient = watch;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
-        if (strcmp(argv[1], "watch") == 0)
-                return cli_config_watch(ctx, root, count);
-        if (strcmp(argv[1], "get") != 0)
-                return cli_usage(ctx, cli_command_usage("config"), CLI_EXIT_USAGE);
+        if (watch)
+                return cli_config_watch(ctx, root, (long)count);
         struct synod_config cfg;
         int rc = synod_config_get(ctx->h, root, &cfg);
         if (rc != SYNOD_OK)
@@ -411,53 +493,72 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 
 int cmd_barrier(struct cli_ctx *ctx, int argc, char **argv)
 {
-        int timeout_ms = -1;
-        optind = 0;
-        for (int c; (c = getopt(argc, argv, "t:")) != -1;) {
+        long long timeout_ms = -1;
+        cli_getopt_reset();
+        for (int c; (c = getopt(argc, argv, ":t:")) != -1;) {
                 if (c != 't')
-                        return cli_usage(ctx, cli_command_usage("barrier"), CLI_EXIT_USAGE);
-                timeout_ms = atoi(optarg);
+                        return cli_bad_option(ctx, c, argv);
+                if (!cli_number(ctx, "-t", optarg, 0, INT_MAX, &timeout_ms))
+                        return CLI_EXIT_USAGE;
         }
         int left = argc - optind;
         char **a = argv + optind;
-        bool dbl = left == 4 && (strcmp(a[0], "enter") == 0 || strcmp(a[0], "leave") == 0);
-        if (left != 2 && !dbl)
+        const char *sub = left > 0 ? a[0] : "";
+        bool single =
+            strcmp(sub, "set") == 0 || strcmp(sub, "remove") == 0 || strcmp(sub, "wait") == 0;
+        bool dbl = strcmp(sub, "enter") == 0 || strcmp(sub, "leave") == 0;
+        if (!single && !dbl)
+                return cli_bad_subcommand(ctx, left + 1, a - 1, "set, remove, wait, enter, leave");
+        /* leave takes COUNT too, for symmetry with enter; it waits for every member. */
+        if (left != (single ? 2 : 4)) {
+                cli_error(ctx, CLI_EXIT_USAGE, "barrier %s: expected %s", sub,
+                          single ? "PATH" : "DIR MEMBER COUNT");
                 return cli_usage(ctx, cli_command_usage("barrier"), CLI_EXIT_USAGE);
+        }
+        long long members = 0;
+        if (!cli_path_ok(ctx, a[1], false) ||
+            (dbl && !cli_number(ctx, "COUNT", a[3], 1, INT32_MAX, &members)))
+                return CLI_EXIT_USAGE;
+        ctx->patient = strcmp(sub, "wait") == 0 || dbl;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
         int rc;
-        if (strcmp(a[0], "set") == 0 && left == 2)
+        if (strcmp(sub, "set") == 0)
                 rc = synod_barrier_set(ctx->h, a[1]);
-        else if (strcmp(a[0], "remove") == 0 && left == 2)
+        else if (strcmp(sub, "remove") == 0)
                 rc = synod_barrier_remove(ctx->h, a[1]);
-        else if (strcmp(a[0], "wait") == 0 && left == 2)
-                rc = synod_barrier_wait(ctx->h, a[1], timeout_ms);
-        else if (dbl && strcmp(a[0], "enter") == 0)
-                rc = synod_double_barrier_enter(ctx->h, a[1], a[2], atoi(a[3]), timeout_ms);
-        else if (dbl)
-                rc = synod_double_barrier_leave(ctx->h, a[1], a[2], timeout_ms);
+        else if (strcmp(sub, "wait") == 0)
+                rc = synod_barrier_wait(ctx->h, a[1], (int)timeout_ms);
+        else if (strcmp(sub, "enter") == 0)
+                rc = synod_double_barrier_enter(ctx->h, a[1], a[2], (int32_t)members,
+                                                (int)timeout_ms);
         else
-                return cli_usage(ctx, cli_command_usage("barrier"), CLI_EXIT_USAGE);
+                rc = synod_double_barrier_leave(ctx->h, a[1], a[2], (int)timeout_ms);
         return cli_fail(ctx, rc, a[1]);
 }
 
 int cmd_counter(struct cli_ctx *ctx, int argc, char **argv)
 {
-        if (argc < 3 || argc > 4 || (strcmp(argv[1], "get") == 0 && argc != 3))
+        const char *sub = argc >= 2 ? argv[1] : "";
+        bool add = strcmp(sub, "add") == 0;
+        if (!add && strcmp(sub, "get") != 0)
+                return cli_bad_subcommand(ctx, argc, argv, "get, add");
+        /* No getopt here: a DELTA may be negative ("-5"). */
+        if (argc < 3 || argc > (add ? 4 : 3)) {
+                cli_error(ctx, CLI_EXIT_USAGE, "counter %s: expected %s", sub,
+                          add ? "PATH [DELTA]" : "PATH");
                 return cli_usage(ctx, cli_command_usage("counter"), CLI_EXIT_USAGE);
+        }
+        long long delta = add ? 1 : 0;
+        if (!cli_path_ok(ctx, argv[2], false) ||
+            (argc == 4 && !cli_number(ctx, "DELTA", argv[3], INT64_MIN, INT64_MAX, &delta)))
+                return CLI_EXIT_USAGE;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
         int64_t v = 0;
-        int rc;
-        if (strcmp(argv[1], "add") == 0)
-                rc = synod_counter_add(ctx->h, argv[2], argc == 4 ? strtoll(argv[3], NULL, 10) : 1,
-                                       &v);
-        else if (strcmp(argv[1], "get") == 0)
-                rc = synod_counter_add(ctx->h, argv[2], 0, &v);
-        else
-                return cli_usage(ctx, cli_command_usage("counter"), CLI_EXIT_USAGE);
+        int rc = synod_counter_add(ctx->h, argv[2], delta, &v);
         if (rc == SYNOD_OK)
                 fprintf(ctx->out, ctx->json ? "{\"value\":%" PRId64 "}\n" : "%" PRId64 "\n", v);
         return cli_fail(ctx, rc, argv[2]);
@@ -521,26 +622,40 @@ static int cli_group_run(struct cli_ctx *ctx, const char *dir, const char *me, c
 
 int cmd_group(struct cli_ctx *ctx, int argc, char **argv)
 {
-        long count = -1;
-        int i = 2;
-        if (argc >= 4 && strcmp(argv[2], "-n") == 0) {
-                count = strtol(argv[3], NULL, 10);
-                i = 4;
+        const char *sub = argc >= 2 ? argv[1] : "";
+        bool run = strcmp(sub, "run") == 0;
+        if (!run && strcmp(sub, "members") != 0)
+                return cli_bad_subcommand(ctx, argc, argv, "members, run");
+        long long count = -1;
+        cli_getopt_reset();
+        for (int c; (c = getopt(argc - 1, argv + 1, ":n:")) != -1;) {
+                if (c != 'n')
+                        return cli_bad_option(ctx, c, argv + 1);
+                if (!run)
+                        return cli_error(ctx, CLI_EXIT_USAGE, "group members: -n is for run");
+                if (!cli_number(ctx, "-n", optarg, 1, LONG_MAX, &count))
+                        return CLI_EXIT_USAGE;
         }
-        bool run = argc >= 2 && strcmp(argv[1], "run") == 0 && argc - i == 3;
-        bool members = argc == 3 && strcmp(argv[1], "members") == 0;
-        if (!run && !members)
+        int i = optind + 1;
+        if (argc - i != (run ? 3 : 1)) {
+                cli_error(ctx, CLI_EXIT_USAGE, "group %s: expected %s", sub,
+                          run ? "DIR MEMBER ITEM[,ITEM...]" : "DIR");
                 return cli_usage(ctx, cli_command_usage("group"), CLI_EXIT_USAGE);
+        }
+        if (!cli_path_ok(ctx, argv[i], false))
+                return CLI_EXIT_USAGE;
+        ctx->patient = run;
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
         if (run)
-                return cli_group_run(ctx, argv[i], argv[i + 1], argv[i + 2], count);
+                return cli_group_run(ctx, argv[i], argv[i + 1], argv[i + 2], (long)count);
         char **m;
         int32_t n;
-        int rc = synod_group_members(ctx->h, argv[2], &m, &n, NULL, NULL);
+        int rc = synod_group_members(ctx->h, argv[i], &m, &n, NULL, NULL);
         for (int32_t k = 0; rc == SYNOD_OK && k < n; k++)
                 fprintf(ctx->out, "%s\n", m[k]);
-        synod_strings_free(m, n);
-        return cli_fail(ctx, rc, argv[2]);
+        if (rc == SYNOD_OK)
+                synod_strings_free(m, n);
+        return cli_fail(ctx, rc, argv[i]);
 }

@@ -3,7 +3,8 @@
  * session open between commands. With GNU readline (when the build found
  * it) it has history and completion of command names and znode paths (the
  * children of the typed path's parent, fetched when TAB is pressed); without
- * it, plain line input.
+ * it, plain line input. At a terminal the history persists in ~/.synod_history
+ * ($HOME), like zkCli's and bash's; lines piped in are a script, not history.
  */
 #include "cli/cli.h"
 
@@ -11,6 +12,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#ifdef SYNOD_HAVE_READLINE
+/* The history file, in HOME. */
+#define CLI_HISTORY_NAME ".synod_history"
+/* Longest history file path, bytes. */
+#define CLI_HISTORY_PATH_BYTES_MAX 4096
+#endif
 
 #ifdef SYNOD_HAVE_READLINE
 #include <readline/history.h>
@@ -107,11 +116,46 @@ static char **cli_complete(const char *text, int start, int end)
         return NULL;
 }
 
+/* The history file, "" when there is none (no HOME, or not at a terminal). */
+static char cli_history_file[CLI_HISTORY_PATH_BYTES_MAX];
+
+static void cli_history_open(void)
+{
+        const char *home = getenv("HOME");
+        cli_history_file[0] = '\0';
+        if (home == NULL || home[0] == '\0' || !isatty(STDIN_FILENO))
+                return;
+        int n =
+            snprintf(cli_history_file, sizeof(cli_history_file), "%s/%s", home, CLI_HISTORY_NAME);
+        if (n < 0 || (size_t)n >= sizeof(cli_history_file)) {
+                cli_history_file[0] = '\0';
+                return;
+        }
+        stifle_history(CLI_SHELL_HISTORY_LINES_MAX);
+        read_history(cli_history_file); /* none yet is fine */
+}
+
+/* Appends the line at once, so that a shell killed or run in parallel loses nothing. */
+static void cli_history_add(const char *line)
+{
+        add_history(line);
+        if (cli_history_file[0] == '\0')
+                return;
+        if (append_history(1, cli_history_file) != 0) {
+                /* the first line: append_history wants an existing file */
+                FILE *f = fopen(cli_history_file, "a");
+                if (f != NULL)
+                        fclose(f);
+                append_history(1, cli_history_file);
+        }
+        history_truncate_file(cli_history_file, CLI_SHELL_HISTORY_LINES_MAX);
+}
+
 static char *cli_read_line(void)
 {
         char *line = readline("synod> ");
         if (line && *line)
-                add_history(line);
+                cli_history_add(line);
         return line;
 }
 #else
@@ -130,9 +174,11 @@ static char *cli_read_line(void)
 
 int cmd_shell(struct cli_ctx *ctx, int argc, char **argv)
 {
-        (void)argv;
-        if (argc != 1 || ctx->in_shell)
-                return cli_usage(ctx, "usage: synod shell\n", CLI_EXIT_USAGE);
+        if (ctx->in_shell)
+                return cli_error(ctx, CLI_EXIT_USAGE, "shell: already in the shell");
+        if (argc != 1)
+                return cli_error(ctx, CLI_EXIT_USAGE, "shell takes no argument, not '%.80s'",
+                                 argv[1]);
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
@@ -140,6 +186,7 @@ int cmd_shell(struct cli_ctx *ctx, int argc, char **argv)
 #ifdef SYNOD_HAVE_READLINE
         cli_shell_ctx = ctx;
         rl_attempted_completion_function = cli_complete;
+        cli_history_open();
 #endif
         for (char *line; (line = cli_read_line()) != NULL; free(line)) {
                 char *words[CLI_SHELL_ARGS_MAX];

@@ -13,6 +13,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -110,12 +111,27 @@ static void cli_status_probe(const struct cl_server *srv, struct cli_row *r)
 static void cli_status_print(struct cli_ctx *ctx, const struct cli_row *r, int i)
 {
         if (ctx->json) {
-                fprintf(ctx->out,
-                        "%s{\"server\":\"%s\",\"role\":\"%s\",\"zxid\":\"%s\","
-                        "\"connections\":\"%s\",\"sessions\":\"%s\",\"outstanding\":\"%s\","
-                        "\"latency_min_avg_max_ms\":\"%s\",\"rtt_ms\":%.3f,\"health\":\"%s\"}",
-                        i ? "," : "", r->server, r->role, r->zxid, r->conns, r->sessions,
-                        r->outstanding, r->latency, r->rtt_ms, r->health);
+                char lat[3][16] = {"-", "-", "-"}; /* "min/avg/max" */
+                sscanf(r->latency, "%15[^/]/%15[^/]/%15s", lat[0], lat[1], lat[2]);
+                fprintf(ctx->out, "%s{\"server\":", i ? "," : "");
+                cli_json_string(ctx->out, r->server);
+                fputs(",\"role\":", ctx->out);
+                cli_json_string(ctx->out, strcmp(r->role, "-") ? r->role : NULL);
+                fputs(",\"zxid\":", ctx->out);
+                cli_json_number(ctx->out, r->zxid);
+                fputs(",\"connections\":", ctx->out);
+                cli_json_number(ctx->out, r->conns);
+                fputs(",\"sessions\":", ctx->out);
+                cli_json_number(ctx->out, r->sessions);
+                fputs(",\"outstanding\":", ctx->out);
+                cli_json_number(ctx->out, r->outstanding);
+                fputs(",\"latency_min_ms\":", ctx->out);
+                cli_json_number(ctx->out, lat[0]);
+                fputs(",\"latency_avg_ms\":", ctx->out);
+                cli_json_number(ctx->out, lat[1]);
+                fputs(",\"latency_max_ms\":", ctx->out);
+                cli_json_number(ctx->out, lat[2]);
+                fprintf(ctx->out, ",\"rtt_ms\":%.3f,\"health\":\"%s\"}", r->rtt_ms, r->health);
                 return;
         }
         fprintf(ctx->out, "%-22s %-11s %-14s %6s %8s %6s %-16s %8.2f  %s\n", r->server, r->role,
@@ -124,16 +140,17 @@ static void cli_status_print(struct cli_ctx *ctx, const struct cli_row *r, int i
 
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 {
-        (void)argv;
         if (argc != 1)
-                return cli_usage(ctx, "usage: synod status\n", CLI_EXIT_USAGE);
+                return cli_error(ctx, CLI_EXIT_USAGE, "status takes no argument, not '%.80s'",
+                                 argv[1]);
         struct cl_connstr *cs = malloc(sizeof(*cs));
         if (cs == NULL)
                 return CLI_EXIT_INTERNAL;
-        if (cl_connstr_parse(ctx->servers, cs) != 0) {
+        char why[256];
+        if (cl_connstr_parse_why(ctx->servers, cs, why, sizeof(why)) != 0) {
                 free(cs);
-                fprintf(ctx->err, "synod: bad connect string '%s'\n", ctx->servers);
-                return CLI_EXIT_USAGE;
+                return cli_error(ctx, CLI_EXIT_USAGE, "bad connect string '%.80s' (from %s): %s",
+                                 ctx->servers, ctx->servers_from, why);
         }
         if (ctx->json)
                 fputc('[', ctx->out);

@@ -11,31 +11,43 @@ const struct cli_command cli_commands[] = {
      "usage: synod get [--stat] PATH\n"
      "  Prints the node's data (and its stat with --stat).\n"},
     {"set", cmd_set, "set a node's data",
-     "usage: synod set [-v VERSION] PATH DATA\n"
-     "  Sets the data; with -v only if the version matches.\n"},
+     "usage: synod set [-v VERSION] PATH DATA|-|@FILE\n"
+     "  Sets the data; with -v only if the version matches.\n"
+     "  DATA '-' reads the data from stdin, '@FILE' from FILE.\n"},
     {"create", cmd_create, "create a node (any mode)",
-     "usage: synod create [-e] [-s] [-c] [-t TTL_MS] [-p] PATH [DATA]\n"
+     "usage: synod create [-e] [-s] [-c] [-t TTL_MS] [-p] PATH [DATA|-|@FILE]\n"
      "  -e ephemeral (lives as long as this command's session: useful in the shell)\n"
      "  -s sequential   -c container   -t TTL_MS persistent with TTL\n"
      "  -p create missing parents\n"
+     "  DATA '-' reads the data from stdin, '@FILE' from FILE; without DATA the node\n"
+     "  is empty, and data waiting on stdin is refused rather than ignored (give '-').\n"
      "  Prints the created path.\n"},
     {"rm", cmd_rm, "delete a node (-r: with its subtree)",
      "usage: synod rm [-r] [-v VERSION] PATH\n"
      "  -r deletes the whole subtree (children first).\n"},
+    {"delete", cmd_delete, "ZooKeeper's name for rm",
+     "usage: synod delete [-v VERSION] PATH\n"
+     "  Deletes a node without children (synod rm).\n"},
+    {"deleteall", cmd_deleteall, "ZooKeeper's name for rm -r",
+     "usage: synod deleteall PATH\n"
+     "  Deletes the node and its whole subtree (synod rm -r).\n"},
     {"ls", cmd_ls, "list children (-R: the subtree)",
      "usage: synod ls [-R] PATH\n"
      "  Lists children (names); -R lists the subtree (paths).\n"},
     {"stat", cmd_stat, "print a node's stat", "usage: synod stat PATH\n"},
     {"watch", cmd_watch, "print events on a path until interrupted",
      "usage: synod watch [-r] [-n COUNT] PATH\n"
-     "  Prints events on PATH (-r: and below) until interrupted or COUNT events.\n"
+     "  Prints events on PATH (-r: and below) until interrupted, or exits after\n"
+     "  exactly COUNT events.\n"
      "  Lines: CREATED|DELETED|DATA_CHANGED|CHILDREN_CHANGED PATH, SESSION STATE.\n"},
     {"txn", cmd_txn, "run a file of operations as one atomic multi",
      "usage: synod txn [FILE]\n"
      "  Runs the operations of FILE (or stdin), one per line, as one atomic multi:\n"
      "    create PATH [DATA]     create -e|-s|-es PATH [DATA]\n"
      "    set PATH DATA [VERSION]   delete PATH [VERSION]   check PATH VERSION\n"
-     "  Blank lines and lines starting with # are skipped. Prints one result per op.\n"},
+     "  DATA is one word; '@FILE' reads it from FILE, and '-' from stdin when the\n"
+     "  operations come from FILE (once per txn). Blank lines and lines starting\n"
+     "  with # are skipped. Prints one result per op.\n"},
     {"acl", cmd_acl, "get or set a node's ACL",
      "usage: synod acl get PATH\n"
      "       synod acl set [-v VERSION] PATH SCHEME:ID:PERMS[,SCHEME:ID:PERMS...]\n"
@@ -114,7 +126,9 @@ const struct cli_command cli_commands[] = {
      "  servers refuse (not authenticated, reconfig disabled, stale VERSION, no\n"
      "  quorum), with the reason.\n"},
     {"shell", cmd_shell, "interactive shell with history and path completion",
-     "usage: synod shell\n"},
+     "usage: synod shell\n"
+     "  Runs commands (without 'synod') on one session until quit, exit or EOF.\n"
+     "  History is kept in ~/.synod_history (HOME).\n"},
 };
 
 const int cli_command_count = (int)(sizeof(cli_commands) / sizeof(cli_commands[0]));

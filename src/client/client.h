@@ -45,6 +45,9 @@ struct cl_connstr {
  * long, too many servers, invalid chroot).
  */
 int cl_connstr_parse(const char *s, struct cl_connstr *out);
+/* The same, writing why a malformed string is refused into why (why_len bytes; e.g.
+ * "port 70000 of '127.0.0.1:70000' is out of range (1..65535)"). */
+int cl_connstr_parse_why(const char *s, struct cl_connstr *out, char *why, size_t why_len);
 /* One "host[:port]" item of n bytes (not NUL-terminated; port 2181 if absent) into
  * out. SYN_OK or SYN_EINVAL. */
 int cl_parse_server(const char *p, size_t n, struct cl_server *out);
@@ -177,6 +180,26 @@ int cl_watch_write_set_watches(struct cl_watch_table *t, int64_t relative_zxid,
 
 /* ---- the handle (handle.c, io.c) ---- */
 
+/* How the last connection attempt to one server of the connect string ended. */
+enum cl_reach {
+        CL_REACH_UNTRIED,    /* no attempt yet */
+        CL_REACH_REFUSED,    /* every address of the host refused the TCP connection */
+        CL_REACH_NO_HOST,    /* the host name does not resolve (not a temporary DNS failure) */
+        CL_REACH_NO_ANSWER,  /* TCP connect or handshake timed out */
+        CL_REACH_NO_SESSION, /* connected, but the server closed or garbled the handshake */
+        CL_REACH_OK,         /* a session was established */
+};
+
+/*
+ * True when the last attempt on every server was refused or named an unknown host:
+ * no server is listening, so waiting out a connect timeout only delays the news (the
+ * CLI reports it at once). reach (h->cs.count entries, or NULL) receives each
+ * server's outcome either way.
+ */
+bool cl_nobody_listening(struct synod *h, enum cl_reach *reach);
+/* A few words for an outcome: "connection refused", "unknown host", ... */
+const char *cl_reach_name(enum cl_reach r);
+
 struct cl_auth {
         char *scheme;
         uint8_t *auth;
@@ -202,6 +225,7 @@ struct synod {
         char current_server[CLIENT_HOST_BYTES_MAX + 16];
         struct cl_auth auths[CLIENT_AUTH_MAX];
         int auth_count;
+        enum cl_reach reach[CLIENT_SERVERS_MAX]; /* per server of cs, by the I/O thread */
 
         /* set at open, then read-only */
         struct cl_connstr cs;

@@ -12,10 +12,30 @@
 #include "base/err.h"
 #include "proto/zk_records.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CL_PORT_DEFAULT 2181
+#define CL_PORT_MAX     65535
+/* How much of a malformed item an error message quotes. */
+#define CL_SHOWN_BYTES_MAX 64
+
+/* Writes the reason for a malformed connect string, if the caller wants one. */
+static int cl_bad(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int cl_bad(char *why, size_t why_len, const char *fmt, ...)
+{
+        if (why != NULL && why_len > 0) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(why, why_len, fmt, ap);
+                va_end(ap);
+        }
+        return SYN_EINVAL;
+}
 
 int cl_parse_port(const char *p, size_t n, int *port)
 {
@@ -27,21 +47,24 @@ int cl_parse_port(const char *p, size_t n, int *port)
                         return SYN_EINVAL;
                 v = v * 10 + (p[i] - '0');
         }
-        if (v < 1 || v > 65535)
+        if (v < 1 || v > CL_PORT_MAX)
                 return SYN_EINVAL;
         *port = v;
         return SYN_OK;
 }
 
-int cl_parse_server(const char *p, size_t n, struct cl_server *out)
+static int cl_parse_server_why(const char *p, size_t n, struct cl_server *out, char *why,
+                               size_t why_len)
 {
         const char *host = p;
         size_t host_len;
         const char *rest;
+        int shown = n > CL_SHOWN_BYTES_MAX ? CL_SHOWN_BYTES_MAX : (int)n;
         if (n > 0 && p[0] == '[') {
                 const char *close = memchr(p, ']', n);
                 if (close == NULL)
-                        return SYN_EINVAL;
+                        return cl_bad(why, why_len, "'%.*s' lacks the ']' of its IPv6 address",
+                                      shown, p);
                 host = p + 1;
                 host_len = (size_t)(close - host);
                 rest = close + 1;
@@ -51,19 +74,37 @@ int cl_parse_server(const char *p, size_t n, struct cl_server *out)
                 rest = p + host_len;
         }
         size_t rest_len = n - (size_t)(rest - p);
-        if (host_len == 0 || host_len > CLIENT_HOST_BYTES_MAX)
-                return SYN_EINVAL;
+        if (n == 0)
+                return cl_bad(why, why_len, "a server is empty (',,' or a ',' first)");
+        if (host_len == 0)
+                return cl_bad(why, why_len, "'%.*s' has no host", shown, p);
+        if (host_len > CLIENT_HOST_BYTES_MAX)
+                return cl_bad(why, why_len, "a host name is longer than %d bytes",
+                              CLIENT_HOST_BYTES_MAX);
         memcpy(out->host, host, host_len);
         out->host[host_len] = '\0';
         out->port = CL_PORT_DEFAULT;
         if (rest_len == 0)
                 return SYN_OK;
         if (rest[0] != ':')
-                return SYN_EINVAL;
-        return cl_parse_port(rest + 1, rest_len - 1, &out->port);
+                return cl_bad(why, why_len, "'%.*s': expected ':PORT' after ']'", shown, p);
+        if (cl_parse_port(rest + 1, rest_len - 1, &out->port) == SYN_OK)
+                return SYN_OK;
+        int port_shown =
+            (int)(rest_len - 1 > CL_SHOWN_BYTES_MAX ? CL_SHOWN_BYTES_MAX : rest_len - 1);
+        if (rest_len > 1 && strspn(rest + 1, "0123456789") >= rest_len - 1)
+                return cl_bad(why, why_len, "port %.*s of '%.*s' is out of range (1..%d)",
+                              port_shown, rest + 1, shown, p, CL_PORT_MAX);
+        return cl_bad(why, why_len, "port '%.*s' of '%.*s' is not a number", port_shown, rest + 1,
+                      shown, p);
 }
 
-static int cl_parse_chroot(const char *p, struct cl_connstr *out)
+int cl_parse_server(const char *p, size_t n, struct cl_server *out)
+{
+        return cl_parse_server_why(p, n, out, NULL, 0);
+}
+
+static int cl_parse_chroot(const char *p, struct cl_connstr *out, char *why, size_t why_len)
 {
         size_t n = strlen(p);
         while (n > 1 && p[n - 1] == '/')
@@ -71,17 +112,18 @@ static int cl_parse_chroot(const char *p, struct cl_connstr *out)
         if (n == 1)
                 return SYN_OK;
         if (n > ZK_PATH_BYTES_MAX || zk_path_validate((const uint8_t *)p, (int32_t)n, false) != ZOK)
-                return SYN_EINVAL;
+                return cl_bad(why, why_len, "chroot '%.*s' is not a valid path",
+                              (int)(n > CL_SHOWN_BYTES_MAX ? CL_SHOWN_BYTES_MAX : n), p);
         memcpy(out->chroot, p, n);
         out->chroot[n] = '\0';
         return SYN_OK;
 }
 
-int cl_connstr_parse(const char *s, struct cl_connstr *out)
+int cl_connstr_parse_why(const char *s, struct cl_connstr *out, char *why, size_t why_len)
 {
         memset(out, 0, sizeof(*out));
-        if (s == NULL)
-                return SYN_EINVAL;
+        if (s == NULL || s[0] == '\0')
+                return cl_bad(why, why_len, "it is empty");
         /* The chroot starts at the first '/' outside brackets. */
         const char *end = s;
         bool in_bracket = false;
@@ -98,18 +140,24 @@ int cl_connstr_parse(const char *s, struct cl_connstr *out)
                 const char *comma = memchr(p, ',', (size_t)(end - p));
                 const char *item_end = comma ? comma : end;
                 if (out->count == CLIENT_SERVERS_MAX)
-                        return SYN_EINVAL;
-                int rc = cl_parse_server(p, (size_t)(item_end - p), &out->servers[out->count]);
+                        return cl_bad(why, why_len, "more than %d servers", CLIENT_SERVERS_MAX);
+                int rc = cl_parse_server_why(p, (size_t)(item_end - p), &out->servers[out->count],
+                                             why, why_len);
                 if (rc != SYN_OK)
                         return rc;
                 out->count++;
                 p = comma ? comma + 1 : end;
                 if (comma && p == end)
-                        return SYN_EINVAL; /* trailing comma */
+                        return cl_bad(why, why_len, "it ends with a ','");
         }
         if (out->count == 0)
-                return SYN_EINVAL;
-        return *end == '/' ? cl_parse_chroot(end, out) : SYN_OK;
+                return cl_bad(why, why_len, "it names no server before the chroot");
+        return *end == '/' ? cl_parse_chroot(end, out, why, why_len) : SYN_OK;
+}
+
+int cl_connstr_parse(const char *s, struct cl_connstr *out)
+{
+        return cl_connstr_parse_why(s, out, NULL, 0);
 }
 
 char *cl_path_join(const char *chroot, const char *path)

@@ -360,3 +360,38 @@ void cl_events_wait(struct synod *h, uint64_t seen, int ms)
         }
         pthread_mutex_unlock(&h->mu);
 }
+
+/* ---- reachability (for the CLI's early report) ---- */
+
+bool cl_nobody_listening(struct synod *h, enum cl_reach *reach)
+{
+        bool nobody = true;
+        pthread_mutex_lock(&h->mu);
+        for (int i = 0; i < h->cs.count; i++) {
+                if (reach != NULL)
+                        reach[i] = h->reach[i];
+                nobody =
+                    nobody && (h->reach[i] == CL_REACH_REFUSED || h->reach[i] == CL_REACH_NO_HOST);
+        }
+        pthread_mutex_unlock(&h->mu);
+        return nobody;
+}
+
+const char *cl_reach_name(enum cl_reach r)
+{
+        switch (r) {
+        case CL_REACH_UNTRIED:
+                return "not tried yet";
+        case CL_REACH_REFUSED:
+                return "connection refused";
+        case CL_REACH_NO_HOST:
+                return "unknown host";
+        case CL_REACH_NO_ANSWER:
+                return "no answer";
+        case CL_REACH_NO_SESSION:
+                return "connected, but the server refused a session";
+        case CL_REACH_OK:
+                return "connected";
+        }
+        return "?";
+}

@@ -158,34 +158,66 @@ static void cl_conn_drop(struct synod *h, int err)
 
 /* ---- connecting ---- */
 
-static int cl_tcp_connect(struct synod *h, const struct cl_server *srv, int64_t deadline)
+/* Connects to one address before deadline: the socket, or -1 with *refused set when the
+ * address actively refused (nothing listens there) rather than failed otherwise. */
+static int cl_tcp_connect_addr(struct synod *h, const struct addrinfo *ai, int64_t deadline,
+                               bool *refused)
 {
-        char port[8];
-        snprintf(port, sizeof(port), "%d", srv->port);
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-        struct addrinfo *ai = NULL;
-        if (getaddrinfo(srv->host, port, &hints, &ai) != 0 || ai == NULL)
-                return -1;
+        *refused = false;
         int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        int rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
-        freeaddrinfo(ai);
         if (fd < 0)
                 return -1;
-        if (rc != 0 && errno == EINPROGRESS) {
+        int err = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+        /* A wake-up (a request submitted meanwhile) is no reason to give up the attempt. */
+        while (err == EINPROGRESS && !cl_closing(h)) { /* bounded by deadline */
                 int64_t left = deadline - cl_now_ms();
-                short re = left > 0 ? cl_poll(h, fd, POLLOUT, (int)left) : 0;
-                int soerr = 0;
-                socklen_t sl = sizeof(soerr);
-                if ((re & POLLOUT) && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-                    soerr == 0)
-                        rc = 0;
+                if (left <= 0)
+                        break;
+                short re = cl_poll(h, fd, POLLOUT, (int)left);
+                socklen_t sl = sizeof(err);
+                if (re != 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0)
+                        err = errno;
         }
-        if (rc != 0) {
+        if (err != 0) {
+                *refused = err == ECONNREFUSED;
                 close(fd);
                 return -1;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        return fd;
+}
+
+/*
+ * Connects to srv before deadline, trying each of its addresses in turn: "localhost"
+ * often resolves to ::1 first while the server listens on 127.0.0.1 only. *reach says
+ * how a failure ended.
+ */
+static int cl_tcp_connect(struct synod *h, const struct cl_server *srv, int64_t deadline,
+                          enum cl_reach *reach)
+{
+        char port[8];
+        snprintf(port, sizeof(port), "%d", srv->port);
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        struct addrinfo *list = NULL;
+        int gai = getaddrinfo(srv->host, port, &hints, &list);
+        if (gai != 0 || list == NULL) {
+                /* EAI_AGAIN and the like may pass: only a name that does not exist is final. */
+                bool unknown = gai == EAI_NONAME || gai == EAI_NODATA || gai == EAI_FAIL;
+                *reach = unknown ? CL_REACH_NO_HOST : CL_REACH_NO_ANSWER;
+                return -1;
+        }
+        int fd = -1;
+        bool all_refused = true;
+        for (const struct addrinfo *ai = list; ai != NULL && fd < 0; ai = ai->ai_next) {
+                bool refused;
+                fd = cl_tcp_connect_addr(h, ai, deadline, &refused);
+                all_refused = all_refused && fd < 0 && refused;
+                if (cl_now_ms() >= deadline || cl_closing(h))
+                        break;
+        }
+        freeaddrinfo(list);
+        *reach = fd >= 0 ? CL_REACH_OK : (all_refused ? CL_REACH_REFUSED : CL_REACH_NO_ANSWER);
         return fd;
 }
 
@@ -298,13 +330,24 @@ static void cl_session_accept(struct synod *h, const struct cl_server *srv,
         pthread_mutex_unlock(&h->mu);
 }
 
+static void cl_set_reach(struct synod *h, const struct cl_server *srv, enum cl_reach r)
+{
+        pthread_mutex_lock(&h->mu);
+        h->reach[srv - h->cs.servers] = r;
+        pthread_cond_broadcast(&h->state_cond); /* a waiter may be watching for refusals */
+        pthread_mutex_unlock(&h->mu);
+}
+
 static enum cl_conn_result cl_connect(struct synod *h, const struct cl_server *srv)
 {
         int64_t deadline =
             cl_now_ms() + cl_connect_timeout_ms(h->requested_timeout_ms, h->cs.count);
-        h->fd = cl_tcp_connect(h, srv, deadline);
-        if (h->fd < 0)
+        enum cl_reach reach;
+        h->fd = cl_tcp_connect(h, srv, deadline, &reach);
+        if (h->fd < 0) {
+                cl_set_reach(h, srv, reach);
                 return cl_closing(h) ? CL_CONN_CLOSING : CL_CONN_FAILED;
+        }
         pthread_mutex_lock(&h->mu);
         int64_t sid = h->session_id;
         pthread_mutex_unlock(&h->mu);
@@ -317,13 +360,18 @@ static enum cl_conn_result cl_connect(struct synod *h, const struct cl_server *s
         };
         struct zk_connect_response resp;
         if (zk_connect_request_write(&h->out, &req) != SYN_OK || !cl_flush_until(h, deadline) ||
-            !cl_read_handshake(h, deadline, &resp))
+            !cl_read_handshake(h, deadline, &resp)) {
+                cl_set_reach(h, srv,
+                             cl_now_ms() >= deadline ? CL_REACH_NO_ANSWER : CL_REACH_NO_SESSION);
                 return cl_closing(h) ? CL_CONN_CLOSING : CL_CONN_FAILED;
+        }
         if (resp.timeout_ms <= 0) {
                 SYN_WARN("synod client: %s:%d says session 0x%llx expired", srv->host, srv->port,
                          (unsigned long long)sid);
+                cl_set_reach(h, srv, CL_REACH_NO_SESSION);
                 return sid != 0 ? CL_CONN_EXPIRED : CL_CONN_FAILED;
         }
+        cl_set_reach(h, srv, CL_REACH_OK);
         cl_session_accept(h, srv, &resp);
         return cl_write_session_setup(h) ? CL_CONN_OK : CL_CONN_FAILED;
 }

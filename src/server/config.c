@@ -709,6 +709,13 @@ static int parse_line(struct srv_config *config, struct parse_ctx *ctx, int line
                 return 0;
         }
         rc = set_value(config, row, value, why, why_size);
+        /* A string row, but only four words mean something: checked here to name the line. */
+        if (rc == 0 && row->offset == offsetof(struct srv_config, log_level) &&
+            syn_log_level_parse(value) < 0) {
+                snprintf(why, why_size, "logLevel must be debug, info, warn or error, not '%.64s'",
+                         value);
+                return SYN_ECONFIG;
+        }
         if (rc == 0 && row->offset == offsetof(struct srv_config, client_port))
                 config->client_port_line = (uint32_t)line_no;
         if (rc == 0 && row->offset == offsetof(struct srv_config, client_port_address))

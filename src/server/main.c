@@ -86,9 +86,13 @@ static int serve(int argc, char **argv)
                 return 1;
         }
         config.join = join;
+        /* The file's logLevel was checked with its line; only --log-level is left. */
         int level = syn_log_level_parse(log_level ? log_level : config.log_level);
         if (level < 0) {
-                SYN_ERROR("unknown log level '%s'", log_level ? log_level : config.log_level);
+                fprintf(stderr,
+                        "synod serve: --log-level wants debug, info, warn or error, not "
+                        "'%s'\n",
+                        log_level);
                 return 2;
         }
         syn_log_configure((enum syn_log_level)level, NULL, NULL);
@@ -100,7 +104,10 @@ static int serve(int argc, char **argv)
                 return 1;
         int rc = srv_init(srv, &config);
         if (rc != 0) {
-                SYN_ERROR("start-up failed: %s", syn_strerror(rc));
+                /* A failed system call was logged where it failed, with what and errno:
+                 * "system call failed" would only repeat it, vaguer. */
+                SYN_ERROR("not started%s%s", rc != SYN_ESYS ? ": " : "",
+                          rc != SYN_ESYS ? syn_strerror(rc) : "");
                 free(srv);
                 return 1;
         }

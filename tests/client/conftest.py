@@ -6,7 +6,8 @@ The server is picked like tests/integration does: SYNOD_TEST_TARGET=zookeeper|sy
 
 Fixtures:
 - server: one server for the whole session (tests must not stop it).
-- cli: run(args, ...) -> CompletedProcess of `synod-cli --server HOSTS args`.
+- cli: run(args, input=None, ..., env=None) -> CompletedProcess of
+  `synod-cli --server HOSTS args` (stdin /dev/null without input).
 - spawn: start(args, ..., hosts=None) -> a background synod-cli process (connected to
   hosts, default the server) in its own session; every
   process started is killed by PID (its process group) at the end of the test.
@@ -63,9 +64,12 @@ def _argv(server, args, session_timeout_ms, hosts=None):
 
 @pytest.fixture
 def cli(server):
-    def run(args, input=None, timeout=60, session_timeout_ms=SESSION_TIMEOUT_MS):
+    def run(args, input=None, timeout=60, session_timeout_ms=SESSION_TIMEOUT_MS, env=None):
+        # Without input, stdin is /dev/null as in a terminal-less script: `create` refuses
+        # to drop data waiting on a pipe it inherited.
         return subprocess.run(_argv(server, args, session_timeout_ms), input=input,
-                              capture_output=True, text=True, timeout=timeout)
+                              stdin=subprocess.DEVNULL if input is None else None,
+                              capture_output=True, text=True, timeout=timeout, env=env)
     return run
 
 

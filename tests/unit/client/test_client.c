@@ -59,6 +59,32 @@ static void connstr_rejects_garbage(void **state)
         assert_int_equal(cl_connstr_parse(longhost, &cs), SYN_EINVAL);
 }
 
+/* The reason given for each kind of malformed connect string names the culprit. */
+static void connstr_explains_why(void **state)
+{
+        (void)state;
+        struct cl_connstr cs;
+        const struct {
+                const char *s, *why;
+        } cases[] = {
+            {"127.0.0.1:70000", "port 70000 of '127.0.0.1:70000' is out of range (1..65535)"},
+            {"a:0", "port 0 of 'a:0' is out of range (1..65535)"},
+            {"a:12x", "port '12x' of 'a:12x' is not a number"},
+            {"a,,b", "a server is empty (',,' or a ',' first)"},
+            {"a,", "it ends with a ','"},
+            {"", "it is empty"},
+            {"[::1", "'[::1' lacks the ']' of its IPv6 address"},
+            {"a/b//c", "chroot '/b//c' is not a valid path"},
+            {":2181", "':2181' has no host"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char why[256] = "";
+                assert_int_equal(cl_connstr_parse_why(cases[i].s, &cs, why, sizeof(why)),
+                                 SYN_EINVAL);
+                assert_string_equal(why, cases[i].why);
+        }
+}
+
 static void chroot_join_and_strip(void **state)
 {
         (void)state;
@@ -216,6 +242,7 @@ int main(void)
         const struct CMUnitTest own[] = {
             cmocka_unit_test(connstr_parses_hosts_ports_and_chroot),
             cmocka_unit_test(connstr_rejects_garbage),
+            cmocka_unit_test(connstr_explains_why),
             cmocka_unit_test(chroot_join_and_strip),
             cmocka_unit_test(state_machine_transitions),
             cmocka_unit_test(backoff_grows_with_jitter_and_caps),

@@ -159,6 +159,7 @@ static void malformed_lines_are_errors_naming_file_and_line(void **state)
         expect_error("=5\n", "my.cfg:1:", "empty key");
         expect_error("extendedTypesEnabled=maybe\n", "my.cfg:1:", "true or false");
         expect_error("clientPort=\n", "my.cfg:1:", "integer");
+        expect_error("tickTime=2000\nlogLevel=loud\n", "my.cfg:2:", "debug, info, warn or error");
         expect_error("minSessionTimeout=9000\nmaxSessionTimeout=5000\n", "my.cfg", "larger");
 }
 
