@@ -30,33 +30,9 @@ FALLBACK_PORT_TRIES=2000
 START_WAIT_S=15
 STOP_WAIT_S=10
 
-die() {
-	echo "cluster: $*" >&2
-	exit 1
-}
-
-# True if no socket on this machine has local port $1 (listening or connected; TIME-WAIT
-# ones do not count: the server binds with SO_REUSEADDR).
-port_free() {
-	[ -z "$(ss -Htan exclude time-wait "sport = :$1" 2>/dev/null)" ]
-}
-
-# Prints a free port: $1 if free, else the first free one from FALLBACK_PORT_BASE that is
-# not in the list $2 (ports already picked).
-pick_port() {
-	local want=$1 taken=$2 p
-	if port_free "$want" && [[ " $taken " != *" $want "* ]]; then
-		echo "$want"
-		return
-	fi
-	for ((p = FALLBACK_PORT_BASE; p < FALLBACK_PORT_BASE + FALLBACK_PORT_TRIES; p++)); do
-		if port_free "$p" && [[ " $taken " != *" $p "* ]]; then
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found near $want or in $FALLBACK_PORT_BASE+"
-}
+SCRIPT_NAME=cluster
+# shellcheck source=scripts/ports.sh
+source "$ROOT/scripts/ports.sh"
 
 # The number of server lines in an existing zoo.cfg.
 existing_count() {

@@ -25,29 +25,9 @@ FALLBACK_PORT_TRIES=2000
 START_WAIT_S=15
 STOP_WAIT_S=10
 
-die() {
-	echo "examples: $*" >&2
-	exit 1
-}
-
-port_free() {
-	[ -z "$(ss -Htan exclude time-wait "sport = :$1" 2>/dev/null)" ]
-}
-
-pick_port() {
-	local want=$1 taken=$2 p
-	if port_free "$want" && [[ " $taken " != *" $want "* ]]; then
-		echo "$want"
-		return
-	fi
-	for ((p = FALLBACK_PORT_BASE; p < FALLBACK_PORT_BASE + FALLBACK_PORT_TRIES; p++)); do
-		if port_free "$p" && [[ " $taken " != *" $p "* ]]; then
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found near $want or in $FALLBACK_PORT_BASE+"
-}
+SCRIPT_NAME=examples
+# shellcheck source=scripts/ports.sh
+source "$ROOT/scripts/ports.sh"
 
 # The cluster's connection string, from the server lines of its zoo.cfg.
 synod_hosts() {

@@ -38,6 +38,19 @@ static bool cli_operands(struct cli_ctx *ctx, int argc, int want_min, int want_m
         return false;
 }
 
+/* The single operand PATH of a command that takes only that: checked, then the
+ * connection made. CLI_EXIT_OK with *path = argv[optind], or the exit code to return. */
+static int cli_path_then_connect(struct cli_ctx *ctx, int argc, char **argv, const char **path)
+{
+        int code;
+        if (!cli_operands(ctx, argc, 1, 1, "PATH", &code))
+                return code;
+        *path = argv[optind];
+        if (!cli_path_ok(ctx, *path, false))
+                return CLI_EXIT_USAGE;
+        return cli_connect(ctx);
+}
+
 /* "-v VERSION": -1 (any) up to INT32_MAX. */
 static bool cli_version(struct cli_ctx *ctx, const char *s, long long *out)
 {
@@ -53,13 +66,9 @@ int cmd_get(struct cli_ctx *ctx, int argc, char **argv)
                         return cli_bad_option(ctx, c, argv);
                 show_stat = true;
         }
-        int code;
-        if (!cli_operands(ctx, argc, 1, 1, "PATH", &code))
-                return code;
-        const char *path = argv[optind];
-        if (!cli_path_ok(ctx, path, false))
-                return CLI_EXIT_USAGE;
-        if ((code = cli_connect(ctx)) != CLI_EXIT_OK)
+        const char *path;
+        int code = cli_path_then_connect(ctx, argc, argv, &path);
+        if (code != CLI_EXIT_OK)
                 return code;
         char *data;
         int32_t len;
@@ -311,13 +320,9 @@ int cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
                         return cli_bad_option(ctx, c, argv);
                 recursive = true;
         }
-        int code;
-        if (!cli_operands(ctx, argc, 1, 1, "PATH", &code))
-                return code;
-        const char *path = argv[optind];
-        if (!cli_path_ok(ctx, path, false))
-                return CLI_EXIT_USAGE;
-        if ((code = cli_connect(ctx)) != CLI_EXIT_OK)
+        const char *path;
+        int code = cli_path_then_connect(ctx, argc, argv, &path);
+        if (code != CLI_EXIT_OK)
                 return code;
         bool first = true;
         int rc;
@@ -356,13 +361,9 @@ int cmd_stat(struct cli_ctx *ctx, int argc, char **argv)
         int c = getopt(argc, argv, ":");
         if (c != -1)
                 return cli_bad_option(ctx, c, argv);
-        int code;
-        if (!cli_operands(ctx, argc, 1, 1, "PATH", &code))
-                return code;
-        const char *path = argv[optind];
-        if (!cli_path_ok(ctx, path, false))
-                return CLI_EXIT_USAGE;
-        if ((code = cli_connect(ctx)) != CLI_EXIT_OK)
+        const char *path;
+        int code = cli_path_then_connect(ctx, argc, argv, &path);
+        if (code != CLI_EXIT_OK)
                 return code;
         struct synod_stat st;
         int rc = synod_exists(ctx->h, path, &st, NULL, NULL);

@@ -681,16 +681,25 @@ static int raw_listener(int *port)
         return l;
 }
 
+/* Node a's link to SLOW_ID, a raw socket that answers the handshake and then does only
+ * what the test does: returns that socket, and the listener in *listener. */
+static int slow_peer_up(struct fixture *f, struct node *a, int *listener)
+{
+        int port = 0;
+        *listener = raw_listener(&port);
+        assert_int_equal(net_peers_set(&a->peers, SLOW_ID, "127.0.0.1", port), 0);
+        int fd = raw_accept_as(f, *listener, SLOW_ID);
+        assert_true(run_until(f, slow_up, WAIT_MS));
+        return fd;
+}
+
 static void test_output_cap_drops_and_counts(void **state)
 {
         struct fixture *f = *state;
         node_start(&f->nodes[1], &f->net, 1, CLUSTER, 0);
         struct node *a = &f->nodes[1];
-        int port = 0;
-        int listener = raw_listener(&port);
-        assert_int_equal(net_peers_set(&a->peers, SLOW_ID, "127.0.0.1", port), 0);
-        int fd = raw_accept_as(f, listener, SLOW_ID);
-        assert_true(run_until(f, slow_up, WAIT_MS));
+        int listener;
+        int fd = slow_peer_up(f, a, &listener);
         /* Far more than the cap, across iterations, to a peer that never reads. */
         int sent = 0, dropped = 0;
         enum { ROUNDS = 2 * PEER_OUTPUT_BYTES_MAX / MSG_BYTES };
@@ -732,11 +741,8 @@ static void test_user_timeout_drops_a_silent_peer(void **state)
         struct fixture *f = *state;
         node_start_timeout(&f->nodes[1], &f->net, 1, CLUSTER, 0, USER_TIMEOUT_MS);
         struct node *a = &f->nodes[1];
-        int port = 0;
-        int listener = raw_listener(&port);
-        assert_int_equal(net_peers_set(&a->peers, SLOW_ID, "127.0.0.1", port), 0);
-        int fd = raw_accept_as(f, listener, SLOW_ID);
-        assert_true(run_until(f, slow_up, WAIT_MS));
+        int listener;
+        int fd = slow_peer_up(f, a, &listener);
         /* More than both socket buffers take, so the window closes. */
         for (int i = 0; i < FILL_BYTES / MSG_BYTES && !slow_down(f); i++) {
                 int rc = send_seq(a, SLOW_ID, (uint32_t)i, MSG_BYTES);
