@@ -30,7 +30,8 @@ Models:
 - register: state (value, version), as a ZooKeeper node's data and dataVersion. read returns
   (value, version); write sets value and increments version (an ok write reports the new
   version); cas(expected version, value) does the same only when the version is the expected
-  one, and a BadVersion refusal requires that it was not.
+  one, and a BadVersion refusal requires that it was not. The registers exist before the
+  history starts and are never deleted, so a NoNode answer is never accepted.
 - fenced register (lock workload): state = the highest fencing token written; a write of
   token t succeeds only when t is greater than the state (the guard), see fenced_step.
 
@@ -96,6 +97,8 @@ def _show(x):
 
 def register_step(state, op):
     value, version = state
+    if op.status == FAIL and op.error == "nonode":  # the register exists all along
+        return False, state
     if op.f == "read":
         return (tuple(op.result) == state), state
     if op.f == "write":
@@ -262,7 +265,7 @@ def relevant(op):
         return True
     if op.status == UNKNOWN:
         return op.f != "read"
-    return op.error in ("badversion", "fenced")
+    return op.error in ("badversion", "fenced", "nonode")
 
 
 def check_history(ops, model="register", init=None, steps_max=SEARCH_STEPS_MAX):
