@@ -73,14 +73,7 @@ faults: deps build
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-check-# The fault harness (tests/faults/run_faults.py, docs/testing.md): 5 servers of the release
-# build in network namespaces (needs root), client processes, a seeded schedule of kills,
-# pauses, partitions and bad links, every history checked for linearizability. Ends with
-# `anomalies: N` and fails when N > 0. SEED=n replays a schedule; FAULTSFLAGS adds options.
-faults: deps build
-	/usr/bin/python3 tests/faults/run_faults.py --bin $(SYNOD) --duration $(or $(DURATION),120) $(if $(SEED),--seed $(SEED)) $(FAULTSFLAGS)
-
-format:
+check-format:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
