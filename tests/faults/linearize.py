@@ -280,6 +280,30 @@ def check_history(ops, model="register", init=None, steps_max=SEARCH_STEPS_MAX):
             for k in sorted(by_key)]
 
 
+def classify(result):
+    """A name for what went wrong at the stuck point, from the op the search could not pass
+    and the state the longest linearization reached (register model):
+    - stale read: a read returned an older version than that state (it missed writes that
+      had completed, or that other reads had already seen);
+    - lost write: an acknowledged write or CAS reported a version the state had already
+      passed (the register went back: an acknowledged update vanished);
+    - bad cas: a CAS refused with BadVersion although nothing else could have changed the
+      version, or accepted although it could not have been current;
+    - other."""
+    stuck, state = result.stuck, result.best_state
+    if stuck is None or not isinstance(state, tuple):
+        return "other"
+    version = state[1]
+    if stuck.f == "read" and stuck.status == OK and stuck.result[1] < version:
+        return "stale read"
+    if stuck.f in ("write", "cas") and stuck.status == OK and stuck.result is not None \
+            and stuck.result <= version:
+        return "lost write"
+    if stuck.f == "cas":
+        return "bad cas"
+    return "other"
+
+
 def report(result, t0=None):
     """A human account of a failed check: the longest linearization's last steps, the state
     it reached, the operation it could not get past, and the window of operations around
@@ -297,6 +321,7 @@ def report(result, t0=None):
     if result.stuck is None:
         return "\n".join(lines)
     stuck = result.stuck
+    lines.append("  looks like: %s" % classify(result))
     placed = set(id(o) for o in result.best)
     lines.append("  the longest linearization places %d ops; its last ones:"
                  % len(result.best))

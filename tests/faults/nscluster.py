@@ -52,8 +52,9 @@ class Server:
 
 
 class NetnsCluster:
-    def __init__(self, net, binary, root, cfg_overrides=None, log=print):
+    def __init__(self, net, binary, root, cfg_overrides=None, log=print, env=None):
         self.net = net
+        self.env = dict(env or {})  # added to every server's environment (planted bugs)
         self.binary = os.path.abspath(binary)
         self.root = root
         self.log = log
@@ -90,7 +91,7 @@ class NetnsCluster:
 
     # ---- processes ----
 
-    def start(self, i=None, env=None):
+    def start(self, i=None):
         """Starts server i (or every server that is not running); does not wait: a server
         restarted inside a partition may not serve for a long time."""
         for sid in ([i] if i is not None else self.ids()):
@@ -101,7 +102,7 @@ class NetnsCluster:
                                       [self.binary, "serve", "-c", self.cfg_path, "--id",
                                        str(sid)])
             run_env = dict(os.environ)
-            run_env.update(env or {})
+            run_env.update(self.env)
             with open(s.log_path, "a") as f:
                 f.write("==== harness: start (life %d) at monotonic %.3f ====\n"
                         % (s.lives + 1, time.monotonic()))

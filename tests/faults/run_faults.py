@@ -6,7 +6,7 @@ faults_cluster_short runs a short mix with every fault kind on the ASan build.
 
     /usr/bin/python3 tests/faults/run_faults.py --bin build/src/server/synod --duration 120
         [--seed N] [--workers 5] [--keys 3] [--dir DIR] [--keep] [--kinds a,b,...]
-        [--profile short] [--no-every-kind] [--cfg key=value ...]
+        [--profile short] [--no-every-kind] [--cfg key=value ...] [--server-env K=V ...]
 
 A run:
 1. builds the network (netns.py) — and fails, saying why, when it cannot;
@@ -113,7 +113,8 @@ class Run:
 
     def _execute(self):
         self.cluster = nscluster.NetnsCluster(self.net, self.args.bin, self.dir,
-                                              cfg_overrides=self.args.cfg, log=log)
+                                              cfg_overrides=self.args.cfg, log=log,
+                                              env=self.args.server_env)
         steps = nemesis.plan(self.seed, self.args.duration, every_kind=self.args.every_kind,
                              kinds=self.kinds, profile=self.args.profile)
         total = sum(h + q for _, h, q in steps)
@@ -295,6 +296,8 @@ def parse(argv):
                     help="do not start with one fault of every kind")
     ap.add_argument("--profile", choices=sorted(nemesis.PROFILES), default="default",
                     help="fault holds and gaps (short: the ctest run)")
+    ap.add_argument("--server-env", action="append", default=[],
+                    help="KEY=VALUE in every server's environment (planted bugs)")
     ap.add_argument("--cfg", action="append", default=[],
                     help="extra zoo.cfg key=value (repeatable)")
     args = ap.parse_args(argv)
@@ -305,6 +308,7 @@ def parse(argv):
     if args.seed is None:
         args.seed = int.from_bytes(os.urandom(4), "big") % 1_000_000
     args.cfg = dict(kv.split("=", 1) for kv in args.cfg)
+    args.server_env = dict(kv.split("=", 1) for kv in args.server_env)
     for k in (args.kinds or "").split(","):
         if k and k not in nemesis.KINDS:
             ap.error("unknown fault kind %s" % k)

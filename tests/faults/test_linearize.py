@@ -89,7 +89,7 @@ def test_stale_read_is_reported():
              op(1, "write", "b", 5, 6, result=2),
              op(2, "read", None, 7, 8, result=("a", 1))])  # b was acknowledged before
     text = assert_anomaly(r, "read", 7)
-    assert "state then: b, 2" in text
+    assert "state then: b, 2" in text and "looks like: stale read" in text
 
 
 def test_stale_read_from_before_an_unknown_write_is_fine_but_not_after_it_was_seen():
@@ -103,7 +103,7 @@ def test_lost_write_is_reported():
     # An acknowledged write vanishes after a crash: the next write reuses its version.
     r = run([op(1, "write", "a", 1, 2, result=1),
              op(2, "write", "b", 3, 4, result=1)])
-    assert_anomaly(r, "write", 3)
+    assert "looks like: lost write" in assert_anomaly(r, "write", 3)
 
 
 def test_lost_write_seen_by_read_is_reported():
@@ -124,7 +124,7 @@ def test_two_cas_from_one_version_are_reported():
 def test_cas_refused_although_the_version_matched_is_reported():
     r = run([op(1, "write", "a", 1, 2, result=1),
              op(2, "cas", (1, "b"), 3, 4, status=FAIL, error="badversion")])
-    assert_anomaly(r, "cas", 3)
+    assert "looks like: bad cas" in assert_anomaly(r, "cas", 3)
 
 
 def test_write_cannot_take_effect_before_it_was_invoked():

@@ -1,0 +1,51 @@
+"""Planted bugs the fault harness must catch: each test runs run_faults.py against servers
+with one bug switched on and requires that the harness fails with that specific anomaly
+named, not just that something failed. The same harness without the switch is
+faults_cluster_short, which must pass.
+
+- checker_catches_stale_read: SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1 (src/server/pipeline.c,
+  test builds only) answers sync from the server's own state, without a ReadIndex round;
+  a follower a little behind, or a leader cut off from the others, then serves reads that
+  miss acknowledged writes. The harness must report a register as not linearizable and
+  the stuck operation as a stale read.
+
+Each run's directory is kept when it reports anomalies; the test removes it after reading
+the verdict (SYNOD_KEEP_TMP=1 keeps it)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUN = os.path.join(HERE, "run_faults.py")
+HARNESS_TIMEOUT_S = 300
+PLANT_DURATION_S = 10
+
+
+def run_harness(*args):
+    binary = os.environ.get("SYNOD_BIN")
+    if not binary:
+        pytest.fail("SYNOD_BIN is not set (ctest sets it to the test build's synod)")
+    p = subprocess.run([sys.executable, RUN, "--bin", binary, "--profile", "short",
+                        "--no-every-kind"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=HARNESS_TIMEOUT_S)
+    print(p.stdout)
+    m = re.search(r"^anomalies: (\d+)$", p.stdout, re.M)
+    assert m, "the harness did not finish with an anomalies line (exit %d)" % p.returncode
+    kept = re.search(r"^history: (\S+)/history.jsonl \(kept\)", p.stdout, re.M)
+    if kept and os.environ.get("SYNOD_KEEP_TMP") != "1":
+        shutil.rmtree(kept.group(1), ignore_errors=True)
+    return p.returncode, int(m.group(1)), p.stdout
+
+
+def test_checker_catches_stale_read():
+    rc, anomalies, out = run_harness("--duration", str(PLANT_DURATION_S),
+                                     "--kinds", "partition-leader",
+                                     "--server-env", "SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1")
+    assert rc == 1 and anomalies > 0
+    assert "NOT LINEARIZABLE" in out
+    assert "looks like: stale read" in out
