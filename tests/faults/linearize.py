@@ -284,9 +284,12 @@ def classify(result):
     """A name for what went wrong at the stuck point, from the op the search could not pass
     and the state the longest linearization reached (register model):
     - stale read: a read returned an older version than that state (it missed writes that
-      had completed, or that other reads had already seen);
-    - lost write: an acknowledged write or CAS reported a version the state had already
-      passed (the register went back: an acknowledged update vanished);
+      had completed, or that other reads had already seen), and no version of the
+      register was ever seen with two values;
+    - lost write: some version of the register was acknowledged or read with two values
+      (forks), or an acknowledged write or CAS reported a version the state had already
+      passed (the register went back: an acknowledged update vanished), or the register
+      answered NoNode;
     - bad cas: a CAS refused with BadVersion although nothing else could have changed the
       version, or accepted although it could not have been current;
     - other."""
@@ -294,6 +297,10 @@ def classify(result):
     if stuck is None or not isinstance(state, tuple):
         return "other"
     version = state[1]
+    if stuck.f == "read" and stuck.status == FAIL and stuck.error == "nonode":
+        return "lost write (the register itself is gone)"
+    if forks(result.ops):
+        return "lost write (a version was acknowledged with two values, see forks)"
     if stuck.f == "read" and stuck.status == OK and stuck.result[1] < version:
         return "stale read"
     if stuck.f in ("write", "cas") and stuck.status == OK and stuck.result is not None \
@@ -302,6 +309,34 @@ def classify(result):
     if stuck.f == "cas":
         return "bad cas"
     return "other"
+
+
+def forks(ops):
+    """Direct check of the register histories for lost updates: every acknowledged write or
+    CAS and every read names a (version, value) of its register; the writers' values are
+    unique, so one version seen with two values means the register's history forked: an
+    acknowledged update vanished and another took its version (or two leaders accepted
+    writes). Returns [(key, version, op with one value, op with the other)]."""
+    seen = {}
+    found = []
+    for op in sorted(ops, key=lambda o: o.ret):
+        if op.status != OK:
+            continue
+        if op.f == "read":
+            value, version = op.result
+        elif op.f == "write" and op.result is not None:
+            value, version = op.arg, op.result
+        elif op.f == "cas" and op.result is not None:
+            value, version = op.arg[1], op.result
+        else:
+            continue
+        first = seen.setdefault((op.key, version), op)
+        first_value = first.result[0] if first.f == "read" else (
+            first.arg if first.f == "write" else first.arg[1])
+        if first_value != value and not any(k == op.key and v == version
+                                            for k, v, _, _ in found):
+            found.append((op.key, version, first, op))
+    return found
 
 
 def report(result, t0=None):

@@ -8,6 +8,8 @@ when it began, so the summary can say how long writes were unavailable during ea
 Kinds (KINDS):
   kill-random         kill -9 of a random server; restarted at the end
   kill-leader         kill -9 of the leader (a random server if none is known)
+  kill-all            kill -9 of every server at once (a power cut, as far as a process
+                      can tell: the page cache survives); all restarted at the end
   pause               SIGSTOP of the leader or of a random server, held longer than the
                       election timeout (some holds longer than the client session timeout),
                       then SIGCONT
@@ -32,7 +34,7 @@ import time
 
 import netns
 
-KINDS = ["kill-random", "kill-leader", "pause", "partition-majority", "partition-leader",
+KINDS = ["kill-random", "kill-leader", "kill-all", "pause", "partition-majority", "partition-leader",
          "partition-bridge", "partition-one-way", "link-slow", "link-lossy", "link-reorder"]
 # Holds and quiet gaps of each profile. Every hold outlasts the election timeout
 # (electionTimeoutMs=1000: a new leader within 1-2 s); some pauses outlast the workers'
@@ -144,6 +146,12 @@ class Nemesis:
     def _kill_leader(self, f):
         victim, is_leader = self._leader_or_random(f)
         self._kill(f, victim, "leader" if is_leader else "no leader known: random")
+
+    def _kill_all(self, f):
+        f.leader = self.cluster.leader()
+        self.cluster.kill9_all()
+        f.what = "kill -9 every server"
+        f.undo = self.cluster.start
 
     def _pause(self, f):
         if self.rng.random() < 0.5:

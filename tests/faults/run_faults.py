@@ -23,7 +23,10 @@ A run:
    when N > 0 or with --keep, and removed otherwise.
 
 Anomalies counted: registers whose history is not linearizable, registers the checker
-could not decide within its budget (an unchecked history proves nothing), server exits the
+could not decide within its budget (an unchecked history proves nothing), versions of a
+register acknowledged with two different values (lost writes, linearize.forks; one per
+register; the same bug then also makes that register not linearizable: one bug, two
+anomalies), server exits the
 harness did not cause, sanitizer or assertion reports in server logs, and a cluster that
 does not recover after the final heal (no leader, or no acknowledged write in the tail).
 """
@@ -261,17 +264,28 @@ class Run:
             out.append("server.%d log has a report: %s" % (sid, line))
         for what in self.liveness:
             out.append("liveness: %s" % what)
+        t0 = self.t_start or T0
+        forks = {}
+        for key, version, a, b in linearize.forks(ops):
+            forks.setdefault(key, []).append((version, a, b))
+        for key, found in sorted(forks.items()):
+            version, a, b = found[0]
+            out.append("lost write: register %s version %d acknowledged with two values%s:\n"
+                       "    %s\n    %s" % (key, version, "" if len(found) == 1 else
+                                          " (and %d later versions)" % (len(found) - 1),
+                                          a.describe(t0), b.describe(t0)))
         bad = [r for r in results if not r.ok and not r.undecided]
         undecided = [r for r in results if r.undecided]
         for r in bad + undecided:
             out.append(linearize.report(r, t0=self.t_start))
         out.append("linearizability: %d registers checked in %.1f s: %d not linearizable, "
                    "%d undecided" % (len(results), check_s, len(bad), len(undecided)))
-        anomalies = len(bad) + len(undecided) + len(exits) + len(reports) + len(self.liveness)
-        out.append("anomalies by kind: not linearizable %d, undecided %d, server exits %d, "
-                   "sanitizer reports %d, liveness %d" % (len(bad), len(undecided),
-                                                         len(exits), len(reports),
-                                                         len(self.liveness)))
+        anomalies = len(bad) + len(undecided) + len(forks) + len(exits) + len(reports) + \
+            len(self.liveness)
+        out.append("anomalies by kind: not linearizable %d, undecided %d, lost writes %d, "
+                   "server exits %d, sanitizer reports %d, liveness %d"
+                   % (len(bad), len(undecided), len(forks), len(exits), len(reports),
+                      len(self.liveness)))
         keep = anomalies > 0 or self.args.keep
         out.append("history: %s (%s)" % (history, "kept" if keep else "removed with its dir"))
         out.append("replay: make faults DURATION=%d SEED=%d%s"

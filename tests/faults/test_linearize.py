@@ -266,3 +266,14 @@ def test_one_impossible_read_in_a_long_random_history_is_found():
         r = run(ops)
         assert not r.ok and not r.undecided
         assert "never-written" in lin.report(r)
+
+
+def test_forks_name_a_version_acknowledged_with_two_values():
+    ops = [op(1, "write", "a", 1, 2, result=1, key="k"),
+           op(2, "read", None, 3, 4, result=("a", 1), key="k"),
+           op(1, "write", "b", 5, 6, result=2, key="k"),
+           op(2, "write", "c", 9, 10, result=2, key="k"),  # b vanished: c took version 2
+           op(3, "read", None, 11, 12, result=("c", 2), key="k")]
+    found = lin.forks(ops)
+    assert [(k, v, a.arg, b.arg) for k, v, a, b in found] == [("k", 2, "b", "c")]
+    assert lin.forks(ops[:3]) == []

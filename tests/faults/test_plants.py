@@ -9,6 +9,12 @@ faults_cluster_short, which must pass.
   miss acknowledged writes. The harness must report a register as not linearizable and
   the stuck operation as a stale read.
 
+- checker_catches_lost_write: SYNOD_PLANT_WAL_LOSE_TAIL=n (src/storage/wal.c, test builds
+  only) drops the last n WAL records at every start-up, as a power cut would drop what was
+  acknowledged before being fsynced (kill -9 alone keeps the page cache). With kill -9 of
+  every server at once, acknowledged writes vanish: the harness must report a version of a
+  register acknowledged with two values (a lost write).
+
 Each run's directory is kept when it reports anomalies; the test removes it after reading
 the verdict (SYNOD_KEEP_TMP=1 keeps it)."""
 
@@ -24,6 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "run_faults.py")
 HARNESS_TIMEOUT_S = 300
 PLANT_DURATION_S = 10
+# Records a planted start-up drops: more than the writes acknowledged in the last moments
+# before a kill, fewer than a run's whole log.
+LOSE_TAIL_RECORDS = 40
 
 
 def run_harness(*args):
@@ -49,3 +58,13 @@ def test_checker_catches_stale_read():
     assert rc == 1 and anomalies > 0
     assert "NOT LINEARIZABLE" in out
     assert "looks like: stale read" in out
+
+
+def test_checker_catches_lost_write():
+    rc, anomalies, out = run_harness("--duration", str(PLANT_DURATION_S),
+                                     "--kinds", "kill-all",
+                                     "--server-env", "SYNOD_PLANT_WAL_LOSE_TAIL=%d"
+                                     % LOSE_TAIL_RECORDS)
+    assert rc == 1 and anomalies > 0
+    assert re.search(r"^lost write: register r\d+ version \d+ acknowledged with two values",
+                     out, re.M)

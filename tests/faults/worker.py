@@ -40,6 +40,7 @@ import time
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NoNodeError
 from kazoo.handlers.threading import KazooTimeoutError
+from kazoo.protocol.states import KazooState
 
 ROOT = "/faults"
 INIT_VALUE = "init"
@@ -52,7 +53,11 @@ THINK_S_MAX = 0.02
 CONNECT_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 1.5, "max_delay": 1.0}
 READ_SHARE = 0.4
 WRITE_SHARE = 0.3
-STOP_GRACE_S = 2.0
+# A session that cannot reconnect for this long is given up for a new one, as an
+# application would restart its client. A server refuses a session that has seen a
+# later zxid than the server has applied (ZooKeeper's rule), so after a cluster lost
+# acknowledged writes only new sessions get through, and only they can show the loss.
+FRESH_SESSION_AFTER_S = 12.0
 
 
 class History:
@@ -83,10 +88,18 @@ class Connection:
     def __init__(self, zk):
         self.zk = zk
         self.changes = 0
+        self.down_since = None
         zk.add_listener(self._changed)
 
     def _changed(self, state):
         self.changes += 1
+        if state == KazooState.CONNECTED:
+            self.down_since = None
+        elif self.down_since is None:
+            self.down_since = time.monotonic()
+
+    def down_for(self):
+        return 0.0 if self.down_since is None else time.monotonic() - self.down_since
 
     def mark(self):
         return (self.changes, self.zk._connection._socket)
@@ -97,10 +110,15 @@ class Connection:
             self.zk._connection._socket is sock
 
 
-def make_client(hosts):
+def make_client(hosts, start_timeout_s=START_TIMEOUT_S):
     zk = KazooClient(hosts=hosts, timeout=SESSION_TIMEOUT_S, connection_retry=CONNECT_RETRY,
                      randomize_hosts=True)
-    zk.start(timeout=START_TIMEOUT_S)
+    try:
+        zk.start(timeout=start_timeout_s)
+    except KazooTimeoutError:
+        zk.stop()
+        zk.close()
+        raise
     return zk
 
 
@@ -147,6 +165,16 @@ def run(args):
     deadline = time.monotonic() + args.seconds
     n_written = 0
     while time.monotonic() < deadline:
+        if conn.down_for() > FRESH_SESSION_AFTER_S:
+            print("%.3f: no connection for %.0f s: a new session" % (
+                time.monotonic(), conn.down_for()), file=sys.stderr, flush=True)
+            zk.stop()
+            zk.close()
+            try:
+                zk = make_client(args.hosts, max(1.0, deadline - time.monotonic()))
+            except KazooTimeoutError:
+                break
+            conn = Connection(zk)
         key = rng.choice(keys)
         path = "%s/%s" % (ROOT, key)
         roll = rng.random()
