@@ -33,7 +33,11 @@ Models:
   one, and a BadVersion refusal requires that it was not. The registers exist before the
   history starts and are never deleted, so a NoNode answer is never accepted.
 - fenced register (lock workload): state = the highest fencing token written; a write of
-  token t succeeds only when t is greater than the state (the guard), see fenced_step.
+  token t succeeds only when t is not below the state (the guard), see fenced_step.
+
+Direct checks (no search): forks() finds a register version seen with two values (a lost
+write); lock_intervals() and lock_anomalies() find two clients holding the lock at once and
+a fencing token that went down.
 
 Run by hand on a kept history:  /usr/bin/python3 tests/faults/linearize.py history.jsonl
 """
@@ -114,14 +118,15 @@ def register_step(state, op):
 
 
 def fenced_step(state, op):
-    """A register guarded by fencing tokens: write(t) applies only when t > state, and an ok
-    write says it applied; a refused write (fail, error 'fenced') says it did not."""
+    """A register guarded by fencing tokens: write(t) applies only when t is at least the
+    state (a holder may write its own token again), and an ok write says it applied; a
+    refused write (fail, error 'fenced') says the state was above t."""
     if op.f == "read":
         return op.result == state, state
     if op.f == "write":
         if op.status == FAIL:
-            return op.arg <= state, state
-        return op.arg > state, op.arg
+            return op.arg < state, state
+        return op.arg >= state, op.arg
     raise ValueError("fenced register: unknown operation %r" % op.f)
 
 
@@ -337,6 +342,44 @@ def forks(ops):
                                             for k, v, _, _ in found):
             found.append((op.key, version, first, op))
     return found
+
+
+def lock_intervals(records):
+    """[(start, end, process, token)]: when each client believed it held the lock, from
+    the lock records (lockworker.py): from "acquired" to "released" or "lost"; an interval
+    left open ends at that client's last record."""
+    last_t = {}
+    for r in records:
+        if "p" in r and "t" in r:
+            last_t[r["p"]] = max(last_t.get(r["p"], r["t"]), r["t"])
+    open_ = {}
+    out = []
+    for r in sorted((r for r in records if r.get("type") == "lock"), key=lambda r: r["t"]):
+        p = r["p"]
+        if r["event"] == "acquired":
+            open_[p] = (r["t"], r["token"])
+        elif p in open_:
+            start, token = open_.pop(p)
+            out.append((start, r["t"], p, token))
+    for p, (start, token) in open_.items():
+        out.append((start, last_t.get(p, start), p, token))
+    out.sort()
+    return out
+
+
+def lock_anomalies(intervals):
+    """(overlaps, regressions): pairs of holding intervals of different clients that
+    overlap in time (two holders), and acquisitions whose token is not above the previous
+    acquisition's (tokens must only grow)."""
+    overlaps = []
+    for k, a in enumerate(intervals):
+        for b in intervals[k + 1:]:
+            if b[0] >= a[1]:
+                break
+            if b[2] != a[2] or b[3] != a[3]:
+                overlaps.append((a, b))
+    regressions = [(a, b) for a, b in zip(intervals, intervals[1:]) if b[3] <= a[3]]
+    return overlaps, regressions
 
 
 def report(result, t0=None):

@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +45,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 
 import linearize  # noqa: E402
+import lockworker  # noqa: E402
 import nemesis  # noqa: E402
 import netns  # noqa: E402
 import nscluster  # noqa: E402
@@ -53,6 +55,9 @@ from procs import ManagedProcess  # noqa: E402
 N_SERVERS = 5
 WORKERS_DEFAULT = 5
 KEYS_DEFAULT = 3
+LOCK_WORKERS_DEFAULT = 3
+# Lock clients' process numbers start here, apart from the register workers'.
+LOCK_PROCESS_BASE = 100
 WARMUP_S = 3.0
 # After the last heal: long enough for an election and for clients to reconnect.
 TAIL_S = 8.0
@@ -61,6 +66,7 @@ WORKER_EXIT_GRACE_S = worker.OP_TIMEOUT_S * 2 + 10.0
 RECOVERY_TIMEOUT_S = 60.0
 WORKER_START_S = 3.0
 POLL_S = 0.25
+REPORT_LOCK_MAX = 10
 
 
 def log(msg):
@@ -136,6 +142,17 @@ class Run:
                 "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)])
             self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
                 self.dir, "worker-p%d.log" % p)).start())
+        for k in range(self.args.lock_workers):
+            p = LOCK_PROCESS_BASE + k
+            argv = self.net.exec_argv(self.net.client_ns, [
+                sys.executable, os.path.join(HERE, "lockworker.py"), "--hosts",
+                self.cluster.hosts(), "--process", str(p), "--seed", str(self.seed),
+                "--seconds", "%.1f" % seconds,
+                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)])
+            env = dict(os.environ)
+            env.update(self.args.client_env)
+            self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
+                self.dir, "worker-p%d.log" % p), env).start())
         time.sleep(WORKER_START_S + WARMUP_S)
         self.t_start = time.monotonic()
         self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
@@ -166,11 +183,18 @@ class Run:
         argv = self.net.exec_argv(self.net.client_ns, [
             sys.executable, os.path.join(HERE, "worker.py"), "--setup", "--hosts",
             self.cluster.hosts(), "--keys", ",".join(self.keys)])
-        import subprocess
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            timeout=SETUP_TIMEOUT_S)
         if p.returncode != 0:
             raise RuntimeError("creating the registers failed:\n%s" % p.stdout[-3000:])
+        if self.args.lock_workers:
+            argv = self.net.exec_argv(self.net.client_ns, [
+                sys.executable, os.path.join(HERE, "lockworker.py"), "--setup", "--hosts",
+                self.cluster.hosts()])
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=SETUP_TIMEOUT_S)
+            if p.returncode != 0:
+                raise RuntimeError("creating the lock's nodes failed:\n%s" % p.stdout[-3000:])
 
     def _poll(self):
         for t, sid, rc in self.cluster.unexpected_exits():
@@ -191,7 +215,12 @@ class Run:
         for k in self.keys:
             records.append({"type": "init", "key": k, "state": [worker.INIT_VALUE, 0],
                             "t": self.t_start or 0.0})
-        for p in range(self.args.workers):
+        if self.args.lock_workers:
+            records.append({"type": "init", "key": lockworker.FENCE_KEY, "state": 0,
+                            "t": self.t_start or 0.0})
+        processes = list(range(self.args.workers)) + \
+            [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)]
+        for p in processes:
             path = os.path.join(self.dir, "history-p%d.jsonl" % p)
             if os.path.exists(path):
                 with open(path) as f:
@@ -208,11 +237,18 @@ class Run:
         with open(history, "w") as f:
             for r in records:
                 f.write(json.dumps(r) + "\n")
-        ops = linearize.load(json.dumps(r) for r in records)
+        all_ops = linearize.load(json.dumps(r) for r in records)
+        ops = [o for o in all_ops if o.key != lockworker.FENCE_KEY]
+        fence_ops = [o for o in all_ops if o.key == lockworker.FENCE_KEY]
         init = {k: (worker.INIT_VALUE, 0) for k in self.keys}
         t = time.monotonic()
         results = linearize.check_history(ops, "register", init)
+        results += linearize.check_history(fence_ops, "fenced", {lockworker.FENCE_KEY: 0})
         check_s = time.monotonic() - t
+        self.lock_intervals = linearize.lock_intervals(records)
+        self.lock_lost = [r for r in records if r.get("type") == "lock" and
+                          r.get("event") == "lost"]
+        self.fence_ops = fence_ops
         return ops, faults, results, check_s, history
 
     def summary(self, ops, faults, results, check_s, history):
@@ -232,6 +268,17 @@ class Run:
                        % (f, len(by.get((f, "ok"), [])), len(by.get((f, "fail"), [])),
                           " (%d BadVersion)" % refused if f == "cas" else "",
                           len(by.get((f, "info"), []))))
+        intervals = getattr(self, "lock_intervals", [])
+        fence = getattr(self, "fence_ops", [])
+        if self.args.lock_workers:
+            out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
+                       "writes ok %d, refused by the guard %d, raced %d, unknown %d"
+                       % (len(intervals), self.args.lock_workers,
+                          sum(1 for r in getattr(self, "lock_lost", [])),
+                          sum(1 for o in fence if o.status == "ok"),
+                          sum(1 for o in fence if o.error == "fenced"),
+                          sum(1 for o in fence if o.error == "raced"),
+                          sum(1 for o in fence if o.status == "info")))
         acks = sorted(o.ret for o in ops if o.status == "ok" and o.f in ("write", "cas"))
         out.append("faults injected: %d (kinds: %s)" % (
             sum(1 for f in faults if not f.skipped),
@@ -274,18 +321,27 @@ class Run:
                        "    %s\n    %s" % (key, version, "" if len(found) == 1 else
                                           " (and %d later versions)" % (len(found) - 1),
                                           a.describe(t0), b.describe(t0)))
+        overlaps, regressions = linearize.lock_anomalies(intervals)
+        for a, b in overlaps[:REPORT_LOCK_MAX]:
+            out.append("two lock holders: p%s token %d held [%.3f, %.3f] and p%s token %d held "
+                       "[%.3f, %.3f]" % (a[2], a[3], a[0] - t0, a[1] - t0, b[2], b[3],
+                                        b[0] - t0, b[1] - t0))
+        for a, b in regressions[:REPORT_LOCK_MAX]:
+            out.append("lock token went down: p%s acquired token %d at %.3f after p%s had "
+                       "token %d at %.3f" % (b[2], b[3], b[0] - t0, a[2], a[3], a[0] - t0))
         bad = [r for r in results if not r.ok and not r.undecided]
         undecided = [r for r in results if r.undecided]
         for r in bad + undecided:
             out.append(linearize.report(r, t0=self.t_start))
-        out.append("linearizability: %d registers checked in %.1f s: %d not linearizable, "
+        out.append("linearizability: %d registers (the fence included) checked in %.1f s: %d not linearizable, "
                    "%d undecided" % (len(results), check_s, len(bad), len(undecided)))
-        anomalies = len(bad) + len(undecided) + len(forks) + len(exits) + len(reports) + \
-            len(self.liveness)
+        anomalies = len(bad) + len(undecided) + len(forks) + len(overlaps) + \
+            len(regressions) + len(exits) + len(reports) + len(self.liveness)
         out.append("anomalies by kind: not linearizable %d, undecided %d, lost writes %d, "
-                   "server exits %d, sanitizer reports %d, liveness %d"
-                   % (len(bad), len(undecided), len(forks), len(exits), len(reports),
-                      len(self.liveness)))
+                   "two lock holders %d, lock tokens down %d, server exits %d, "
+                   "sanitizer reports %d, liveness %d"
+                   % (len(bad), len(undecided), len(forks), len(overlaps), len(regressions),
+                      len(exits), len(reports), len(self.liveness)))
         keep = anomalies > 0 or self.args.keep
         out.append("history: %s (%s)" % (history, "kept" if keep else "removed with its dir"))
         out.append("replay: make faults DURATION=%d SEED=%d%s"
@@ -303,6 +359,9 @@ def parse(argv):
     ap.add_argument("--seed", type=int)
     ap.add_argument("--workers", type=int, default=WORKERS_DEFAULT)
     ap.add_argument("--keys", type=int, default=KEYS_DEFAULT)
+    ap.add_argument("--lock-workers", type=int, default=LOCK_WORKERS_DEFAULT)
+    ap.add_argument("--client-env", action="append", default=[],
+                    help="KEY=VALUE in the lock clients' environment (planted bugs)")
     ap.add_argument("--dir")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--kinds", help="comma-separated subset of " + ",".join(nemesis.KINDS))
@@ -323,6 +382,7 @@ def parse(argv):
         args.seed = int.from_bytes(os.urandom(4), "big") % 1_000_000
     args.cfg = dict(kv.split("=", 1) for kv in args.cfg)
     args.server_env = dict(kv.split("=", 1) for kv in args.server_env)
+    args.client_env = dict(kv.split("=", 1) for kv in args.client_env)
     for k in (args.kinds or "").split(","):
         if k and k not in nemesis.KINDS:
             ap.error("unknown fault kind %s" % k)

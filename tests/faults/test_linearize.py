@@ -138,6 +138,7 @@ def test_write_cannot_take_effect_before_it_was_invoked():
 
 def test_fenced_register_with_growing_tokens_passes():
     assert run([op(1, "write", 1, 1, 2),
+                op(1, "write", 1, 2.5, 2.8),  # a holder writes its own token again
                 op(2, "write", 2, 3, 4),
                 op(1, "write", 1, 5, 6, status=FAIL, error="fenced"),
                 op(3, "read", None, 7, 8, result=2)], init=0, model="fenced").ok
@@ -277,3 +278,27 @@ def test_forks_name_a_version_acknowledged_with_two_values():
     found = lin.forks(ops)
     assert [(k, v, a.arg, b.arg) for k, v, a, b in found] == [("k", 2, "b", "c")]
     assert lin.forks(ops[:3]) == []
+
+
+def _lock(p, event, token, t):
+    return {"type": "lock", "p": p, "event": event, "token": token, "t": t}
+
+
+def test_lock_intervals_in_turn_pass_and_two_holders_are_found():
+    turns = [_lock(1, "acquired", 5, 1), _lock(1, "released", 5, 2),
+             _lock(2, "acquired", 6, 3), _lock(2, "lost", 6, 4),
+             _lock(3, "acquired", 8, 5), _lock(3, "released", 8, 6)]
+    assert lin.lock_anomalies(lin.lock_intervals(turns)) == ([], [])
+    two = turns + [_lock(4, "acquired", 9, 5.5), _lock(4, "released", 9, 7)]
+    overlaps, regressions = lin.lock_anomalies(lin.lock_intervals(two))
+    assert [(a[2], b[2]) for a, b in overlaps] == [(3, 4)] and regressions == []
+    down = turns + [_lock(4, "acquired", 7, 6.5), _lock(4, "released", 7, 7)]
+    overlaps, regressions = lin.lock_anomalies(lin.lock_intervals(down))
+    assert overlaps == [] and [(a[3], b[3]) for a, b in regressions] == [(8, 7)]
+
+
+def test_an_interval_left_open_ends_at_the_clients_last_record():
+    recs = [_lock(1, "acquired", 5, 1),
+            {"type": "invoke", "p": 1, "i": 0, "key": "fence", "f": "write", "arg": 5, "t": 3},
+            _lock(2, "acquired", 6, 4)]
+    assert lin.lock_intervals(recs) == [(1, 3, 1, 5), (4, 4, 2, 6)]

@@ -15,6 +15,10 @@ faults_cluster_short, which must pass.
   every server at once, acknowledged writes vanish: the harness must report a version of a
   register acknowledged with two values (a lost write).
 
+- checker_catches_two_lock_holders: SYNOD_PLANT_LOCK_SECOND_HOLDER=1 (lockworker.py, a
+  client-side plant) takes the lock with one node below the client's own: the harness
+  must report two clients holding the lock at once.
+
 Each run's directory is kept when it reports anomalies; the test removes it after reading
 the verdict (SYNOD_KEEP_TMP=1 keeps it)."""
 
@@ -30,6 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(HERE, "run_faults.py")
 HARNESS_TIMEOUT_S = 300
 PLANT_DURATION_S = 10
+# The stale read and the second holder show without any fault; one short fault is kept so
+# the bug also meets a failover.
+PLANT_SHORT_DURATION_S = 4
 # Records a planted start-up drops: more than the writes acknowledged in the last moments
 # before a kill, fewer than a run's whole log.
 LOSE_TAIL_RECORDS = 40
@@ -52,7 +59,7 @@ def run_harness(*args):
 
 
 def test_checker_catches_stale_read():
-    rc, anomalies, out = run_harness("--duration", str(PLANT_DURATION_S),
+    rc, anomalies, out = run_harness("--duration", str(PLANT_SHORT_DURATION_S),
                                      "--kinds", "partition-leader",
                                      "--server-env", "SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1")
     assert rc == 1 and anomalies > 0
@@ -67,4 +74,13 @@ def test_checker_catches_lost_write():
                                      % LOSE_TAIL_RECORDS)
     assert rc == 1 and anomalies > 0
     assert re.search(r"^lost write: register r\d+ version \d+ acknowledged with two values",
+                     out, re.M)
+
+
+def test_checker_catches_two_lock_holders():
+    rc, anomalies, out = run_harness("--duration", str(PLANT_SHORT_DURATION_S),
+                                     "--kinds", "partition-majority",
+                                     "--client-env", "SYNOD_PLANT_LOCK_SECOND_HOLDER=1")
+    assert rc == 1 and anomalies > 0
+    assert re.search(r"^two lock holders: p\d+ token \d+ held .* and p\d+ token \d+ held",
                      out, re.M)
