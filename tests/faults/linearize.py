@@ -265,7 +265,7 @@ def _tup(x):
 def relevant(op):
     """Whether an op constrains the search: ok ops; unknown ops that may have had an effect
     (reads have none); failures that state something about the object (a CAS refused with
-    BadVersion, a fenced write refused by its guard)."""
+    BadVersion, a fenced write refused by its guard, NoNode from a register that exists)."""
     if op.status == OK:
         return True
     if op.status == UNKNOWN:
