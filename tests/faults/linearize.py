@@ -151,15 +151,23 @@ class Result:
 
 def check(ops, step, init, key=None, steps_max=SEARCH_STEPS_MAX):
     """Is this history of one object linearizable? ops: Op list (ok, unknown, and checked
-    failures); step: the model; init: the object's state before the history."""
-    ops = sorted(ops, key=lambda o: o.call)
-    n = len(ops)
+    failures); step: the model; init: the object's state before the history.
+
+    Operations with a known outcome are the linked list of the module docstring. Unknown
+    ones are kept apart, ordered by invocation, and tried only where the walk is stuck (at
+    a completion it cannot pass): an unknown op is placed only when something needs its
+    effect, which is the same search in another order (every candidate is still tried)
+    but keeps a few dozen unknown writes from multiplying every branch."""
+    known = sorted((o for o in ops if o.ret != INF), key=lambda o: o.call)
+    unknown = sorted((o for o in ops if o.ret == INF), key=lambda o: o.call)
+    ops = known + unknown
+    n = len(known)
     for k, o in enumerate(ops):
         o.index = k
     # Nodes: 0 = head, 1 + 2k = invocation of op k, 2 + 2k = its completion. At equal times
     # invocations sort first: simultaneous operations are treated as concurrent.
-    events = [(o.call, 0, 1 + 2 * k) for k, o in enumerate(ops)]
-    events += [(o.ret, 1, 2 + 2 * k) for k, o in enumerate(ops)]
+    events = [(o.call, 0, 1 + 2 * k) for k, o in enumerate(known)]
+    events += [(o.ret, 1, 2 + 2 * k) for k, o in enumerate(known)]
     events.sort()
     size = 1 + 2 * n
     nxt = [-1] * size
@@ -182,48 +190,94 @@ def check(ops, step, init, key=None, steps_max=SEARCH_STEPS_MAX):
             if nxt[node] != -1:
                 prv[nxt[node]] = node
 
+    # The set of known ops linearized is kept as (f, pending): f = one past the highest
+    # index linearized, pending = the indices below f not linearized. An op is linearized
+    # only while its invocation precedes every remaining completion, so pending holds just
+    # the ops in flight: memo keys stay small however long the history is (a bitset of
+    # every op would make each key O(n)). Unknown ops placed are a set of their own.
     state = init
-    linearized = 0
+    f, pending, placed = 0, frozenset(), frozenset()
     depth = 0
     cache = set()
-    stack = []  # (invocation node, state before it)
+    # The stack of choices as a linked list of frames, so the deepest point is kept by
+    # reference: (invocation node or -1 - position in `unknown`, completion node it was
+    # stuck at (unknown only), state, f, pending, placed before it, frame below).
+    top = None
     entry = nxt[0]
+    resume = 0  # at a stuck completion: the first unknown op still to try there
     steps = 0
-    best_depth, best, best_state, stuck = -1, [], init, None
+    best_depth, best_top, best_state, stuck = -1, None, init, None
+
+    def linearization(frame):
+        out = []
+        while frame is not None:
+            out.append(ops[(frame[0] - 1) // 2] if frame[0] > 0 else unknown[-1 - frame[0]])
+            frame = frame[6]
+        out.reverse()
+        return out
+
     while nxt[0] != -1:
         steps += 1
         if steps > steps_max:
-            return Result(key, False, ops, steps, undecided=True, stuck=stuck, best=best,
-                          best_state=best_state)
+            return Result(key, False, ops, steps, undecided=True, stuck=stuck,
+                          best=linearization(best_top), best_state=best_state)
         k = (entry - 1) // 2
         if entry % 2 == 1:  # an invocation: try to linearize op k here
             accepted, new_state = step(state, ops[k])
             if accepted:
-                new_linearized = linearized | (1 << k)
-                if (new_linearized, new_state) not in cache:
-                    cache.add((new_linearized, new_state))
-                    stack.append((entry, state))
-                    state, linearized = new_state, new_linearized
+                if k >= f:
+                    new_f, new_pending = k + 1, pending.union(range(f, k))
+                else:
+                    new_f, new_pending = f, pending.difference((k,))
+                memo = (new_f, new_pending, placed, new_state)
+                if memo not in cache:
+                    cache.add(memo)
+                    top = (entry, 0, state, f, pending, placed, top)
+                    state, f, pending = new_state, new_f, new_pending
                     depth += 1
                     lift(k)
                     entry = nxt[0]
                     continue
             entry = nxt[entry]
             continue
-        # A completion: op k had to be linearized by now.
-        if ops[k].ret == INF:
-            return Result(key, True, ops, steps)
+        # A completion: op k had to be linearized by now. Perhaps an unknown op invoked
+        # before it took effect in between.
+        moved = False
+        t = ops[k].ret
+        for u in range(resume, len(unknown)):
+            if unknown[u].call >= t:
+                break
+            if u in placed:
+                continue
+            accepted, new_state = step(state, unknown[u])
+            if not accepted:
+                continue
+            new_placed = placed.union((u,))
+            memo = (f, pending, new_placed, new_state)
+            if memo in cache:
+                continue
+            cache.add(memo)
+            top = (-1 - u, entry, state, f, pending, placed, top)
+            state, placed = new_state, new_placed
+            depth += 1
+            moved = True
+            break
+        resume = 0
+        if moved:
+            entry = nxt[0]
+            continue
         if depth > best_depth:
-            best_depth, stuck, best_state = depth, ops[k], state
-            best = [ops[(node - 1) // 2] for node, _ in stack]
-        if not stack:
-            return Result(key, False, ops, steps, stuck=stuck, best=best, best_state=best_state)
-        node, state = stack.pop()
-        j = (node - 1) // 2
-        linearized &= ~(1 << j)
+            best_depth, stuck, best_state, best_top = depth, ops[k], state, top
+        if top is None:
+            return Result(key, False, ops, steps, stuck=stuck, best=linearization(best_top),
+                          best_state=best_state)
+        node, at, state, f, pending, placed, top = top
         depth -= 1
-        unlift(j)
-        entry = nxt[node]
+        if node > 0:
+            unlift((node - 1) // 2)
+            entry = nxt[node]
+        else:
+            entry, resume = at, -node  # the next unknown op after this one, same point
     return Result(key, True, ops, steps)
 
 
@@ -273,6 +327,51 @@ def relevant(op):
     return op.error in ("badversion", "fenced", "nonode")
 
 
+def resolve_register_unknowns(ops, init_version=0):
+    """Narrows the unknown writes of one register before the search, from what the other
+    operations observed. Every update that takes effect gets the next version, values are
+    unique, and every ok operation reports a (version, value): so
+    - an unknown write whose value was observed took effect, at the version it was seen
+      with: it gets that version as its result, which pins its place;
+    - an unknown write whose value nobody observed either never took effect, or took
+      effect at a version nobody observed either (it was overwritten unseen). If no
+      observed version is missing below the one reported right after it could have
+      happened, there is no version it could have had except after everything observed,
+      where it changes nothing the search checks; it is left out.
+    Without this, each unknown write multiplies the places the search tries (it may be
+    linearized anywhere after its invocation), and a long run with a few dozen of them is
+    undecidable in any budget. Returns the ops to search (copies where results are set)."""
+    observed = {init_version: None}
+    seen_after = {}  # version -> latest completion of an op that observed it
+    for o in ops:
+        if o.status != OK:
+            continue
+        if o.f == "read":
+            version, value = o.result[1], o.result[0]
+        elif o.result is not None:
+            version, value = o.result, (o.arg if o.f == "write" else o.arg[1])
+        else:
+            continue
+        observed[version] = value
+        seen_after[version] = max(seen_after.get(version, -INF), o.ret)
+    by_value = {v: k for k, v in observed.items() if v is not None}
+    top = max(observed)
+    gaps = [g for g in range(init_version + 1, top) if g not in observed]
+    out = []
+    for o in ops:
+        if o.status != UNKNOWN or o.f not in ("write", "cas"):
+            out.append(o)
+            continue
+        value = o.arg if o.f == "write" else o.arg[1]
+        if value in by_value:
+            pinned = Op(o.process, o.seq, o.key, o.f, o.arg, o.call, status=UNKNOWN,
+                        result=by_value[value], ret=INF, error=o.error)
+            out.append(pinned)
+        elif any(o.call < seen_after.get(g + 1, -INF) for g in gaps):
+            out.append(o)
+    return out
+
+
 def check_history(ops, model="register", init=None, steps_max=SEARCH_STEPS_MAX):
     """Checks every key of a history; init: {key: initial state}. Returns [Result]."""
     step = MODELS[model]
@@ -281,8 +380,13 @@ def check_history(ops, model="register", init=None, steps_max=SEARCH_STEPS_MAX):
         if relevant(op):
             by_key.setdefault(op.key, []).append(op)
     init = init or {}
-    return [check(by_key[k], step, init.get(k), key=k, steps_max=steps_max)
-            for k in sorted(by_key)]
+    results = []
+    for k in sorted(by_key):
+        key_ops = by_key[k]
+        if model == "register" and init.get(k) is not None:
+            key_ops = resolve_register_unknowns(key_ops, init[k][1])
+        results.append(check(key_ops, step, init.get(k), key=k, steps_max=steps_max))
+    return results
 
 
 def classify(result):
@@ -382,6 +486,58 @@ def lock_anomalies(intervals):
     return overlaps, regressions
 
 
+def sequential_anomalies(ops, final):
+    """Direct checks of sequential creates (ops with f "create": arg a unique id, ok result
+    the node's name) against `final`, {name: id} read after the run (None if it could not
+    be read). Returns [text]:
+    - two acknowledged creates given one name;
+    - a create that completed before another was invoked but got a higher number (the
+      counter is the parent's cversion, which only grows);
+    - an acknowledged create missing at the end, or there with another id (a lost write);
+    - a node whose id was never sent, or whose create was refused (failed), or an id
+      present under two names."""
+    out = []
+    creates = [o for o in ops if o.f == "create"]
+    acked = sorted((o for o in creates if o.status == OK), key=lambda o: o.call)
+    by_name = {}
+    for o in acked:
+        if o.result in by_name:
+            out.append("sequential: %s given to two creates: %s and %s"
+                       % (o.result, by_name[o.result].arg, o.arg))
+        by_name[o.result] = o
+    by_ret = sorted(acked, key=lambda o: o.ret)
+    # A create B invoked after A completed must have a higher number: compare each op with
+    # the highest-numbered op that completed before it was invoked (one sweep).
+    k, best = 0, None
+    for o in acked:
+        while k < len(by_ret) and by_ret[k].ret < o.call:
+            if best is None or by_ret[k].result > best.result:
+                best = by_ret[k]
+            k += 1
+        if best is not None and o.result < best.result:
+            out.append("sequential: %s (%s) was created after %s (%s) completed"
+                       % (o.result, o.arg, best.result, best.arg))
+    if final is None:
+        return out
+    ids = {}
+    for name, uid in final.items():
+        ids.setdefault(uid, []).append(name)
+    sent = {o.arg: o for o in creates}
+    for o in acked:
+        if final.get(o.result) != o.arg:
+            out.append("sequential: acknowledged %s (%s) is %s at the end (lost write)"
+                       % (o.result, o.arg, "missing" if o.result not in final else
+                          "holding %s" % final[o.result]))
+    for uid, names in sorted(ids.items()):
+        if uid not in sent:
+            out.append("sequential: %s holds %s, which no client sent" % (names[0], uid))
+        elif sent[uid].status == FAIL:
+            out.append("sequential: %s holds %s, whose create was refused" % (names[0], uid))
+        if len(names) > 1:
+            out.append("sequential: %s is there twice: %s" % (uid, " ".join(sorted(names))))
+    return out
+
+
 def report(result, t0=None):
     """A human account of a failed check: the longest linearization's last steps, the state
     it reached, the operation it could not get past, and the window of operations around
@@ -423,10 +579,12 @@ def report(result, t0=None):
 
 
 def main(argv):
-    if len(argv) < 2:
-        print("usage: linearize.py HISTORY.jsonl [register|fenced]", file=sys.stderr)
+    """Checks a kept history the way run_faults.py does: the fence with the fenced model,
+    the sequential creates directly (without the final read), every other key as a
+    register."""
+    if len(argv) != 2:
+        print("usage: linearize.py HISTORY.jsonl", file=sys.stderr)
         return 2
-    model = argv[2] if len(argv) > 2 else "register"
     with open(argv[1]) as f:
         lines = f.readlines()
     init = {}
@@ -435,13 +593,20 @@ def main(argv):
         if rec.get("type") == "init":
             init[rec["key"]] = _tup(rec["state"])
     ops = load(lines)
+    fence = [o for o in ops if o.key == "fence"]
+    creates = [o for o in ops if o.f == "create"]
+    registers = [o for o in ops if o.key != "fence" and o.f != "create"]
     bad = 0
-    for r in check_history(ops, model, init):
+    for r in check_history(registers, "register", init) + \
+            check_history(fence, "fenced", init):
         if r.ok:
             print("key %s: linearizable (%d ops, %d steps)" % (r.key, len(r.ops), r.steps))
         else:
             bad += 1
             print(report(r))
+    for line in sequential_anomalies(creates, None):
+        bad += 1
+        print(line)
     print("anomalies: %d" % bad)
     return 1 if bad else 0
 

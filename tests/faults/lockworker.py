@@ -114,7 +114,7 @@ class Locker:
             if self.node is None:
                 raise Abandon()
         mine = seq_of(self.node)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not worker.stopped(self.args):
             children = self.call(self.zk.get_children_async(LOCK_DIR))
             names = {seq_of(c): c for c in children}
             if mine not in names:
@@ -181,7 +181,7 @@ class Locker:
     def run(self):
         deadline = time.monotonic() + self.args.seconds
         self.session(deadline)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not worker.stopped(self.args):
             try:
                 token = self.acquire(min(deadline, time.monotonic() + ACQUIRE_TIMEOUT_S))
                 if token is not None:
@@ -226,6 +226,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--out")
+    ap.add_argument("--stop-file")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)

@@ -21,6 +21,9 @@ Kinds (KINDS):
   link-slow           every server's link slow (netem delay with jitter, or a token bucket)
   link-lossy          every server's link drops LINK_LOSS_PERCENT of packets
   link-reorder        every server's link reorders (netem only; skipped without it)
+  combined            two of the kinds above at once (not kill-all), started in order
+                      and undone in reverse: a kill during a partition, a pause on lossy
+                      links, a partition inside a partition ...
 Clients are never cut off from servers: what a client sees of a cut server is what that
 server does about it.
 
@@ -35,7 +38,11 @@ import time
 import netns
 
 KINDS = ["kill-random", "kill-leader", "kill-all", "pause", "partition-majority", "partition-leader",
-         "partition-bridge", "partition-one-way", "link-slow", "link-lossy", "link-reorder"]
+         "partition-bridge", "partition-one-way", "link-slow", "link-lossy", "link-reorder",
+         "combined"]
+# What `combined` draws two distinct kinds from: every single fault but the power cut
+# (all servers down leaves nothing for a second fault to act on).
+COMBINABLE = [k for k in KINDS if k not in ("kill-all", "combined")]
 # Holds and quiet gaps of each profile. Every hold outlasts the election timeout
 # (electionTimeoutMs=1000: a new leader within 1-2 s); some pauses outlast the workers'
 # session timeout (worker.SESSION_TIMEOUT_S = 10 s). The short profile (the ctest run) keeps
@@ -152,6 +159,24 @@ class Nemesis:
         self.cluster.kill9_all()
         f.what = "kill -9 every server"
         f.undo = self.cluster.start
+
+    def _combined(self, f):
+        kinds = [k for k in COMBINABLE if k != "link-reorder" or self.net.netem_available()]
+        first, second = self.rng.sample(kinds, 2)
+        parts = []
+        for kind in (first, second):
+            part = Fault(kind, f.hold_s)
+            getattr(self, "_" + kind.replace("-", "_"))(part)
+            parts.append(part)
+        f.leader = parts[0].leader
+        f.what = " + ".join("%s: %s" % (p.kind, p.what) for p in parts)
+        f.skipped = all(p.skipped for p in parts)
+
+        def undo():
+            for p in reversed(parts):
+                if p.undo is not None:
+                    p.undo()
+        f.undo = undo
 
     def _pause(self, f):
         if self.rng.random() < 0.5:

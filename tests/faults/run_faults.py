@@ -26,7 +26,9 @@ Anomalies counted: registers whose history is not linearizable, registers the ch
 could not decide within its budget (an unchecked history proves nothing), versions of a
 register acknowledged with two different values (lost writes, linearize.forks; one per
 register; the same bug then also makes that register not linearizable: one bug, two
-anomalies), server exits the
+anomalies), two lock holders at once and lock tokens that went down, each finding of the
+sequential-node checks (linearize.sequential_anomalies, against the nodes read after the
+run), server exits the
 harness did not cause, sanitizer or assertion reports in server logs, and a cluster that
 does not recover after the final heal (no leader, or no acknowledged write in the tail).
 """
@@ -103,6 +105,9 @@ class Run:
         self.liveness = []
         self.restarted = []
         self.t_start = None
+        self.stop_file = os.path.join(self.dir, "stop")
+        self.seq_final = None
+        self.seq_ops = []
         self.t_heal = None
         self.t_end = None
 
@@ -133,13 +138,15 @@ class Run:
         leader = self.cluster.wait_leader()
         log("cluster up, leader server.%d; data and logs in %s" % (leader, self.dir))
         self._setup_keys()
-        seconds = WARMUP_S + total + TAIL_S + WORKER_START_S
+        # A bound for workers whose runner died; normally the stop file ends them.
+        seconds = WARMUP_S + total + TAIL_S + WORKER_START_S + RECOVERY_TIMEOUT_S
         for p in range(self.args.workers):
             argv = self.net.exec_argv(self.net.client_ns, [
                 sys.executable, os.path.join(HERE, "worker.py"), "--hosts",
                 self.cluster.hosts(), "--keys", ",".join(self.keys), "--process", str(p),
                 "--seed", str(self.seed), "--seconds", "%.1f" % seconds,
-                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)])
+                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
+                "--stop-file", self.stop_file])
             self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
                 self.dir, "worker-p%d.log" % p)).start())
         for k in range(self.args.lock_workers):
@@ -148,7 +155,8 @@ class Run:
                 sys.executable, os.path.join(HERE, "lockworker.py"), "--hosts",
                 self.cluster.hosts(), "--process", str(p), "--seed", str(self.seed),
                 "--seconds", "%.1f" % seconds,
-                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)])
+                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
+                "--stop-file", self.stop_file])
             env = dict(os.environ)
             env.update(self.args.client_env)
             self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
@@ -169,6 +177,8 @@ class Run:
         except RuntimeError as e:
             self.liveness.append(str(e))
         self._wait(TAIL_S)
+        with open(self.stop_file, "w"):
+            pass
         deadline = time.monotonic() + WORKER_EXIT_GRACE_S
         for w in self.workers:
             while w.running() and time.monotonic() < deadline:
@@ -178,6 +188,25 @@ class Run:
             log("workers %s still running after the grace period: killed" % late)
         self._poll()
         self.t_end = time.monotonic()
+        self._dump_seq()
+
+    def _dump_seq(self):
+        """Reads every sequential node after the run, for the durability check."""
+        out = os.path.join(self.dir, "seq-final.json")
+        argv = self.net.exec_argv(self.net.client_ns, [
+            sys.executable, os.path.join(HERE, "worker.py"), "--dump-seq", "--hosts",
+            self.cluster.hosts(), "--keys", ",".join(self.keys), "--out", out])
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=SETUP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            p = None
+        if p is None or p.returncode != 0:
+            self.liveness.append("the sequential nodes could not be read after the run: %s"
+                                 % ("timeout" if p is None else p.stdout[-500:]))
+            return
+        with open(out) as f:
+            self.seq_final = json.load(f)
 
     def _setup_keys(self):
         argv = self.net.exec_argv(self.net.client_ns, [
@@ -238,7 +267,8 @@ class Run:
             for r in records:
                 f.write(json.dumps(r) + "\n")
         all_ops = linearize.load(json.dumps(r) for r in records)
-        ops = [o for o in all_ops if o.key != lockworker.FENCE_KEY]
+        ops = [o for o in all_ops if o.key in self.keys]
+        self.seq_ops = [o for o in all_ops if o.key == worker.SEQ_KEY]
         fence_ops = [o for o in all_ops if o.key == lockworker.FENCE_KEY]
         init = {k: (worker.INIT_VALUE, 0) for k in self.keys}
         t = time.monotonic()
@@ -268,6 +298,12 @@ class Run:
                        % (f, len(by.get((f, "ok"), [])), len(by.get((f, "fail"), [])),
                           " (%d BadVersion)" % refused if f == "cas" else "",
                           len(by.get((f, "info"), []))))
+        seq = self.seq_ops
+        out.append("sequential creates: %d (ok %d, unknown %d); %s"
+                   % (len(seq), sum(1 for o in seq if o.status == "ok"),
+                      sum(1 for o in seq if o.status == "info"),
+                      "%d nodes at the end" % len(self.seq_final)
+                      if self.seq_final is not None else "not read at the end"))
         intervals = getattr(self, "lock_intervals", [])
         fence = getattr(self, "fence_ops", [])
         if self.args.lock_workers:
@@ -329,6 +365,11 @@ class Run:
         for a, b in regressions[:REPORT_LOCK_MAX]:
             out.append("lock token went down: p%s acquired token %d at %.3f after p%s had "
                        "token %d at %.3f" % (b[2], b[3], b[0] - t0, a[2], a[3], a[0] - t0))
+        seq_bad = linearize.sequential_anomalies(self.seq_ops, self.seq_final)
+        for line in seq_bad[:REPORT_LOCK_MAX]:
+            out.append(line)
+        if len(seq_bad) > REPORT_LOCK_MAX:
+            out.append("sequential: ... %d more" % (len(seq_bad) - REPORT_LOCK_MAX))
         bad = [r for r in results if not r.ok and not r.undecided]
         undecided = [r for r in results if r.undecided]
         for r in bad + undecided:
@@ -336,12 +377,12 @@ class Run:
         out.append("linearizability: %d registers (the fence included) checked in %.1f s: %d not linearizable, "
                    "%d undecided" % (len(results), check_s, len(bad), len(undecided)))
         anomalies = len(bad) + len(undecided) + len(forks) + len(overlaps) + \
-            len(regressions) + len(exits) + len(reports) + len(self.liveness)
+            len(regressions) + len(seq_bad) + len(exits) + len(reports) + len(self.liveness)
         out.append("anomalies by kind: not linearizable %d, undecided %d, lost writes %d, "
-                   "two lock holders %d, lock tokens down %d, server exits %d, "
+                   "two lock holders %d, lock tokens down %d, sequential %d, server exits %d, "
                    "sanitizer reports %d, liveness %d"
                    % (len(bad), len(undecided), len(forks), len(overlaps), len(regressions),
-                      len(exits), len(reports), len(self.liveness)))
+                      len(seq_bad), len(exits), len(reports), len(self.liveness)))
         keep = anomalies > 0 or self.args.keep
         out.append("history: %s (%s)" % (history, "kept" if keep else "removed with its dir"))
         out.append("replay: make faults DURATION=%d SEED=%d%s"

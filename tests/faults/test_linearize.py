@@ -251,7 +251,7 @@ def test_a_history_too_hard_for_the_budget_is_undecided_not_passed():
     # Many concurrent unknown writes and a read no order can explain: exhausting the
     # search takes far more than the tiny budget given.
     ops = [op(p, "write", "u%d" % p, 1, None, status=UNKNOWN) for p in range(14)]
-    ops.append(op(99, "read", None, 2, 3, result=("nobody-wrote-this", 1)))
+    ops.append(op(99, "read", None, 2, 3, result=("nobody-wrote-this", 20)))
     r = run(ops, steps_max=1000)
     assert not r.ok and r.undecided
     assert "UNDECIDED" in lin.report(r)
@@ -302,3 +302,23 @@ def test_an_interval_left_open_ends_at_the_clients_last_record():
             {"type": "invoke", "p": 1, "i": 0, "key": "fence", "f": "write", "arg": 5, "t": 3},
             _lock(2, "acquired", 6, 4)]
     assert lin.lock_intervals(recs) == [(1, 3, 1, 5), (4, 4, 2, 6)]
+
+
+def test_sequential_creates():
+    def c(p, uid, call, ret, name=None, status=OK):
+        return op(p, "create", uid, call, ret, status=status, result=name, key="seq")
+    good = [c(1, "a", 1, 2, "n-0000000000"), c(2, "b", 1.5, 3, "n-0000000001"),
+            c(1, "c", 4, 5, "n-0000000002"), c(3, "d", 4, None, status=UNKNOWN)]
+    final = {"n-0000000000": "a", "n-0000000001": "b", "n-0000000002": "c",
+             "n-0000000003": "d"}
+    assert lin.sequential_anomalies(good, final) == []
+    assert lin.sequential_anomalies(good, {k: v for k, v in final.items()
+                                           if v != "d"}) == []
+    lost = {k: v for k, v in final.items() if v != "b"}
+    assert [t for t in lin.sequential_anomalies(good, lost) if "lost write" in t]
+    dup = good + [c(4, "e", 6, 7, "n-0000000002")]
+    assert [t for t in lin.sequential_anomalies(dup, None) if "two creates" in t]
+    back = good + [c(4, "e", 6, 7, "n-0000000001")]
+    assert [t for t in lin.sequential_anomalies(back, None) if "created after" in t]
+    ghost = dict(final, **{"n-0000000009": "zz"})
+    assert [t for t in lin.sequential_anomalies(good, ghost) if "no client sent" in t]

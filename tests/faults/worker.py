@@ -22,6 +22,10 @@ Operations on /faults/<key>:
   The cluster keeps its default linearizableReads=false: this is how ZooKeeper
   applications get linearizable reads, and it is what the stale-read plant breaks.
 - write(v): setData with any version; ok carries the new dataVersion.
+- create (key "seq", 10 % of operations): a persistent sequential node /faults/seq/n-<seq>
+  holding a unique id; ok carries the name the server gave it. Checked directly
+  (linearize.sequential_anomalies): names unique, increasing in real time, and after the
+  run every acknowledged one is there with its id and nothing else is.
 - cas(version, v): setData with that expected version (from this worker's last view of the
   key); BadVersion is a definite refusal (fail, error "badversion"), which the checker
   checks too.
@@ -51,8 +55,12 @@ START_TIMEOUT_S = 60.0
 OP_TIMEOUT_S = 6.0
 THINK_S_MAX = 0.02
 CONNECT_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 1.5, "max_delay": 1.0}
+SEQ_SHARE = 0.1
 READ_SHARE = 0.4
-WRITE_SHARE = 0.3
+WRITE_SHARE = 0.25
+SEQ_DIR = ROOT + "/seq"
+SEQ_KEY = "seq"
+SEQ_DIGITS = 10
 # A session that cannot reconnect for this long is given up for a new one, as an
 # application would restart its client. A server refuses a session that has seen a
 # later zxid than the server has applied (ZooKeeper's rule), so after a cluster lost
@@ -128,6 +136,7 @@ def setup(hosts, keys):
     zk = make_client(hosts)
     deadline = time.monotonic() + START_TIMEOUT_S
     try:
+        zk.ensure_path(SEQ_DIR)
         for key in keys:
             while True:
                 try:
@@ -149,6 +158,28 @@ def setup(hosts, keys):
         zk.close()
 
 
+def dump_seq(hosts, out):
+    """Writes {name: data} of every node under SEQ_DIR, read after a sync, as JSON."""
+    zk = make_client(hosts)
+    try:
+        zk.sync(SEQ_DIR)
+        nodes = {}
+        for name in zk.get_children(SEQ_DIR):
+            data, _ = zk.get("%s/%s" % (SEQ_DIR, name))
+            nodes[name] = data.decode()
+    finally:
+        zk.stop()
+        zk.close()
+    with open(out, "w") as f:
+        json.dump(nodes, f)
+
+
+def stopped(args):
+    """The runner creates the stop file when the run is over; the deadline only bounds a
+    worker whose runner died."""
+    return args.stop_file is not None and os.path.exists(args.stop_file)
+
+
 def error_name(e):
     if isinstance(e, KazooTimeoutError):
         return "timeout"
@@ -164,7 +195,7 @@ def run(args):
     last_version = {k: 0 for k in keys}
     deadline = time.monotonic() + args.seconds
     n_written = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopped(args):
         if conn.down_for() > FRESH_SESSION_AFTER_S:
             print("%.3f: no connection for %.0f s: a new session" % (
                 time.monotonic(), conn.down_for()), file=sys.stderr, flush=True)
@@ -175,9 +206,25 @@ def run(args):
             except KazooTimeoutError:
                 break
             conn = Connection(zk)
+        roll = rng.random()
+        if roll < SEQ_SHARE:
+            n_written += 1
+            uid = "p%d-s%d" % (args.process, n_written)
+            n = hist.invoke(SEQ_KEY, "create", uid)
+            try:
+                name = zk.create_async(SEQ_DIR + "/n-", uid.encode(),
+                                       sequence=True).get(timeout=OP_TIMEOUT_S)
+            except NoNodeError:
+                hist.end(n, "fail", error="nonode")
+            except Exception as e:
+                hist.end(n, "info", error=error_name(e))
+            else:
+                hist.end(n, "ok", result=name.rsplit("/", 1)[1])
+            time.sleep(rng.random() * THINK_S_MAX)
+            continue
+        roll = (roll - SEQ_SHARE) / (1.0 - SEQ_SHARE)
         key = rng.choice(keys)
         path = "%s/%s" % (ROOT, key)
-        roll = rng.random()
         if roll < READ_SHARE:
             n = hist.invoke(key, "read")
             mark = conn.mark()
@@ -225,14 +272,20 @@ def main():
     ap.add_argument("--hosts", required=True)
     ap.add_argument("--keys", required=True)
     ap.add_argument("--setup", action="store_true")
+    ap.add_argument("--dump-seq", action="store_true",
+                    help="write the sequential nodes and their data to --out")
     ap.add_argument("--process", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--out")
+    ap.add_argument("--stop-file")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     # kazoo logs every lost connection; here they are the point.
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    if args.dump_seq:
+        dump_seq(args.hosts, args.out)
+        return 0
     if args.setup:
         setup(args.hosts, args.keys.split(","))
         print("setup done", flush=True)
