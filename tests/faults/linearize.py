@@ -130,7 +130,24 @@ def fenced_step(state, op):
     raise ValueError("fenced register: unknown operation %r" % op.f)
 
 
+def register_behind(state, op):
+    """Whether the register's state may still have to advance for `op` to be linearized:
+    updates only ever raise the version, so when op needs a version not above the current
+    one (and was refused in this state), no unknown write placed now can help it. The
+    search uses this to try unknown ops only where they can matter."""
+    version = state[1]
+    if op.status == FAIL:
+        return op.error == "badversion" and version == op.arg[0]
+    if op.f == "read":
+        return op.result[1] > version
+    if op.result is not None:
+        return op.result - 1 > version
+    return True
+
+
 MODELS = {"register": register_step, "fenced": fenced_step}
+# For each model, when unknown ops are worth trying at a stuck point (None: always).
+BEHIND = {"register": register_behind, "fenced": None}
 
 
 # ---- the search ----
@@ -149,7 +166,7 @@ class Result:
         self.best_state = best_state
 
 
-def check(ops, step, init, key=None, steps_max=SEARCH_STEPS_MAX):
+def check(ops, step, init, key=None, steps_max=SEARCH_STEPS_MAX, behind=None):
     """Is this history of one object linearizable? ops: Op list (ok, unknown, and checked
     failures); step: the model; init: the object's state before the history.
 
@@ -157,7 +174,9 @@ def check(ops, step, init, key=None, steps_max=SEARCH_STEPS_MAX):
     ones are kept apart, ordered by invocation, and tried only where the walk is stuck (at
     a completion it cannot pass): an unknown op is placed only when something needs its
     effect, which is the same search in another order (every candidate is still tried)
-    but keeps a few dozen unknown writes from multiplying every branch."""
+    but keeps a few dozen unknown writes from multiplying every branch. `behind(state,
+    op)`, when given, says whether the op stuck there could still be helped by updates
+    placed now; when it cannot, no unknown op is tried there at all."""
     known = sorted((o for o in ops if o.ret != INF), key=lambda o: o.call)
     unknown = sorted((o for o in ops if o.ret == INF), key=lambda o: o.call)
     ops = known + unknown
@@ -244,7 +263,8 @@ def check(ops, step, init, key=None, steps_max=SEARCH_STEPS_MAX):
         # before it took effect in between.
         moved = False
         t = ops[k].ret
-        for u in range(resume, len(unknown)):
+        first = resume if behind is None or behind(state, ops[k]) else len(unknown)
+        for u in range(first, len(unknown)):
             if unknown[u].call >= t:
                 break
             if u in placed:
@@ -385,7 +405,8 @@ def check_history(ops, model="register", init=None, steps_max=SEARCH_STEPS_MAX):
         key_ops = by_key[k]
         if model == "register" and init.get(k) is not None:
             key_ops = resolve_register_unknowns(key_ops, init[k][1])
-        results.append(check(key_ops, step, init.get(k), key=k, steps_max=steps_max))
+        results.append(check(key_ops, step, init.get(k), key=k, steps_max=steps_max,
+                             behind=BEHIND[model]))
     return results
 
 

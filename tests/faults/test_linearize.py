@@ -322,3 +322,35 @@ def test_sequential_creates():
     assert [t for t in lin.sequential_anomalies(back, None) if "created after" in t]
     ghost = dict(final, **{"n-0000000009": "zz"})
     assert [t for t in lin.sequential_anomalies(good, ghost) if "no client sent" in t]
+
+
+def test_a_long_history_with_many_unknown_writes_is_decided_quickly():
+    # 20x the ops of the other random histories, about 40 unknown writes (half of them
+    # never applied, the others often overwritten before anyone read them): a bitset memo
+    # with unknowns tried in time order does not finish this in minutes.
+    global RANDOM_OPS
+    saved = RANDOM_OPS
+    RANDOM_OPS = 8000
+    try:
+        ops = random_linearizable_history(random.Random(5))
+    finally:
+        RANDOM_OPS = saved
+    assert sum(1 for o in ops if o.status == UNKNOWN) > 20
+    started = time.monotonic()
+    r = run(ops)
+    assert r.ok, lin.report(r)
+    assert time.monotonic() - started < RANDOM_CHECK_BUDGET_S
+
+
+def test_a_stale_read_planted_in_a_long_random_history_is_found():
+    rng = random.Random(13)
+    for _ in range(RANDOM_HISTORIES // 3):
+        ops = random_linearizable_history(rng)
+        reads = sorted((o for o in ops if o.f == "read"), key=lambda o: o.call)
+        old, late = reads[len(reads) // 4], reads[-len(reads) // 4]
+        if old.result[1] + 1 >= late.result[1]:
+            continue
+        late.result = old.result  # a value that was real, long overwritten
+        r = run(ops)
+        assert not r.ok and not r.undecided
+        assert "stale read" in lin.report(r)
