@@ -79,6 +79,13 @@ bench: deps build
 bench-cluster: deps build
 	bench/run.py $(BUILD) --only cluster
 
+# The fault harness (tests/faults/run_faults.py, docs/testing.md): 5 servers of the release
+# build in network namespaces (needs root), client processes, a seeded schedule of kills,
+# pauses, partitions and bad links, every history checked for linearizability. Ends with
+# `anomalies: N` and fails when N > 0. SEED=n replays a schedule; FAULTSFLAGS adds options.
+faults: deps build
+	/usr/bin/python3 tests/faults/run_faults.py --bin $(SYNOD) --duration $(or $(DURATION),120) $(if $(SEED),--seed $(SEED)) $(FAULTSFLAGS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

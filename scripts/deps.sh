@@ -11,7 +11,7 @@ packages=(
 	python3-kazoo python3-pytest
 	zookeeper zookeeper-bin libzookeeper-mt-dev
 	etcd-server etcd-client
-	valgrind iproute2 procps
+	valgrind iproute2 procps nftables
 	chromium chromium-driver python3-selenium
 )
 

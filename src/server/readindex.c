@@ -11,10 +11,39 @@
  * a leader) fails, and its callback decides: the connections close and their
  * clients try again, elsewhere if need be.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "base/assert.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "server/server.h"
+
+#ifndef NDEBUG
+/*
+ * PLANTED BUG, test builds only (NDEBUG unset), for the fault harness's
+ * checker_catches_stale_read (tests/faults/test_plants.py): with
+ * SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1 in the environment a wait asks Raft nothing
+ * and is ready at what this server has applied, so sync answers from the server's own
+ * state and the read after it may miss writes the leader had already committed.
+ */
+static bool plant_sync_without_read_index(void)
+{
+        static int planted = -1; /* read once: the environment does not change */
+        if (planted < 0) {
+                const char *v = getenv("SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX");
+                planted = v != NULL && strcmp(v, "1") == 0;
+                if (planted)
+                        SYN_WARN("PLANTED BUG: sync is answered without a ReadIndex round");
+        }
+        return planted == 1;
+}
+#else
+static bool plant_sync_without_read_index(void)
+{
+        return false;
+}
+#endif
 
 int readindex_start(struct srv *srv, struct srv_read_wait *w,
                     void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok))
@@ -43,7 +72,13 @@ int readindex_start(struct srv *srv, struct srv_read_wait *w,
          * voter): the caller has not finished recording the wait yet. before_sleep
          * completes it in this same loop iteration. */
         w->starting = true;
-        int rc = host_step(srv, &ev);
+        int rc = 0;
+        if (plant_sync_without_read_index()) {
+                w->index = srv->sm.applied;
+                w->have_index = true;
+        } else {
+                rc = host_step(srv, &ev);
+        }
         w->starting = false;
         if (rc != 0)
                 readindex_cancel(srv, w);

@@ -368,6 +368,48 @@ static int open_start(struct wal *wal)
         return SYN_OK;
 }
 
+#ifndef NDEBUG
+/*
+ * PLANTED BUG, test builds only (NDEBUG unset), for the fault harness's
+ * checker_catches_lost_write (tests/faults/test_plants.py). A server that acknowledged
+ * records before fsyncing them loses the unsynced tail when the machine loses power; a
+ * kill -9 keeps the page cache, so the harness cannot cause that loss itself. With
+ * SYNOD_PLANT_WAL_LOSE_TAIL=n in the environment, start-up behaves as if power had been
+ * cut: the last n recovered records are truncated away (on disk too) and not replayed.
+ */
+#define PLANT_LOSE_TAIL_MAX 100000
+
+static int plant_lose_tail(struct wal *wal, struct wal_recovered *rec)
+{
+        const char *v = getenv("SYNOD_PLANT_WAL_LOSE_TAIL");
+        long n = v != NULL ? strtol(v, NULL, 10) : 0;
+        if (n <= 0 || rec->count == 0)
+                return SYN_OK;
+        size_t drop = (size_t)(n < PLANT_LOSE_TAIL_MAX ? n : PLANT_LOSE_TAIL_MAX);
+        if (drop > rec->count)
+                drop = rec->count;
+        uint64_t first = rec->last_index - drop + 1;
+        struct wal_job job = {.kind = WAL_JOB_TRUNCATE_SUFFIX, .index = first};
+        int err = wal_io_run(wal, &job);
+        if (err != SYN_OK)
+                return err;
+        for (size_t i = rec->count - drop; i < rec->count; i++)
+                free((void *)rec->entries[i].data);
+        rec->count -= drop;
+        rec->last_index = first - 1;
+        SYN_WARN("PLANTED BUG: dropped the last %zu WAL records (from index %llu) at start-up",
+                 drop, (unsigned long long)first);
+        return SYN_OK;
+}
+#else
+static int plant_lose_tail(struct wal *wal, struct wal_recovered *rec)
+{
+        (void)wal;
+        (void)rec;
+        return SYN_OK;
+}
+#endif
+
 int wal_open(struct wal *wal, const char *dir, const struct wal_options *options,
              struct wal_recovered *rec)
 {
@@ -387,6 +429,8 @@ int wal_open(struct wal *wal, const char *dir, const struct wal_options *options
                 err = wal_meta_load(&wal->fs, wal->log_dir, &rec->meta, &wal->meta_sequence);
         if (err == SYN_OK)
                 err = wal_recover(wal, rec);
+        if (err == SYN_OK)
+                err = plant_lose_tail(wal, rec);
         if (err == SYN_OK) {
                 err = open_start(wal);
                 if (err != SYN_OK) {

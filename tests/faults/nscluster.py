@@ -1,0 +1,240 @@
+"""A synod cluster whose servers each run in their own network namespace (netns.Network).
+
+    <dir>/zoo.cfg        shared by every server: the suite's keys, electionTimeoutMs=1000,
+                         and server.N=198.18.0.N:PEER_PORT:ELECTION_PORT;198.18.0.N:CLIENT_PORT
+    <dir>/sN/data/myid   N
+    <dir>/sN/server.log  server N's output over all its lives (restarts append)
+
+Every server is started as `ip netns exec <ns of N> synod serve -c zoo.cfg --id N` by
+procs.ManagedProcess: `ip netns exec` execs synod in place, so the PID recorded is synod's,
+and kill9 / pause / resume / stop signal exactly that PID. The harness asks servers `srvr`
+from the client namespace (netns.Network.inside), never through a namespace of its own.
+
+An exit the harness did not cause (a crash, an assertion, a sanitizer report) is noticed by
+unexpected_exits(), which the runner polls; sanitizer_reports() scans the logs at the end.
+"""
+
+import os
+import signal
+import time
+
+import servers
+from procs import ManagedProcess
+
+CLIENT_PORT = 2181
+PEER_PORT = 2888
+ELECTION_PORT = 3888
+# The suite's value (tests/lib/servers.py): ASan builds on a loaded 2-core machine stall
+# the loop past the 200 ms default and start needless elections.
+ELECTION_TIMEOUT_MS = 1000
+FOUR_LETTER_TIMEOUT_S = 1.0
+FOUR_LETTER_BYTES_MAX = 1 << 20
+LEADER_TIMEOUT_S = 60.0
+POLL_S = 0.2
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer", ": assertion failed: ")
+
+
+class Server:
+    def __init__(self, server_id, root, addr):
+        self.id = server_id
+        self.addr = addr
+        self.dir = os.path.join(root, "s%d" % server_id)
+        self.data_dir = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "server.log")
+        self.process = None
+        self.paused = False
+        self.lives = 0
+
+    def line(self):
+        return "server.%d=%s:%d:%d;%s:%d" % (self.id, self.addr, PEER_PORT, ELECTION_PORT,
+                                            self.addr, CLIENT_PORT)
+
+
+class NetnsCluster:
+    def __init__(self, net, binary, root, cfg_overrides=None, log=print, env=None):
+        self.net = net
+        self.env = dict(env or {})  # added to every server's environment (planted bugs)
+        self.binary = os.path.abspath(binary)
+        self.root = root
+        self.log = log
+        self.cfg_path = os.path.join(root, "zoo.cfg")
+        self.servers = {i: Server(i, root, net.server_addr(i)) for i in net.ids()}
+        self.exits = []  # (time, id, returncode) of exits the harness did not cause
+        cfg = {
+            "tickTime": servers.TICK_TIME_MS,
+            "initLimit": 10,
+            "syncLimit": 5,
+            "dataDir": "data",
+            "minSessionTimeout": servers.MIN_SESSION_TIMEOUT_MS,
+            "maxSessionTimeout": servers.MAX_SESSION_TIMEOUT_MS,
+            "4lw.commands.whitelist": "*",
+            "maxClientCnxns": 200,
+            "electionTimeoutMs": ELECTION_TIMEOUT_MS,
+        }
+        cfg.update(cfg_overrides or {})
+        for s in self.servers.values():
+            os.makedirs(s.data_dir, exist_ok=True)
+            with open(os.path.join(s.data_dir, "myid"), "w") as f:
+                f.write("%d\n" % s.id)
+        with open(self.cfg_path, "w") as f:
+            for key, value in cfg.items():
+                f.write("%s=%s\n" % (key, value))
+            for i in sorted(self.servers):
+                f.write(self.servers[i].line() + "\n")
+
+    def ids(self):
+        return sorted(self.servers)
+
+    def hosts(self):
+        return ",".join("%s:%d" % (s.addr, CLIENT_PORT) for s in self.servers.values())
+
+    # ---- processes ----
+
+    def start(self, i=None):
+        """Starts server i (or every server that is not running); does not wait: a server
+        restarted inside a partition may not serve for a long time."""
+        for sid in ([i] if i is not None else self.ids()):
+            s = self.servers[sid]
+            if self.running(sid):
+                continue
+            argv = self.net.exec_argv(self.net.server_ns(sid),
+                                      [self.binary, "serve", "-c", self.cfg_path, "--id",
+                                       str(sid)])
+            run_env = dict(os.environ)
+            run_env.update(self.env)
+            with open(s.log_path, "a") as f:
+                f.write("==== harness: start (life %d) at monotonic %.3f ====\n"
+                        % (s.lives + 1, time.monotonic()))
+            s.process = ManagedProcess(argv, s.dir, s.log_path, run_env).start()
+            s.paused = False
+            s.lives += 1
+
+    def running(self, i):
+        s = self.servers[i]
+        return s.process is not None and s.process.running()
+
+    def pid(self, i):
+        s = self.servers[i]
+        return s.process.pid if s.process is not None else None
+
+    def kill9(self, i):
+        s = self.servers[i]
+        if s.process is not None:
+            s.process.kill9()
+        s.process = None
+        s.paused = False
+
+    def kill9_all(self):
+        """SIGKILL every running server before reaping any, so none outlives the others by
+        more than the few microseconds between two kill(2) calls."""
+        live = [s for s in self.servers.values() if s.process is not None and
+                s.process.running()]
+        for s in live:
+            os.kill(s.process.pid, signal.SIGKILL)
+        for sid in self.ids():
+            self.kill9(sid)
+
+    def pause(self, i):
+        s = self.servers[i]
+        if s.process is not None and not s.paused:
+            s.process.signal(signal.SIGSTOP)
+            s.paused = True
+
+    def resume(self, i):
+        s = self.servers[i]
+        if s.process is not None and s.paused:
+            s.process.signal(signal.SIGCONT)
+            s.paused = False
+
+    def unexpected_exits(self):
+        """Servers that exited although the harness neither killed nor stopped them:
+        recorded in self.exits and returned; their process slot is cleared so the caller
+        may restart them."""
+        found = []
+        for sid, s in self.servers.items():
+            if s.process is not None and not s.process.running():
+                rc = s.process.proc.returncode
+                s.process.proc = None
+                s.process = None
+                s.paused = False
+                found.append((time.monotonic(), sid, rc))
+        self.exits.extend(found)
+        return found
+
+    def stop_all(self):
+        """SIGCONT what is paused, then SIGTERM (SIGKILL after a bound) each PID we own."""
+        for sid in self.ids():
+            self.resume(sid)
+        for sid in self.ids():
+            s = self.servers[sid]
+            if s.process is not None:
+                try:
+                    s.process.stop()
+                except Exception:
+                    s.process.kill9()
+                s.process = None
+
+    # ---- asking servers ----
+
+    def four_letter(self, i, cmd, timeout_s=FOUR_LETTER_TIMEOUT_S):
+        s = self.servers[i]
+        sock = self.net.connect(self.net.client_ns, s.addr, CLIENT_PORT, timeout_s)
+        with sock:
+            sock.sendall(cmd.encode())
+            chunks, total = [], 0
+            deadline = time.monotonic() + timeout_s
+            while total < FOUR_LETTER_BYTES_MAX:
+                sock.settimeout(max(0.05, deadline - time.monotonic()))
+                data = sock.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+                total += len(data)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def mode(self, i):
+        if not self.running(i) or self.servers[i].paused:
+            return None
+        try:
+            reply = self.four_letter(i, "srvr")
+        except OSError:
+            return None
+        for line in reply.splitlines():
+            if line.startswith("Mode:"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+    def modes(self):
+        return {i: self.mode(i) for i in self.ids()}
+
+    def leader(self):
+        claims = [i for i, m in self.modes().items() if m == "leader"]
+        return claims[0] if len(claims) == 1 else None
+
+    def wait_leader(self, timeout_s=LEADER_TIMEOUT_S):
+        deadline = time.monotonic() + timeout_s
+        for _ in range(int(timeout_s / POLL_S) + 1):
+            leader = self.leader()
+            if leader is not None:
+                return leader
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_S)
+        raise RuntimeError("no leader after %.0fs; modes %s; logs in %s"
+                           % (timeout_s, self.modes(), self.root))
+
+    def sanitizer_reports(self):
+        """(server id, first matching line) for every log holding a sanitizer or assertion
+        report."""
+        found = []
+        for sid, s in self.servers.items():
+            try:
+                with open(s.log_path, errors="replace") as f:
+                    for line in f:
+                        if any(m in line for m in SANITIZER_MARKERS):
+                            found.append((sid, line.strip()))
+                            break
+            except OSError:
+                pass
+        return found

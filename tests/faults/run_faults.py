@@ -1,0 +1,464 @@
+#!/usr/bin/python3
+"""The fault harness: 5 synod servers in network namespaces, client processes recording
+every operation, a seeded schedule of faults, and a linearizability check of what clients
+saw. `make faults DURATION=s [SEED=n]` runs it on the release build; the ctest
+faults_cluster_short runs a short mix with every fault kind on the ASan build.
+
+    /usr/bin/python3 tests/faults/run_faults.py --bin build/src/server/synod --duration 120
+        [--seed N] [--workers 5] [--keys 3] [--dir DIR] [--keep] [--kinds a,b,...]
+        [--profile short] [--no-every-kind] [--cfg key=value ...] [--server-env K=V ...]
+
+A run:
+1. builds the network (netns.py) — and fails, saying why, when it cannot;
+2. starts the cluster (nscluster.py) and waits for a leader; creates the registers;
+3. starts the workers (worker.py) in the client namespace;
+4. runs the schedule (nemesis.py): a fault, held, undone, a quiet gap, ...; a server that
+   exits without being told to is recorded and restarted;
+5. heals everything and lets the workers run on for TAIL_S, so recovery shows in the
+   history; stops the workers and the servers (by PID), removes the network;
+6. merges the histories into <dir>/history.jsonl, checks each register
+   (linearize.py), scans the server logs for sanitizer reports, and prints the summary.
+   Its last line is `anomalies: N`; the exit status is 1 when N > 0, 2 when the harness
+   itself could not run. <dir> (history, nemesis log, each server's log and data) is kept
+   when N > 0 or with --keep, and removed otherwise.
+
+Anomalies counted: registers whose history is not linearizable, registers the checker
+could not decide within its budget (an unchecked history proves nothing), versions of a
+register acknowledged with two different values (lost writes, linearize.forks; one per
+register; the same bug then also makes that register not linearizable: one bug, two
+anomalies), two lock holders at once and lock tokens that went down, each finding of the
+sequential-node checks (linearize.sequential_anomalies, against the nodes read after the
+run), server exits the
+harness did not cause, sanitizer or assertion reports in server logs, and a cluster that
+does not recover after the final heal (no leader, or no acknowledged write in the tail).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, HERE)
+
+import linearize  # noqa: E402
+import lockworker  # noqa: E402
+import nemesis  # noqa: E402
+import netns  # noqa: E402
+import nscluster  # noqa: E402
+import worker  # noqa: E402
+from procs import ManagedProcess  # noqa: E402
+
+N_SERVERS = 5
+WORKERS_DEFAULT = 5
+KEYS_DEFAULT = 3
+LOCK_WORKERS_DEFAULT = 3
+# Lock clients' process numbers start here, apart from the register workers'.
+LOCK_PROCESS_BASE = 100
+WARMUP_S = 3.0
+# After the last heal: long enough for an election and for clients to reconnect.
+TAIL_S = 8.0
+SETUP_TIMEOUT_S = 90.0
+WORKER_EXIT_GRACE_S = worker.OP_TIMEOUT_S * 2 + 10.0
+RECOVERY_TIMEOUT_S = 60.0
+WORKER_START_S = 3.0
+POLL_S = 0.25
+REPORT_LOCK_MAX = 10
+
+
+def log(msg):
+    print("[%8.3f] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+T0 = time.monotonic()
+
+
+def longest_gap(points, start, end):
+    """Longest interval inside [start, end] with none of the sorted `points` in it."""
+    prev, gap = start, 0.0
+    for p in points:
+        if p < start:
+            continue
+        if p > end:
+            break
+        gap = max(gap, p - prev)
+        prev = p
+    return max(gap, end - prev)
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.seed = args.seed
+        self.dir = args.dir
+        self.keys = ["r%d" % k for k in range(args.keys)]
+        self.kinds = args.kinds.split(",") if args.kinds else list(nemesis.KINDS)
+        self.net = None
+        self.cluster = None
+        self.workers = []
+        self.nemesis = None
+        self.liveness = []
+        self.restarted = []
+        self.t_start = None
+        self.stop_file = os.path.join(self.dir, "stop")
+        self.seq_final = None
+        self.seq_ops = []
+        self.t_heal = None
+        self.t_end = None
+
+    # ---- the run ----
+
+    def execute(self):
+        self.net = netns.Network(N_SERVERS, log=log)
+        self.net.create()  # NetnsUnavailable propagates: the caller fails with it
+        try:
+            self._execute()
+        finally:
+            for w in self.workers:
+                w.kill9()
+            if self.cluster is not None:
+                self.cluster.stop_all()
+            self.net.destroy()
+
+    def _execute(self):
+        self.cluster = nscluster.NetnsCluster(self.net, self.args.bin, self.dir,
+                                              cfg_overrides=self.args.cfg, log=log,
+                                              env=self.args.server_env)
+        steps = nemesis.plan(self.seed, self.args.duration, every_kind=self.args.every_kind,
+                             kinds=self.kinds, profile=self.args.profile)
+        total = sum(h + q for _, h, q in steps)
+        log("plan (%d faults, %.0f s): %s" % (len(steps), total,
+                                             ", ".join(k for k, _, _ in steps)))
+        self.cluster.start()
+        leader = self.cluster.wait_leader()
+        log("cluster up, leader server.%d; data and logs in %s" % (leader, self.dir))
+        self._setup_keys()
+        # A bound for workers whose runner died; normally the stop file ends them.
+        seconds = WARMUP_S + total + TAIL_S + WORKER_START_S + RECOVERY_TIMEOUT_S
+        for p in range(self.args.workers):
+            argv = self.net.exec_argv(self.net.client_ns, [
+                sys.executable, os.path.join(HERE, "worker.py"), "--hosts",
+                self.cluster.hosts(), "--keys", ",".join(self.keys), "--process", str(p),
+                "--seed", str(self.seed), "--seconds", "%.1f" % seconds,
+                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
+                "--stop-file", self.stop_file])
+            self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
+                self.dir, "worker-p%d.log" % p)).start())
+        for k in range(self.args.lock_workers):
+            p = LOCK_PROCESS_BASE + k
+            argv = self.net.exec_argv(self.net.client_ns, [
+                sys.executable, os.path.join(HERE, "lockworker.py"), "--hosts",
+                self.cluster.hosts(), "--process", str(p), "--seed", str(self.seed),
+                "--seconds", "%.1f" % seconds,
+                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
+                "--stop-file", self.stop_file])
+            env = dict(os.environ)
+            env.update(self.args.client_env)
+            self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
+                self.dir, "worker-p%d.log" % p), env).start())
+        time.sleep(WORKER_START_S + WARMUP_S)
+        self.t_start = time.monotonic()
+        self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
+                                       on_poll=self._poll)
+        for kind, hold, quiet in steps:
+            self.nemesis.run(kind, hold)
+            self._wait(quiet)
+        self.nemesis.heal_all()
+        self.t_heal = time.monotonic()
+        log("healed everything; clients run on for %.0f s" % TAIL_S)
+        try:
+            leader = self.cluster.wait_leader(RECOVERY_TIMEOUT_S)
+            log("leader after the heal: server.%d" % leader)
+        except RuntimeError as e:
+            self.liveness.append(str(e))
+        self._wait(TAIL_S)
+        with open(self.stop_file, "w"):
+            pass
+        deadline = time.monotonic() + WORKER_EXIT_GRACE_S
+        for w in self.workers:
+            while w.running() and time.monotonic() < deadline:
+                time.sleep(POLL_S)
+        late = [w.pid for w in self.workers if w.running()]
+        if late:
+            log("workers %s still running after the grace period: killed" % late)
+        self._poll()
+        self.t_end = time.monotonic()
+        self._dump_seq()
+
+    def _dump_seq(self):
+        """Reads every sequential node after the run, for the durability check."""
+        out = os.path.join(self.dir, "seq-final.json")
+        argv = self.net.exec_argv(self.net.client_ns, [
+            sys.executable, os.path.join(HERE, "worker.py"), "--dump-seq", "--hosts",
+            self.cluster.hosts(), "--keys", ",".join(self.keys), "--out", out])
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=SETUP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            p = None
+        if p is None or p.returncode != 0:
+            self.liveness.append("the sequential nodes could not be read after the run: %s"
+                                 % ("timeout" if p is None else p.stdout[-500:]))
+            return
+        with open(out) as f:
+            self.seq_final = json.load(f)
+
+    def _setup_keys(self):
+        argv = self.net.exec_argv(self.net.client_ns, [
+            sys.executable, os.path.join(HERE, "worker.py"), "--setup", "--hosts",
+            self.cluster.hosts(), "--keys", ",".join(self.keys)])
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=SETUP_TIMEOUT_S)
+        if p.returncode != 0:
+            raise RuntimeError("creating the registers failed:\n%s" % p.stdout[-3000:])
+        if self.args.lock_workers:
+            argv = self.net.exec_argv(self.net.client_ns, [
+                sys.executable, os.path.join(HERE, "lockworker.py"), "--setup", "--hosts",
+                self.cluster.hosts()])
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=SETUP_TIMEOUT_S)
+            if p.returncode != 0:
+                raise RuntimeError("creating the lock's nodes failed:\n%s" % p.stdout[-3000:])
+
+    def _poll(self):
+        for t, sid, rc in self.cluster.unexpected_exits():
+            log("server.%d EXITED by itself (status %s); see %s; restarting it"
+                % (sid, rc, self.cluster.servers[sid].log_path))
+            self.cluster.start(sid)
+
+    def _wait(self, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._poll()
+            time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+
+    # ---- the analysis ----
+
+    def analyse(self):
+        records = []
+        for k in self.keys:
+            records.append({"type": "init", "key": k, "state": [worker.INIT_VALUE, 0],
+                            "t": self.t_start or 0.0})
+        if self.args.lock_workers:
+            records.append({"type": "init", "key": lockworker.FENCE_KEY, "state": 0,
+                            "t": self.t_start or 0.0})
+        processes = list(range(self.args.workers)) + \
+            [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)]
+        for p in processes:
+            path = os.path.join(self.dir, "history-p%d.jsonl" % p)
+            if os.path.exists(path):
+                with open(path) as f:
+                    for line in f:
+                        if line.strip():
+                            try:
+                                records.append(json.loads(line))
+                            except ValueError:  # a worker killed mid-line
+                                pass
+        faults = self.nemesis.faults if self.nemesis else []
+        records += [f.record() for f in faults]
+        records.sort(key=lambda r: r.get("t", r.get("start", 0.0)))
+        history = os.path.join(self.dir, "history.jsonl")
+        with open(history, "w") as f:
+            for r in records:
+                f.write(json.dumps(r) + "\n")
+        all_ops = linearize.load(json.dumps(r) for r in records)
+        ops = [o for o in all_ops if o.key in self.keys]
+        self.seq_ops = [o for o in all_ops if o.key == worker.SEQ_KEY]
+        fence_ops = [o for o in all_ops if o.key == lockworker.FENCE_KEY]
+        init = {k: (worker.INIT_VALUE, 0) for k in self.keys}
+        t = time.monotonic()
+        results = linearize.check_history(ops, "register", init)
+        results += linearize.check_history(fence_ops, "fenced", {lockworker.FENCE_KEY: 0})
+        check_s = time.monotonic() - t
+        self.lock_intervals = linearize.lock_intervals(records)
+        self.lock_lost = [r for r in records if r.get("type") == "lock" and
+                          r.get("event") == "lost"]
+        self.fence_ops = fence_ops
+        return ops, faults, results, check_s, history
+
+    def summary(self, ops, faults, results, check_s, history):
+        out = []
+        by = {}
+        for o in ops:
+            by.setdefault((o.f, o.status), []).append(o)
+        n = {s: sum(1 for o in ops if o.status == s) for s in ("ok", "fail", "info")}
+        out.append("faults: seed %d, %d servers, %d clients, %d registers, %.0f s under faults"
+                   % (self.seed, N_SERVERS, self.args.workers, len(self.keys),
+                      (self.t_heal or time.monotonic()) - (self.t_start or T0)))
+        out.append("operations: %d (ok %d, fail %d, unknown %d)"
+                   % (len(ops), n["ok"], n["fail"], n["info"]))
+        for f in ("read", "write", "cas"):
+            refused = sum(1 for o in by.get((f, "fail"), []) if o.error == "badversion")
+            out.append("  %-5s ok %5d  fail %5d%s  unknown %5d"
+                       % (f, len(by.get((f, "ok"), [])), len(by.get((f, "fail"), [])),
+                          " (%d BadVersion)" % refused if f == "cas" else "",
+                          len(by.get((f, "info"), []))))
+        seq = self.seq_ops
+        out.append("sequential creates: %d (ok %d, unknown %d); %s"
+                   % (len(seq), sum(1 for o in seq if o.status == "ok"),
+                      sum(1 for o in seq if o.status == "info"),
+                      "%d nodes at the end" % len(self.seq_final)
+                      if self.seq_final is not None else "not read at the end"))
+        intervals = getattr(self, "lock_intervals", [])
+        fence = getattr(self, "fence_ops", [])
+        if self.args.lock_workers:
+            out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
+                       "writes ok %d, refused by the guard %d, raced %d, unknown %d"
+                       % (len(intervals), self.args.lock_workers,
+                          sum(1 for r in getattr(self, "lock_lost", [])),
+                          sum(1 for o in fence if o.status == "ok"),
+                          sum(1 for o in fence if o.error == "fenced"),
+                          sum(1 for o in fence if o.error == "raced"),
+                          sum(1 for o in fence if o.status == "info")))
+        acks = sorted(o.ret for o in ops if o.status == "ok" and o.f in ("write", "cas"))
+        out.append("faults injected: %d (kinds: %s)" % (
+            sum(1 for f in faults if not f.skipped),
+            ", ".join(sorted(set(f.kind for f in faults if not f.skipped)))))
+        out.append("  %-18s %-8s %-6s %-7s %s" % ("kind", "start", "held", "writes",
+                                                   "what"))
+        out.append("  %-18s %-8s %-6s %-7s" % ("", "(s)", "(s)", "unavail"))
+        for k, f in enumerate(faults):
+            window_end = faults[k + 1].start if k + 1 < len(faults) else \
+                (self.t_end or time.monotonic())
+            gap = longest_gap(acks, f.start, window_end)
+            out.append("  %-18s %8.1f %6.1f %6.1fs %s%s" % (
+                f.kind, f.start - self.t_start, f.end - f.start, gap, f.what,
+                "" if f.leader is None else " [leader was %d]" % f.leader))
+        if self.t_heal is not None:
+            after = [a for a in acks if a >= self.t_heal]
+            if not after:
+                self.liveness.append("no write acknowledged in the %.0f s after the final heal"
+                                     % TAIL_S)
+            else:
+                out.append("first acknowledged write after the final heal: +%.1f s"
+                           % (after[0] - self.t_heal))
+        exits = self.cluster.exits if self.cluster else []
+        for t, sid, rc in exits:
+            out.append("server.%d exited by itself at %.1f s, status %s (log %s)"
+                       % (sid, t - (self.t_start or T0), rc,
+                          self.cluster.servers[sid].log_path))
+        reports = self.cluster.sanitizer_reports() if self.cluster else []
+        for sid, line in reports:
+            out.append("server.%d log has a report: %s" % (sid, line))
+        for what in self.liveness:
+            out.append("liveness: %s" % what)
+        t0 = self.t_start or T0
+        forks = {}
+        for key, version, a, b in linearize.forks(ops):
+            forks.setdefault(key, []).append((version, a, b))
+        for key, found in sorted(forks.items()):
+            version, a, b = found[0]
+            out.append("lost write: register %s version %d acknowledged with two values%s:\n"
+                       "    %s\n    %s" % (key, version, "" if len(found) == 1 else
+                                          " (and %d later versions)" % (len(found) - 1),
+                                          a.describe(t0), b.describe(t0)))
+        overlaps, regressions = linearize.lock_anomalies(intervals)
+        for a, b in overlaps[:REPORT_LOCK_MAX]:
+            out.append("two lock holders: p%s token %d held [%.3f, %.3f] and p%s token %d held "
+                       "[%.3f, %.3f]" % (a[2], a[3], a[0] - t0, a[1] - t0, b[2], b[3],
+                                        b[0] - t0, b[1] - t0))
+        for a, b in regressions[:REPORT_LOCK_MAX]:
+            out.append("lock token went down: p%s acquired token %d at %.3f after p%s had "
+                       "token %d at %.3f" % (b[2], b[3], b[0] - t0, a[2], a[3], a[0] - t0))
+        seq_bad = linearize.sequential_anomalies(self.seq_ops, self.seq_final)
+        for line in seq_bad[:REPORT_LOCK_MAX]:
+            out.append(line)
+        if len(seq_bad) > REPORT_LOCK_MAX:
+            out.append("sequential: ... %d more" % (len(seq_bad) - REPORT_LOCK_MAX))
+        bad = [r for r in results if not r.ok and not r.undecided]
+        undecided = [r for r in results if r.undecided]
+        for r in bad + undecided:
+            out.append(linearize.report(r, t0=self.t_start))
+        out.append("linearizability: %d registers (the fence included) checked in %.1f s: %d not linearizable, "
+                   "%d undecided" % (len(results), check_s, len(bad), len(undecided)))
+        anomalies = len(bad) + len(undecided) + len(forks) + len(overlaps) + \
+            len(regressions) + len(seq_bad) + len(exits) + len(reports) + len(self.liveness)
+        out.append("anomalies by kind: not linearizable %d, undecided %d, lost writes %d, "
+                   "two lock holders %d, lock tokens down %d, sequential %d, server exits %d, "
+                   "sanitizer reports %d, liveness %d"
+                   % (len(bad), len(undecided), len(forks), len(overlaps), len(regressions),
+                      len(seq_bad), len(exits), len(reports), len(self.liveness)))
+        keep = anomalies > 0 or self.args.keep
+        out.append("history: %s (%s)" % (history, "kept" if keep else "removed with its dir"))
+        out.append("replay: make faults DURATION=%d SEED=%d%s"
+                   % (round(self.args.duration), self.seed,
+                      "" if self.args.profile == "default" else
+                      " FAULTSFLAGS='--profile %s'" % self.args.profile))
+        out.append("anomalies: %d" % anomalies)
+        return out, anomalies, keep
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.environ.get("SYNOD_BIN"))
+    ap.add_argument("--duration", type=float, default=120.0)
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--workers", type=int, default=WORKERS_DEFAULT)
+    ap.add_argument("--keys", type=int, default=KEYS_DEFAULT)
+    ap.add_argument("--lock-workers", type=int, default=LOCK_WORKERS_DEFAULT)
+    ap.add_argument("--client-env", action="append", default=[],
+                    help="KEY=VALUE in the lock clients' environment (planted bugs)")
+    ap.add_argument("--dir")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--kinds", help="comma-separated subset of " + ",".join(nemesis.KINDS))
+    ap.add_argument("--no-every-kind", dest="every_kind", action="store_false",
+                    help="do not start with one fault of every kind")
+    ap.add_argument("--profile", choices=sorted(nemesis.PROFILES), default="default",
+                    help="fault holds and gaps (short: the ctest run)")
+    ap.add_argument("--server-env", action="append", default=[],
+                    help="KEY=VALUE in every server's environment (planted bugs)")
+    ap.add_argument("--cfg", action="append", default=[],
+                    help="extra zoo.cfg key=value (repeatable)")
+    args = ap.parse_args(argv)
+    if not args.bin:
+        ap.error("--bin or SYNOD_BIN is required")
+    if args.seed is None and os.environ.get("SYNOD_FAULTS_SEED"):
+        args.seed = int(os.environ["SYNOD_FAULTS_SEED"])
+    if args.seed is None:
+        args.seed = int.from_bytes(os.urandom(4), "big") % 1_000_000
+    args.cfg = dict(kv.split("=", 1) for kv in args.cfg)
+    args.server_env = dict(kv.split("=", 1) for kv in args.server_env)
+    args.client_env = dict(kv.split("=", 1) for kv in args.client_env)
+    for k in (args.kinds or "").split(","):
+        if k and k not in nemesis.KINDS:
+            ap.error("unknown fault kind %s" % k)
+    return args
+
+
+def main(argv):
+    args = parse(argv)
+    if os.geteuid() != 0:
+        print("faults: FAIL: network namespaces need root (run as root, as CI does)")
+        print("anomalies: 0")
+        return 2
+    args.dir = args.dir or tempfile.mkdtemp(prefix="synod-faults-%d-" % args.seed)
+    os.makedirs(args.dir, exist_ok=True)
+    log("faults: seed %d, %.0f s, binary %s, run dir %s" % (args.seed, args.duration,
+                                                            args.bin, args.dir))
+    run = Run(args)
+    try:
+        run.execute()
+    except netns.NetnsUnavailable as e:
+        print("faults: FAIL: %s" % e)
+        return 2
+    except Exception as e:
+        # The harness failed, not synod (or synod did not come up): keep everything.
+        import traceback
+        traceback.print_exc()
+        print("faults: FAIL: the harness could not complete (%s); everything kept in %s"
+              % (e, args.dir))
+        return 2
+    lines, anomalies, keep = run.summary(*run.analyse())
+    print("\n".join(lines), flush=True)
+    if not keep:
+        shutil.rmtree(args.dir, ignore_errors=True)
+    return 1 if anomalies else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
