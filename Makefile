@@ -7,7 +7,7 @@ BUILD := build
 TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
-.PHONY: all deps build build-test run cluster cluster-stop cluster-clean test unit bench \
+.PHONY: all deps build build-test run cluster cluster-stop cluster-clean test test-reference unit bench \
 	bench-cluster sim fuzz faults format check-format clean examples example-chat \
 	example-booking examples-stop
 
@@ -59,8 +59,13 @@ example-booking: deps build examples
 examples-stop:
 	scripts/examples.sh stop
 
+# Every test but the `reference` ones: the suites that run against a ZooKeeper 3.8 ensemble
+# to check that the tests describe ZooKeeper's behaviour (test-reference runs those).
 test: deps build build-test
-	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900 -LE reference
+
+test-reference: deps build-test
+	cd $(TBUILD) && ctest --output-on-failure --timeout 900 -L reference
 
 unit: build-test
 	cd $(TBUILD) && ctest --output-on-failure -j$(JOBS) -L unit
