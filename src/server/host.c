@@ -127,8 +127,10 @@ static void read_states_ready(void *ctx, const struct raft_read_state *rs, size_
 static void leader_changed(struct srv *srv, const struct raft_update *u)
 {
         bool had_leader = srv->leader_id != RAFT_NONE;
-        if (srv->leader_id != u->leader_id || srv->term != u->term)
+        if (srv->leader_id != u->leader_id || srv->term != u->term) {
                 srv->inflight_doomed = true;
+                srv->reads_orphaned = true;
+        }
         if (u->role == RAFT_LEADER && srv->role != RAFT_LEADER) {
                 SYN_INFO("raft: leader of term %llu", (unsigned long long)u->term);
                 sessions_track_all(srv);
@@ -163,6 +165,10 @@ static void update_settled(void *ctx, const struct raft_update *u)
         if (srv->inflight_doomed) {
                 srv->inflight_doomed = false;
                 conns_close_inflight(srv, "the leader changed");
+        }
+        if (srv->reads_orphaned && srv->leader_id != RAFT_NONE) {
+                srv->reads_orphaned = false;
+                readindex_resend(srv);
         }
 }
 

@@ -56,6 +56,7 @@ int readindex_start(struct srv *srv, struct srv_read_wait *w,
         w->ctx = ++srv->next_read_ctx;
         w->index = 0;
         w->have_index = false;
+        w->resend = false;
         w->started_ms = (int64_t)net_now_ms(&srv->net);
         w->done = done;
         struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
@@ -83,6 +84,34 @@ int readindex_start(struct srv *srv, struct srv_read_wait *w,
         if (rc != 0)
                 readindex_cancel(srv, w);
         return rc == SYN_ENOTLEADER ? SYN_EBUSY : rc;
+}
+
+void readindex_resend(struct srv *srv)
+{
+        for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
+                w->resend = !w->have_index && !w->starting;
+        /* Bounded by the waits marked, each asked once. A step may complete or cancel
+         * other waits (its update's applies and read states), so the walk restarts from
+         * the head after each; the one being asked is `starting`, which keeps it. */
+        for (;;) {
+                struct srv_read_wait *w = srv->read_waits;
+                while (w != NULL && !w->resend)
+                        w = w->next;
+                if (w == NULL)
+                        return;
+                w->resend = false;
+                if (srv->leader_id == RAFT_NONE || srv->replica.obeying)
+                        continue; /* left to expire; the client retries */
+                w->ctx = ++srv->next_read_ctx;
+                struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
+                ev.read_index.ctx = w->ctx;
+                w->starting = true;
+                int rc = host_step(srv, &ev);
+                w->starting = false;
+                if (rc != 0)
+                        SYN_DEBUG("read index %llu not asked again: %s", (unsigned long long)w->ctx,
+                                  syn_strerror(rc));
+        }
 }
 
 void readindex_cancel(struct srv *srv, struct srv_read_wait *w)

@@ -79,6 +79,7 @@ struct srv_read_wait {
         bool have_index;
         bool active;   /* on srv.read_waits */
         bool starting; /* inside readindex_start: not completed yet */
+        bool resend;   /* asked of a leader that is gone: ask the new one */
         int64_t started_ms;
         void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok);
         struct srv_read_wait *prev, *next;
@@ -254,6 +255,7 @@ struct srv {
         uint64_t leader_id;     /* RAFT_NONE while unknown */
         int64_t leader_lost_ms; /* mono ms when the leader became unknown */
         bool inflight_doomed;   /* the leader changed: close connections with writes */
+        bool reads_orphaned;    /* the leader changed: ReadIndex waits to ask again */
         bool serving;           /* caught up: clients are accepted (server.c) */
         uint64_t ready_index;   /* applied must reach this before serving */
         /* cluster.c, members.c */
@@ -442,6 +444,9 @@ void readindex_cancel(struct srv *srv, struct srv_read_wait *w);
 void readindex_states(struct srv *srv, const struct raft_read_state *states, size_t n);
 /* Completes the waits that are ready, and fails those that timed out. */
 void readindex_advance(struct srv *srv, int64_t now_ms);
+/* The leader changed: the waits still without an index were asked of the old one, which
+ * will never answer (nor does Raft pass them on): ask the new one (outside an update). */
+void readindex_resend(struct srv *srv);
 
 /* registry.c: writes waiting for their entry, by (session id, cxid). */
 /* Registers w (caller-owned until removed or taken). SYN_EEXIST if the key is taken. */
