@@ -46,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 
+import ephworker  # noqa: E402
 import linearize  # noqa: E402
 import lockworker  # noqa: E402
 import nemesis  # noqa: E402
@@ -60,6 +61,10 @@ KEYS_DEFAULT = 3
 LOCK_WORKERS_DEFAULT = 3
 # Lock clients' process numbers start here, apart from the register workers'.
 LOCK_PROCESS_BASE = 100
+EPH_OWNERS_DEFAULT = 2
+EPH_OWNER_BASE = 200
+EPH_OBSERVER = 300
+EPH_GONE_RUN_TIMEOUT_S = ephworker.EPH_GONE_TIMEOUT_S + worker.START_TIMEOUT_S + 10.0
 WARMUP_S = 3.0
 # After the last heal: long enough for an election and for clients to reconnect.
 TAIL_S = 8.0
@@ -108,6 +113,8 @@ class Run:
         self.stop_file = os.path.join(self.dir, "stop")
         self.seq_final = None
         self.seq_ops = []
+        self.eph_records = []
+        self.eph_gone = None
         self.t_heal = None
         self.t_end = None
 
@@ -161,6 +168,17 @@ class Run:
             env.update(self.args.client_env)
             self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
                 self.dir, "worker-p%d.log" % p), env).start())
+        if self.args.eph_owners:
+            roles = [("owner", EPH_OWNER_BASE + k) for k in range(self.args.eph_owners)]
+            for role, p in roles + [("observer", EPH_OBSERVER)]:
+                argv = self.net.exec_argv(self.net.client_ns, [
+                    sys.executable, os.path.join(HERE, "ephworker.py"), "--role", role,
+                    "--hosts", self.cluster.hosts(), "--process", str(p),
+                    "--seed", str(self.seed), "--seconds", "%.1f" % seconds,
+                    "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
+                    "--stop-file", self.stop_file])
+                self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
+                    self.dir, "worker-p%d.log" % p)).start())
         time.sleep(WORKER_START_S + WARMUP_S)
         self.t_start = time.monotonic()
         self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
@@ -189,6 +207,19 @@ class Run:
         self._poll()
         self.t_end = time.monotonic()
         self._dump_seq()
+        if self.args.eph_owners:
+            self._wait_ephemerals_gone()
+
+    def _wait_ephemerals_gone(self):
+        argv = self.net.exec_argv(self.net.client_ns, [
+            sys.executable, os.path.join(HERE, "ephworker.py"), "--role", "wait-gone",
+            "--hosts", self.cluster.hosts()])
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=EPH_GONE_RUN_TIMEOUT_S)
+            self.eph_gone = json.loads(p.stdout.strip().splitlines()[-1])
+        except (subprocess.TimeoutExpired, ValueError, IndexError) as e:
+            self.liveness.append("the ephemerals could not be read after the run: %s" % e)
 
     def _dump_seq(self):
         """Reads every sequential node after the run, for the durability check."""
@@ -216,6 +247,15 @@ class Run:
                            timeout=SETUP_TIMEOUT_S)
         if p.returncode != 0:
             raise RuntimeError("creating the registers failed:\n%s" % p.stdout[-3000:])
+        if self.args.eph_owners:
+            argv = self.net.exec_argv(self.net.client_ns, [
+                sys.executable, os.path.join(HERE, "ephworker.py"), "--role", "setup",
+                "--hosts", self.cluster.hosts()])
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=SETUP_TIMEOUT_S)
+            if p.returncode != 0:
+                raise RuntimeError("creating the ephemerals' parent failed:\n%s"
+                                   % p.stdout[-3000:])
         if self.args.lock_workers:
             argv = self.net.exec_argv(self.net.client_ns, [
                 sys.executable, os.path.join(HERE, "lockworker.py"), "--setup", "--hosts",
@@ -248,7 +288,9 @@ class Run:
             records.append({"type": "init", "key": lockworker.FENCE_KEY, "state": 0,
                             "t": self.t_start or 0.0})
         processes = list(range(self.args.workers)) + \
-            [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)]
+            [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)] + \
+            ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER]
+             if self.args.eph_owners else [])
         for p in processes:
             path = os.path.join(self.dir, "history-p%d.jsonl" % p)
             if os.path.exists(path):
@@ -276,6 +318,7 @@ class Run:
         results += linearize.check_history(fence_ops, "fenced", {lockworker.FENCE_KEY: 0})
         check_s = time.monotonic() - t
         self.lock_intervals = linearize.lock_intervals(records)
+        self.eph_records = [r for r in records if r.get("type") == "eph"]
         self.lock_lost = [r for r in records if r.get("type") == "lock" and
                           r.get("event") == "lost"]
         self.fence_ops = fence_ops
@@ -306,6 +349,18 @@ class Run:
                       if self.seq_final is not None else "not read at the end"))
         intervals = getattr(self, "lock_intervals", [])
         fence = getattr(self, "fence_ops", [])
+        if self.args.eph_owners:
+            eph = self.eph_records
+            creates = [r for r in eph if r["event"] == "create"]
+            out.append("ephemerals: %d sessions (node created %d, unknown %d), %d exists by "
+                       "their owners, %d lists; %s"
+                       % (len(creates), sum(1 for r in creates if r["ok"]),
+                          sum(1 for r in creates if r["ok"] is None),
+                          sum(1 for r in eph if r["event"] == "alive"),
+                          sum(1 for r in eph if r["event"] == "list"),
+                          "all gone %.1f s after the owners stopped" % self.eph_gone["seconds"]
+                          if self.eph_gone and self.eph_gone.get("left") == [] else
+                          "not all gone at the end"))
         if self.args.lock_workers:
             out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
                        "writes ok %d, refused by the guard %d, raced %d, unknown %d"
@@ -366,6 +421,10 @@ class Run:
             out.append("lock token went down: p%s acquired token %d at %.3f after p%s had "
                        "token %d at %.3f" % (b[2], b[3], b[0] - t0, a[2], a[3], a[0] - t0))
         seq_bad = linearize.sequential_anomalies(self.seq_ops, self.seq_final)
+        eph_bad = linearize.ephemeral_anomalies(self.eph_records, self.eph_gone) \
+            if self.args.eph_owners else []
+        for line in eph_bad:
+            out.append(line)
         for line in seq_bad[:REPORT_LOCK_MAX]:
             out.append(line)
         if len(seq_bad) > REPORT_LOCK_MAX:
@@ -377,12 +436,14 @@ class Run:
         out.append("linearizability: %d registers (the fence included) checked in %.1f s: %d not linearizable, "
                    "%d undecided" % (len(results), check_s, len(bad), len(undecided)))
         anomalies = len(bad) + len(undecided) + len(forks) + len(overlaps) + \
-            len(regressions) + len(seq_bad) + len(exits) + len(reports) + len(self.liveness)
+            len(regressions) + len(seq_bad) + len(eph_bad) + len(exits) + len(reports) + \
+            len(self.liveness)
         out.append("anomalies by kind: not linearizable %d, undecided %d, lost writes %d, "
-                   "two lock holders %d, lock tokens down %d, sequential %d, server exits %d, "
-                   "sanitizer reports %d, liveness %d"
+                   "two lock holders %d, lock tokens down %d, sequential %d, ephemerals %d, "
+                   "server exits %d, sanitizer reports %d, liveness %d"
                    % (len(bad), len(undecided), len(forks), len(overlaps), len(regressions),
-                      len(seq_bad), len(exits), len(reports), len(self.liveness)))
+                      len(seq_bad), len(eph_bad), len(exits), len(reports),
+                      len(self.liveness)))
         keep = anomalies > 0 or self.args.keep
         out.append("history: %s (%s)" % (history, "kept" if keep else "removed with its dir"))
         out.append("replay: make faults DURATION=%d SEED=%d%s"
@@ -401,6 +462,8 @@ def parse(argv):
     ap.add_argument("--workers", type=int, default=WORKERS_DEFAULT)
     ap.add_argument("--keys", type=int, default=KEYS_DEFAULT)
     ap.add_argument("--lock-workers", type=int, default=LOCK_WORKERS_DEFAULT)
+    ap.add_argument("--eph-owners", type=int, default=EPH_OWNERS_DEFAULT,
+                    help="session-and-ephemeral owners (0: none, and no observer)")
     ap.add_argument("--client-env", action="append", default=[],
                     help="KEY=VALUE in the lock clients' environment (planted bugs)")
     ap.add_argument("--dir")

@@ -354,3 +354,27 @@ def test_a_stale_read_planted_in_a_long_random_history_is_found():
         r = run(ops)
         assert not r.ok and not r.undecided
         assert "stale read" in lin.report(r)
+
+
+def _eph(event, t, **kw):
+    rec = {"type": "eph", "p": 200, "event": event, "call": t, "ret": t + 0.01}
+    rec.update(kw)
+    return rec
+
+
+def test_ephemerals():
+    base = [_eph("create", 1, node="/e/a", session=7, ok=True),
+            _eph("list", 2, nodes=["/e/a"]),
+            _eph("alive", 3, node="/e/a", session=7, seen=True, owner=7),
+            _eph("closed", 4, node="/e/a", session=7),
+            _eph("list", 5, nodes=[])]
+    assert lin.ephemeral_anomalies(base, {"seconds": 0.1, "left": []}) == []
+    missing = base[:1] + [_eph("list", 2, nodes=[])] + base[2:]
+    assert [t for t in lin.ephemeral_anomalies(missing) if "absent" in t]
+    vanished = base[:2] + [_eph("alive", 3, node="/e/a", session=7, seen=False,
+                                owner=None)] + base[3:]
+    assert [t for t in lin.ephemeral_anomalies(vanished) if "missing at" in t]
+    phantom = base + [_eph("list", 6, nodes=["/e/zz"])]
+    assert [t for t in lin.ephemeral_anomalies(phantom) if "never created" in t]
+    assert [t for t in lin.ephemeral_anomalies(base, {"seconds": 40, "left": ["a"]})
+            if "still there" in t]
