@@ -108,7 +108,6 @@ class Run:
         self.workers = []
         self.nemesis = None
         self.liveness = []
-        self.restarted = []
         self.t_start = None
         self.stop_file = os.path.join(self.dir, "stop")
         self.seq_final = None
@@ -147,38 +146,18 @@ class Run:
         self._setup_keys()
         # A bound for workers whose runner died; normally the stop file ends them.
         seconds = WARMUP_S + total + TAIL_S + WORKER_START_S + RECOVERY_TIMEOUT_S
+        common = ["--hosts", self.cluster.hosts(), "--seed", str(self.seed),
+                  "--seconds", "%.1f" % seconds, "--stop-file", self.stop_file]
         for p in range(self.args.workers):
-            argv = self.net.exec_argv(self.net.client_ns, [
-                sys.executable, os.path.join(HERE, "worker.py"), "--hosts",
-                self.cluster.hosts(), "--keys", ",".join(self.keys), "--process", str(p),
-                "--seed", str(self.seed), "--seconds", "%.1f" % seconds,
-                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
-                "--stop-file", self.stop_file])
-            self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
-                self.dir, "worker-p%d.log" % p)).start())
+            self._start_client("worker.py", p, common + ["--keys", ",".join(self.keys)])
         for k in range(self.args.lock_workers):
-            p = LOCK_PROCESS_BASE + k
-            argv = self.net.exec_argv(self.net.client_ns, [
-                sys.executable, os.path.join(HERE, "lockworker.py"), "--hosts",
-                self.cluster.hosts(), "--process", str(p), "--seed", str(self.seed),
-                "--seconds", "%.1f" % seconds,
-                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
-                "--stop-file", self.stop_file])
-            env = dict(os.environ)
-            env.update(self.args.client_env)
-            self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
-                self.dir, "worker-p%d.log" % p), env).start())
+            self._start_client("lockworker.py", LOCK_PROCESS_BASE + k, common,
+                               self.args.client_env)
         if self.args.eph_owners:
-            roles = [("owner", EPH_OWNER_BASE + k) for k in range(self.args.eph_owners)]
-            for role, p in roles + [("observer", EPH_OBSERVER)]:
-                argv = self.net.exec_argv(self.net.client_ns, [
-                    sys.executable, os.path.join(HERE, "ephworker.py"), "--role", role,
-                    "--hosts", self.cluster.hosts(), "--process", str(p),
-                    "--seed", str(self.seed), "--seconds", "%.1f" % seconds,
-                    "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
-                    "--stop-file", self.stop_file])
-                self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
-                    self.dir, "worker-p%d.log" % p)).start())
+            for k in range(self.args.eph_owners):
+                self._start_client("ephworker.py", EPH_OWNER_BASE + k,
+                                   common + ["--role", "owner"])
+            self._start_client("ephworker.py", EPH_OBSERVER, common + ["--role", "observer"])
         time.sleep(WORKER_START_S + WARMUP_S)
         self.t_start = time.monotonic()
         self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
@@ -210,60 +189,62 @@ class Run:
         if self.args.eph_owners:
             self._wait_ephemerals_gone()
 
-    def _wait_ephemerals_gone(self):
+    def _start_client(self, script, p, args, env_extra=None):
+        """Starts client process p (its history in history-p<p>.jsonl, its output in
+        worker-p<p>.log) inside the client namespace."""
         argv = self.net.exec_argv(self.net.client_ns, [
-            sys.executable, os.path.join(HERE, "ephworker.py"), "--role", "wait-gone",
-            "--hosts", self.cluster.hosts()])
+            sys.executable, os.path.join(HERE, script), "--process", str(p),
+            "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)] + args)
+        env = None
+        if env_extra:
+            env = dict(os.environ)
+            env.update(env_extra)
+        self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
+            self.dir, "worker-p%d.log" % p), env).start())
+
+    def _client_once(self, script, args, timeout_s=SETUP_TIMEOUT_S):
+        """Runs a client to completion inside the client namespace: (exit code, output),
+        exit code None on timeout."""
+        argv = self.net.exec_argv(self.net.client_ns, [
+            sys.executable, os.path.join(HERE, script), "--hosts", self.cluster.hosts()] + args)
         try:
             p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, timeout=EPH_GONE_RUN_TIMEOUT_S)
-            self.eph_gone = json.loads(p.stdout.strip().splitlines()[-1])
-        except (subprocess.TimeoutExpired, ValueError, IndexError) as e:
-            self.liveness.append("the ephemerals could not be read after the run: %s" % e)
+                               text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None, "timeout after %.0f s" % timeout_s
+        return p.returncode, p.stdout
+
+    def _wait_ephemerals_gone(self):
+        rc, out = self._client_once("ephworker.py", ["--role", "wait-gone"],
+                                    EPH_GONE_RUN_TIMEOUT_S)
+        try:
+            self.eph_gone = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.liveness.append("the ephemerals could not be read after the run: %s"
+                                 % out[-500:])
 
     def _dump_seq(self):
         """Reads every sequential node after the run, for the durability check."""
-        out = os.path.join(self.dir, "seq-final.json")
-        argv = self.net.exec_argv(self.net.client_ns, [
-            sys.executable, os.path.join(HERE, "worker.py"), "--dump-seq", "--hosts",
-            self.cluster.hosts(), "--keys", ",".join(self.keys), "--out", out])
-        try:
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, timeout=SETUP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            p = None
-        if p is None or p.returncode != 0:
+        path = os.path.join(self.dir, "seq-final.json")
+        rc, out = self._client_once("worker.py", ["--dump-seq", "--keys", ",".join(self.keys),
+                                                  "--out", path])
+        if rc != 0:
             self.liveness.append("the sequential nodes could not be read after the run: %s"
-                                 % ("timeout" if p is None else p.stdout[-500:]))
+                                 % out[-500:])
             return
-        with open(out) as f:
+        with open(path) as f:
             self.seq_final = json.load(f)
 
     def _setup_keys(self):
-        argv = self.net.exec_argv(self.net.client_ns, [
-            sys.executable, os.path.join(HERE, "worker.py"), "--setup", "--hosts",
-            self.cluster.hosts(), "--keys", ",".join(self.keys)])
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=SETUP_TIMEOUT_S)
-        if p.returncode != 0:
-            raise RuntimeError("creating the registers failed:\n%s" % p.stdout[-3000:])
+        setups = [("registers", "worker.py", ["--setup", "--keys", ",".join(self.keys)])]
         if self.args.eph_owners:
-            argv = self.net.exec_argv(self.net.client_ns, [
-                sys.executable, os.path.join(HERE, "ephworker.py"), "--role", "setup",
-                "--hosts", self.cluster.hosts()])
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, timeout=SETUP_TIMEOUT_S)
-            if p.returncode != 0:
-                raise RuntimeError("creating the ephemerals' parent failed:\n%s"
-                                   % p.stdout[-3000:])
+            setups.append(("the ephemerals' parent", "ephworker.py", ["--role", "setup"]))
         if self.args.lock_workers:
-            argv = self.net.exec_argv(self.net.client_ns, [
-                sys.executable, os.path.join(HERE, "lockworker.py"), "--setup", "--hosts",
-                self.cluster.hosts()])
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, timeout=SETUP_TIMEOUT_S)
-            if p.returncode != 0:
-                raise RuntimeError("creating the lock's nodes failed:\n%s" % p.stdout[-3000:])
+            setups.append(("the lock's nodes", "lockworker.py", ["--setup"]))
+        for what, script, args in setups:
+            rc, out = self._client_once(script, args)
+            if rc != 0:
+                raise RuntimeError("creating %s failed:\n%s" % (what, out[-3000:]))
 
     def _poll(self):
         for t, sid, rc in self.cluster.unexpected_exits():
@@ -506,6 +487,10 @@ def main(argv):
     run = Run(args)
     try:
         run.execute()
+    except SystemExit:
+        print("faults: interrupted; servers and network removed, run dir kept: %s" % args.dir,
+              flush=True)
+        raise
     except netns.NetnsUnavailable as e:
         print("faults: FAIL: %s" % e)
         return 2
