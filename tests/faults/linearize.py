@@ -607,6 +607,35 @@ def ephemeral_anomalies(records, gone=None, limit=20):
     return found
 
 
+def watch_anomalies(records, limit=20):
+    """Direct checks of the watchers (watchworker.py): per watcher and register, the
+    versions it read after notifications only grow; every version it read has one value
+    (across watchers too); and its final record's last notified version is the register's
+    last version. Returns [text]."""
+    out = []
+    last = {}
+    values = {}
+    for r in sorted((r for r in records if r.get("type") == "watch"), key=lambda r: r["t"]):
+        who = (r["p"], r["key"])
+        if r["why"] == "final":
+            if r["version"] is None:
+                out.append("watch: p%s could not read %s at the end" % who)
+            elif r["notified"] != r["version"]:
+                out.append("watch: p%s missed the last change of %s: notified up to version "
+                           "%s, the register is at %s" % (who[0], who[1], r["notified"],
+                                                         r["version"]))
+            continue
+        if who in last and r["version"] < last[who]:
+            out.append("watch: p%s read %s version %d after version %d (went back)"
+                       % (who[0], who[1], r["version"], last[who]))
+        last[who] = max(last.get(who, -1), r["version"])
+        seen = values.setdefault((r["key"], r["version"]), r["value"])
+        if seen != r["value"]:
+            out.append("watch: %s version %d read as %s and as %s"
+                       % (r["key"], r["version"], seen, r["value"]))
+    return out[:limit]
+
+
 def report(result, t0=None):
     """A human account of a failed check: the longest linearization's last steps, the state
     it reached, the operation it could not get past, and the window of operations around

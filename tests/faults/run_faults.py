@@ -52,6 +52,7 @@ import lockworker  # noqa: E402
 import nemesis  # noqa: E402
 import netns  # noqa: E402
 import nscluster  # noqa: E402
+import watchworker  # noqa: E402
 import worker  # noqa: E402
 from procs import ManagedProcess  # noqa: E402
 
@@ -64,12 +65,16 @@ LOCK_PROCESS_BASE = 100
 EPH_OWNERS_DEFAULT = 2
 EPH_OWNER_BASE = 200
 EPH_OBSERVER = 300
+WATCHERS_DEFAULT = 1
+WATCHER_BASE = 400
 EPH_GONE_RUN_TIMEOUT_S = ephworker.EPH_GONE_TIMEOUT_S + worker.START_TIMEOUT_S + 10.0
 WARMUP_S = 3.0
 # After the last heal: long enough for an election and for clients to reconnect.
 TAIL_S = 8.0
 SETUP_TIMEOUT_S = 90.0
-WORKER_EXIT_GRACE_S = worker.OP_TIMEOUT_S * 2 + 10.0
+# A worker ends its operation in flight (a read is two requests); a watcher also waits
+# for the notifications of the last writes and then checks every register.
+WORKER_EXIT_GRACE_S = worker.OP_TIMEOUT_S * 2 + watchworker.SETTLE_S * 2 + 10.0
 RECOVERY_TIMEOUT_S = 60.0
 WORKER_START_S = 3.0
 POLL_S = 0.25
@@ -113,6 +118,7 @@ class Run:
         self.seq_final = None
         self.seq_ops = []
         self.eph_records = []
+        self.watch_records = []
         self.eph_gone = None
         self.t_heal = None
         self.t_end = None
@@ -158,6 +164,9 @@ class Run:
                 self._start_client("ephworker.py", EPH_OWNER_BASE + k,
                                    common + ["--role", "owner"])
             self._start_client("ephworker.py", EPH_OBSERVER, common + ["--role", "observer"])
+        for k in range(self.args.watchers):
+            self._start_client("watchworker.py", WATCHER_BASE + k,
+                               common + ["--keys", ",".join(self.keys)])
         time.sleep(WORKER_START_S + WARMUP_S)
         self.t_start = time.monotonic()
         self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
@@ -271,7 +280,8 @@ class Run:
         processes = list(range(self.args.workers)) + \
             [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)] + \
             ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER]
-             if self.args.eph_owners else [])
+             if self.args.eph_owners else []) + \
+            [WATCHER_BASE + k for k in range(self.args.watchers)]
         for p in processes:
             path = os.path.join(self.dir, "history-p%d.jsonl" % p)
             if os.path.exists(path):
@@ -300,6 +310,7 @@ class Run:
         check_s = time.monotonic() - t
         self.lock_intervals = linearize.lock_intervals(records)
         self.eph_records = [r for r in records if r.get("type") == "eph"]
+        self.watch_records = [r for r in records if r.get("type") == "watch"]
         self.lock_lost = [r for r in records if r.get("type") == "lock" and
                           r.get("event") == "lost"]
         self.fence_ops = fence_ops
@@ -342,6 +353,13 @@ class Run:
                           "all gone %.1f s after the owners stopped" % self.eph_gone["seconds"]
                           if self.eph_gone and self.eph_gone.get("left") == [] else
                           "not all gone at the end"))
+        if self.args.watchers:
+            w = self.watch_records
+            out.append("watches: %d watchers, %d reads after a notification, %d after a new "
+                       "session, %d registers checked at the end"
+                       % (self.args.watchers, sum(1 for r in w if r["why"] == "event"),
+                          sum(1 for r in w if r["why"] == "session"),
+                          sum(1 for r in w if r["why"] == "final")))
         if self.args.lock_workers:
             out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
                        "writes ok %d, refused by the guard %d, raced %d, unknown %d"
@@ -406,6 +424,12 @@ class Run:
             if self.args.eph_owners else []
         for line in eph_bad:
             out.append(line)
+        watch_bad = linearize.watch_anomalies(self.watch_records) if self.args.watchers else []
+        if self.args.watchers and self.watch_records and \
+                not any(r["why"] == "final" for r in self.watch_records):
+            watch_bad.append("watch: no watcher finished its final check")
+        for line in watch_bad:
+            out.append(line)
         for line in seq_bad[:REPORT_LOCK_MAX]:
             out.append(line)
         if len(seq_bad) > REPORT_LOCK_MAX:
@@ -417,13 +441,13 @@ class Run:
         out.append("linearizability: %d registers (the fence included) checked in %.1f s: %d not linearizable, "
                    "%d undecided" % (len(results), check_s, len(bad), len(undecided)))
         anomalies = len(bad) + len(undecided) + len(forks) + len(overlaps) + \
-            len(regressions) + len(seq_bad) + len(eph_bad) + len(exits) + len(reports) + \
-            len(self.liveness)
+            len(regressions) + len(seq_bad) + len(eph_bad) + len(watch_bad) + len(exits) + \
+            len(reports) + len(self.liveness)
         out.append("anomalies by kind: not linearizable %d, undecided %d, lost writes %d, "
                    "two lock holders %d, lock tokens down %d, sequential %d, ephemerals %d, "
-                   "server exits %d, sanitizer reports %d, liveness %d"
+                   "watches %d, server exits %d, sanitizer reports %d, liveness %d"
                    % (len(bad), len(undecided), len(forks), len(overlaps), len(regressions),
-                      len(seq_bad), len(eph_bad), len(exits), len(reports),
+                      len(seq_bad), len(eph_bad), len(watch_bad), len(exits), len(reports),
                       len(self.liveness)))
         keep = anomalies > 0 or self.args.keep
         out.append("history: %s (%s)" % (history, "kept" if keep else "removed with its dir"))
@@ -443,6 +467,7 @@ def parse(argv):
     ap.add_argument("--workers", type=int, default=WORKERS_DEFAULT)
     ap.add_argument("--keys", type=int, default=KEYS_DEFAULT)
     ap.add_argument("--lock-workers", type=int, default=LOCK_WORKERS_DEFAULT)
+    ap.add_argument("--watchers", type=int, default=WATCHERS_DEFAULT)
     ap.add_argument("--eph-owners", type=int, default=EPH_OWNERS_DEFAULT,
                     help="session-and-ephemeral owners (0: none, and no observer)")
     ap.add_argument("--client-env", action="append", default=[],

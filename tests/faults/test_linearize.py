@@ -378,3 +378,21 @@ def test_ephemerals():
     assert [t for t in lin.ephemeral_anomalies(phantom) if "never created" in t]
     assert [t for t in lin.ephemeral_anomalies(base, {"seconds": 40, "left": ["a"]})
             if "still there" in t]
+
+
+def _w(key, why, version, t, value=None, notified=None, p=400):
+    return {"type": "watch", "p": p, "key": key, "why": why, "version": version,
+            "value": value if value is not None else "v%d" % version, "t": t,
+            "notified": notified}
+
+
+def test_watches():
+    good = [_w("r0", "start", 0, 1), _w("r0", "event", 3, 2), _w("r0", "session", 3, 3),
+            _w("r0", "event", 7, 4), _w("r0", "final", 7, 5, notified=7)]
+    assert lin.watch_anomalies(good) == []
+    back = good[:2] + [_w("r0", "event", 2, 2.5)] + good[2:]
+    assert [t for t in lin.watch_anomalies(back) if "went back" in t]
+    missed = good[:-1] + [_w("r0", "final", 9, 5, notified=7)]
+    assert [t for t in lin.watch_anomalies(missed) if "missed the last change" in t]
+    fork = good + [_w("r0", "event", 3, 6, value="other", p=401)]
+    assert [t for t in lin.watch_anomalies(fork) if "read as" in t]
