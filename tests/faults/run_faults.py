@@ -121,6 +121,7 @@ class Run:
         self.watch_records = []
         self.eph_gone = None
         self.t_heal = None
+        self.t_stop = None
         self.t_end = None
 
     # ---- the run ----
@@ -183,6 +184,7 @@ class Run:
         except RuntimeError as e:
             self.liveness.append(str(e))
         self._wait(TAIL_S)
+        self.t_stop = time.monotonic()
         with open(self.stop_file, "w"):
             pass
         deadline = time.monotonic() + WORKER_EXIT_GRACE_S
@@ -377,8 +379,10 @@ class Run:
                                                    "what"))
         out.append("  %-18s %-8s %-6s %-7s" % ("", "(s)", "(s)", "unavail"))
         for k, f in enumerate(faults):
+            # The last fault's window ends when the clients were told to stop: after that
+            # no write is attempted, so a gap there says nothing about availability.
             window_end = faults[k + 1].start if k + 1 < len(faults) else \
-                (self.t_end or time.monotonic())
+                (self.t_stop or self.t_end or time.monotonic())
             gap = longest_gap(acks, f.start, window_end)
             out.append("  %-18s %8.1f %6.1f %6.1fs %s%s" % (
                 f.kind, f.start - self.t_start, f.end - f.start, gap, f.what,
