@@ -521,6 +521,10 @@ def main(argv):
         raise
     except netns.NetnsUnavailable as e:
         print("faults: FAIL: %s" % e)
+        try:
+            os.rmdir(args.dir)  # nothing ran, nothing to keep
+        except OSError:
+            pass
         return 2
     except Exception as e:
         # The harness failed, not synod (or synod did not come up): keep everything.
