@@ -559,6 +559,83 @@ def sequential_anomalies(ops, final):
     return out
 
 
+def ephemeral_anomalies(records, gone=None, limit=20):
+    """Direct checks of the sessions-and-ephemerals workload (ephworker.py) on its
+    records; `gone` is the final wait's {"seconds", "left"} (None if not run). Returns
+    [text], at most `limit` per kind of finding."""
+    import bisect
+    eph = [r for r in records if r.get("type") == "eph"]
+    creates = {r["node"]: r for r in eph if r["event"] == "create"}
+    lists = sorted((r for r in eph if r["event"] == "list"), key=lambda r: r["call"])
+    list_calls = [r["call"] for r in lists]
+    out = {"vanished": [], "missing": [], "phantom": [], "gone": []}
+    last_alive = {}
+    for r in eph:
+        if r["event"] != "alive":
+            continue
+        if not r["seen"]:
+            out["vanished"].append("ephemeral: %s missing at %.3f although its session %#x "
+                                   "answered" % (r["node"], r["call"], r["session"]))
+        elif r["owner"] != r["session"]:
+            out["vanished"].append("ephemeral: %s owned by %#x, created by session %#x"
+                                   % (r["node"], r["owner"], r["session"]))
+        else:
+            last_alive[r["node"]] = max(last_alive.get(r["node"], -INF), r["call"])
+    for node, c in creates.items():
+        if not c["ok"] or node not in last_alive:
+            continue
+        # Lists invoked after the create was acknowledged and answered before a later
+        # exists() of the owner was invoked: the session lived across them.
+        k = bisect.bisect_right(list_calls, c["ret"])
+        while k < len(lists) and lists[k]["call"] < last_alive[node]:
+            lst = lists[k]
+            if lst["ret"] < last_alive[node] and node not in lst["nodes"]:
+                out["missing"].append("ephemeral: %s absent from a list [%.3f, %.3f] while "
+                                      "its session lived" % (node, lst["call"], lst["ret"]))
+                break
+            k += 1
+    for lst in lists:
+        for node in lst["nodes"]:
+            if node not in creates:
+                out["phantom"].append("ephemeral: %s listed but never created" % node)
+    if gone is not None and gone.get("left") != []:
+        out["gone"].append("ephemeral: %s still there %.0f s after every owner closed its "
+                           "sessions" % (gone.get("left"), gone.get("seconds", 0.0)))
+    found = []
+    for kind in ("vanished", "missing", "phantom", "gone"):
+        found += sorted(set(out[kind]))[:limit]
+    return found
+
+
+def watch_anomalies(records, limit=20):
+    """Direct checks of the watchers (watchworker.py): per watcher and register, the
+    versions it read after notifications only grow; every version it read has one value
+    (across watchers too); and its final record's last notified version is the register's
+    last version. Returns [text]."""
+    out = []
+    last = {}
+    values = {}
+    for r in sorted((r for r in records if r.get("type") == "watch"), key=lambda r: r["t"]):
+        who = (r["p"], r["key"])
+        if r["why"] == "final":
+            if r["version"] is None:
+                out.append("watch: p%s could not read %s at the end" % who)
+            elif r["notified"] != r["version"]:
+                out.append("watch: p%s missed the last change of %s: notified up to version "
+                           "%s, the register is at %s" % (who[0], who[1], r["notified"],
+                                                         r["version"]))
+            continue
+        if who in last and r["version"] < last[who]:
+            out.append("watch: p%s read %s version %d after version %d (went back)"
+                       % (who[0], who[1], r["version"], last[who]))
+        last[who] = max(last.get(who, -1), r["version"])
+        seen = values.setdefault((r["key"], r["version"]), r["value"])
+        if seen != r["value"]:
+            out.append("watch: %s version %d read as %s and as %s"
+                       % (r["key"], r["version"], seen, r["value"]))
+    return out[:limit]
+
+
 def report(result, t0=None):
     """A human account of a failed check: the longest linearization's last steps, the state
     it reached, the operation it could not get past, and the window of operations around

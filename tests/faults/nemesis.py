@@ -10,6 +10,10 @@ Kinds (KINDS):
   kill-leader         kill -9 of the leader (a random server if none is known)
   kill-all            kill -9 of every server at once (a power cut, as far as a process
                       can tell: the page cache survives); all restarted at the end
+  kill-torn-wal       kill -9 of a random server, then the write it was "doing" torn at the
+                      end of its WAL (a partial record header, a record cut short, or a
+                      whole record with a bad CRC, after the last valid record), restart:
+                      a crash in the middle of writing a record it had not acknowledged
   pause               SIGSTOP of the leader or of a random server, held longer than the
                       election timeout (some holds longer than the client session timeout),
                       then SIGCONT
@@ -32,17 +36,20 @@ inside each fault), so `SEED=n` replays the same plan; which server leads at a m
 to the cluster, so "the leader" may be another server in a replay.
 """
 
+import os
 import random
+import struct
 import time
 
+import faultlib
 import netns
 
-KINDS = ["kill-random", "kill-leader", "kill-all", "pause", "partition-majority", "partition-leader",
+KINDS = ["kill-random", "kill-leader", "kill-all", "kill-torn-wal", "pause", "partition-majority", "partition-leader",
          "partition-bridge", "partition-one-way", "link-slow", "link-lossy", "link-reorder",
          "combined"]
 # What `combined` draws two distinct kinds from: every single fault but the power cut
 # (all servers down leaves nothing for a second fault to act on).
-COMBINABLE = [k for k in KINDS if k not in ("kill-all", "combined")]
+COMBINABLE = [k for k in KINDS if k not in ("kill-all", "kill-torn-wal", "combined")]
 # Holds and quiet gaps of each profile. Every hold outlasts the election timeout
 # (electionTimeoutMs=1000: a new leader within 1-2 s); some pauses outlast the workers'
 # session timeout (worker.SESSION_TIMEOUT_S = 10 s). The short profile (the ctest run) keeps
@@ -54,6 +61,7 @@ PROFILES = {
               "first_pause_long": True},
 }
 PAUSE_LONG_S = 12.0
+TORN_PAYLOAD_BYTES = 200
 POLL_S = 0.25
 LINK_LOSS_PERCENT = netns.LINK_LOSS_PERCENT
 
@@ -177,6 +185,49 @@ class Nemesis:
                 if p.undo is not None:
                     p.undo()
         f.undo = undo
+
+    def _kill_torn_wal(self, f):
+        f.leader = self.cluster.leader()
+        victim = self.rng.choice(self.cluster.ids())
+        self.cluster.kill9(victim)
+        how = self.tear_wal(self.cluster.servers[victim].data_dir)
+        f.what = "kill -9 server.%d, WAL tail torn: %s" % (victim, how)
+        f.undo = lambda: self.cluster.start(victim)
+
+    def tear_wal(self, data_dir):
+        """Writes a torn record after the last valid record of the newest WAL segment (the
+        layout of docs/storage-format.md). Returns what it did."""
+        paths = faultlib.segment_paths(data_dir)
+        if not paths:
+            return "no WAL segment (nothing torn)"
+        path = paths[-1]
+        with open(path, "rb") as fh:
+            data = fh.read()
+        first, records = faultlib.parse_segment(data)
+        end = records[-1].end if records else faultlib.WAL_HEADER_BYTES
+        index = (records[-1].index + 1) if records else first
+        term = records[-1].term if records else 1
+        payload = bytes(self.rng.randrange(256) for _ in range(TORN_PAYLOAD_BYTES))
+        head = struct.pack(">IB7xQQ", len(payload), 1, term, index)
+        crc = faultlib.crc32c(head + payload)
+        record = struct.pack(">I", crc) + head + payload
+        way = self.rng.choice(["partial header", "cut short", "bad crc"])
+        if way == "partial header":
+            torn = record[:self.rng.randrange(1, faultlib.WAL_RECORD_HEADER_BYTES)]
+        elif way == "cut short":
+            torn = record[:self.rng.randrange(faultlib.WAL_RECORD_HEADER_BYTES, len(record))]
+        else:
+            k = faultlib.WAL_RECORD_HEADER_BYTES + self.rng.randrange(len(payload))
+            torn = record[:k] + bytes([record[k] ^ 0x01]) + record[k + 1:]
+        with open(path, "r+b") as fh:
+            fh.seek(end)
+            fh.write(torn)
+            if way != "bad crc":
+                fh.truncate(end + len(torn))  # the file ends inside the torn record
+            fh.flush()
+            os.fsync(fh.fileno())
+        return "%s at %s offset %d (after index %d)" % (way, os.path.basename(path), end,
+                                                       index - 1)
 
     def _pause(self, f):
         if self.rng.random() < 0.5:

@@ -46,11 +46,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 
+import ephworker  # noqa: E402
 import linearize  # noqa: E402
 import lockworker  # noqa: E402
 import nemesis  # noqa: E402
 import netns  # noqa: E402
 import nscluster  # noqa: E402
+import watchworker  # noqa: E402
 import worker  # noqa: E402
 from procs import ManagedProcess  # noqa: E402
 
@@ -60,11 +62,19 @@ KEYS_DEFAULT = 3
 LOCK_WORKERS_DEFAULT = 3
 # Lock clients' process numbers start here, apart from the register workers'.
 LOCK_PROCESS_BASE = 100
+EPH_OWNERS_DEFAULT = 2
+EPH_OWNER_BASE = 200
+EPH_OBSERVER = 300
+WATCHERS_DEFAULT = 1
+WATCHER_BASE = 400
+EPH_GONE_RUN_TIMEOUT_S = ephworker.EPH_GONE_TIMEOUT_S + worker.START_TIMEOUT_S + 10.0
 WARMUP_S = 3.0
 # After the last heal: long enough for an election and for clients to reconnect.
 TAIL_S = 8.0
 SETUP_TIMEOUT_S = 90.0
-WORKER_EXIT_GRACE_S = worker.OP_TIMEOUT_S * 2 + 10.0
+# A worker ends its operation in flight (a read is two requests); a watcher also waits
+# for the notifications of the last writes and then checks every register.
+WORKER_EXIT_GRACE_S = worker.OP_TIMEOUT_S * 2 + watchworker.SETTLE_S * 2 + 10.0
 RECOVERY_TIMEOUT_S = 60.0
 WORKER_START_S = 3.0
 POLL_S = 0.25
@@ -103,12 +113,15 @@ class Run:
         self.workers = []
         self.nemesis = None
         self.liveness = []
-        self.restarted = []
         self.t_start = None
         self.stop_file = os.path.join(self.dir, "stop")
         self.seq_final = None
         self.seq_ops = []
+        self.eph_records = []
+        self.watch_records = []
+        self.eph_gone = None
         self.t_heal = None
+        self.t_stop = None
         self.t_end = None
 
     # ---- the run ----
@@ -140,27 +153,21 @@ class Run:
         self._setup_keys()
         # A bound for workers whose runner died; normally the stop file ends them.
         seconds = WARMUP_S + total + TAIL_S + WORKER_START_S + RECOVERY_TIMEOUT_S
+        common = ["--hosts", self.cluster.hosts(), "--seed", str(self.seed),
+                  "--seconds", "%.1f" % seconds, "--stop-file", self.stop_file]
         for p in range(self.args.workers):
-            argv = self.net.exec_argv(self.net.client_ns, [
-                sys.executable, os.path.join(HERE, "worker.py"), "--hosts",
-                self.cluster.hosts(), "--keys", ",".join(self.keys), "--process", str(p),
-                "--seed", str(self.seed), "--seconds", "%.1f" % seconds,
-                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
-                "--stop-file", self.stop_file])
-            self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
-                self.dir, "worker-p%d.log" % p)).start())
+            self._start_client("worker.py", p, common + ["--keys", ",".join(self.keys)])
         for k in range(self.args.lock_workers):
-            p = LOCK_PROCESS_BASE + k
-            argv = self.net.exec_argv(self.net.client_ns, [
-                sys.executable, os.path.join(HERE, "lockworker.py"), "--hosts",
-                self.cluster.hosts(), "--process", str(p), "--seed", str(self.seed),
-                "--seconds", "%.1f" % seconds,
-                "--out", os.path.join(self.dir, "history-p%d.jsonl" % p),
-                "--stop-file", self.stop_file])
-            env = dict(os.environ)
-            env.update(self.args.client_env)
-            self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
-                self.dir, "worker-p%d.log" % p), env).start())
+            self._start_client("lockworker.py", LOCK_PROCESS_BASE + k, common,
+                               self.args.client_env)
+        if self.args.eph_owners:
+            for k in range(self.args.eph_owners):
+                self._start_client("ephworker.py", EPH_OWNER_BASE + k,
+                                   common + ["--role", "owner"])
+            self._start_client("ephworker.py", EPH_OBSERVER, common + ["--role", "observer"])
+        for k in range(self.args.watchers):
+            self._start_client("watchworker.py", WATCHER_BASE + k,
+                               common + ["--keys", ",".join(self.keys)])
         time.sleep(WORKER_START_S + WARMUP_S)
         self.t_start = time.monotonic()
         self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
@@ -177,6 +184,7 @@ class Run:
         except RuntimeError as e:
             self.liveness.append(str(e))
         self._wait(TAIL_S)
+        self.t_stop = time.monotonic()
         with open(self.stop_file, "w"):
             pass
         deadline = time.monotonic() + WORKER_EXIT_GRACE_S
@@ -189,41 +197,65 @@ class Run:
         self._poll()
         self.t_end = time.monotonic()
         self._dump_seq()
+        if self.args.eph_owners:
+            self._wait_ephemerals_gone()
+
+    def _start_client(self, script, p, args, env_extra=None):
+        """Starts client process p (its history in history-p<p>.jsonl, its output in
+        worker-p<p>.log) inside the client namespace."""
+        argv = self.net.exec_argv(self.net.client_ns, [
+            sys.executable, os.path.join(HERE, script), "--process", str(p),
+            "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)] + args)
+        env = None
+        if env_extra:
+            env = dict(os.environ)
+            env.update(env_extra)
+        self.workers.append(ManagedProcess(argv, self.dir, os.path.join(
+            self.dir, "worker-p%d.log" % p), env).start())
+
+    def _client_once(self, script, args, timeout_s=SETUP_TIMEOUT_S):
+        """Runs a client to completion inside the client namespace: (exit code, output),
+        exit code None on timeout."""
+        argv = self.net.exec_argv(self.net.client_ns, [
+            sys.executable, os.path.join(HERE, script), "--hosts", self.cluster.hosts()] + args)
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None, "timeout after %.0f s" % timeout_s
+        return p.returncode, p.stdout
+
+    def _wait_ephemerals_gone(self):
+        rc, out = self._client_once("ephworker.py", ["--role", "wait-gone"],
+                                    EPH_GONE_RUN_TIMEOUT_S)
+        try:
+            self.eph_gone = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.liveness.append("the ephemerals could not be read after the run: %s"
+                                 % out[-500:])
 
     def _dump_seq(self):
         """Reads every sequential node after the run, for the durability check."""
-        out = os.path.join(self.dir, "seq-final.json")
-        argv = self.net.exec_argv(self.net.client_ns, [
-            sys.executable, os.path.join(HERE, "worker.py"), "--dump-seq", "--hosts",
-            self.cluster.hosts(), "--keys", ",".join(self.keys), "--out", out])
-        try:
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, timeout=SETUP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            p = None
-        if p is None or p.returncode != 0:
+        path = os.path.join(self.dir, "seq-final.json")
+        rc, out = self._client_once("worker.py", ["--dump-seq", "--keys", ",".join(self.keys),
+                                                  "--out", path])
+        if rc != 0:
             self.liveness.append("the sequential nodes could not be read after the run: %s"
-                                 % ("timeout" if p is None else p.stdout[-500:]))
+                                 % out[-500:])
             return
-        with open(out) as f:
+        with open(path) as f:
             self.seq_final = json.load(f)
 
     def _setup_keys(self):
-        argv = self.net.exec_argv(self.net.client_ns, [
-            sys.executable, os.path.join(HERE, "worker.py"), "--setup", "--hosts",
-            self.cluster.hosts(), "--keys", ",".join(self.keys)])
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=SETUP_TIMEOUT_S)
-        if p.returncode != 0:
-            raise RuntimeError("creating the registers failed:\n%s" % p.stdout[-3000:])
+        setups = [("registers", "worker.py", ["--setup", "--keys", ",".join(self.keys)])]
+        if self.args.eph_owners:
+            setups.append(("the ephemerals' parent", "ephworker.py", ["--role", "setup"]))
         if self.args.lock_workers:
-            argv = self.net.exec_argv(self.net.client_ns, [
-                sys.executable, os.path.join(HERE, "lockworker.py"), "--setup", "--hosts",
-                self.cluster.hosts()])
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, timeout=SETUP_TIMEOUT_S)
-            if p.returncode != 0:
-                raise RuntimeError("creating the lock's nodes failed:\n%s" % p.stdout[-3000:])
+            setups.append(("the lock's nodes", "lockworker.py", ["--setup"]))
+        for what, script, args in setups:
+            rc, out = self._client_once(script, args)
+            if rc != 0:
+                raise RuntimeError("creating %s failed:\n%s" % (what, out[-3000:]))
 
     def _poll(self):
         for t, sid, rc in self.cluster.unexpected_exits():
@@ -248,7 +280,10 @@ class Run:
             records.append({"type": "init", "key": lockworker.FENCE_KEY, "state": 0,
                             "t": self.t_start or 0.0})
         processes = list(range(self.args.workers)) + \
-            [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)]
+            [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)] + \
+            ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER]
+             if self.args.eph_owners else []) + \
+            [WATCHER_BASE + k for k in range(self.args.watchers)]
         for p in processes:
             path = os.path.join(self.dir, "history-p%d.jsonl" % p)
             if os.path.exists(path):
@@ -276,6 +311,8 @@ class Run:
         results += linearize.check_history(fence_ops, "fenced", {lockworker.FENCE_KEY: 0})
         check_s = time.monotonic() - t
         self.lock_intervals = linearize.lock_intervals(records)
+        self.eph_records = [r for r in records if r.get("type") == "eph"]
+        self.watch_records = [r for r in records if r.get("type") == "watch"]
         self.lock_lost = [r for r in records if r.get("type") == "lock" and
                           r.get("event") == "lost"]
         self.fence_ops = fence_ops
@@ -306,6 +343,25 @@ class Run:
                       if self.seq_final is not None else "not read at the end"))
         intervals = getattr(self, "lock_intervals", [])
         fence = getattr(self, "fence_ops", [])
+        if self.args.eph_owners:
+            eph = self.eph_records
+            creates = [r for r in eph if r["event"] == "create"]
+            out.append("ephemerals: %d sessions (node created %d, unknown %d), %d exists by "
+                       "their owners, %d lists; %s"
+                       % (len(creates), sum(1 for r in creates if r["ok"]),
+                          sum(1 for r in creates if r["ok"] is None),
+                          sum(1 for r in eph if r["event"] == "alive"),
+                          sum(1 for r in eph if r["event"] == "list"),
+                          "all gone %.1f s after the owners stopped" % self.eph_gone["seconds"]
+                          if self.eph_gone and self.eph_gone.get("left") == [] else
+                          "not all gone at the end"))
+        if self.args.watchers:
+            w = self.watch_records
+            out.append("watches: %d watchers, %d reads after a notification, %d after a new "
+                       "session, %d registers checked at the end"
+                       % (self.args.watchers, sum(1 for r in w if r["why"] == "event"),
+                          sum(1 for r in w if r["why"] == "session"),
+                          sum(1 for r in w if r["why"] == "final")))
         if self.args.lock_workers:
             out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
                        "writes ok %d, refused by the guard %d, raced %d, unknown %d"
@@ -323,8 +379,10 @@ class Run:
                                                    "what"))
         out.append("  %-18s %-8s %-6s %-7s" % ("", "(s)", "(s)", "unavail"))
         for k, f in enumerate(faults):
+            # The last fault's window ends when the clients were told to stop: after that
+            # no write is attempted, so a gap there says nothing about availability.
             window_end = faults[k + 1].start if k + 1 < len(faults) else \
-                (self.t_end or time.monotonic())
+                (self.t_stop or self.t_end or time.monotonic())
             gap = longest_gap(acks, f.start, window_end)
             out.append("  %-18s %8.1f %6.1f %6.1fs %s%s" % (
                 f.kind, f.start - self.t_start, f.end - f.start, gap, f.what,
@@ -366,6 +424,16 @@ class Run:
             out.append("lock token went down: p%s acquired token %d at %.3f after p%s had "
                        "token %d at %.3f" % (b[2], b[3], b[0] - t0, a[2], a[3], a[0] - t0))
         seq_bad = linearize.sequential_anomalies(self.seq_ops, self.seq_final)
+        eph_bad = linearize.ephemeral_anomalies(self.eph_records, self.eph_gone) \
+            if self.args.eph_owners else []
+        for line in eph_bad:
+            out.append(line)
+        watch_bad = linearize.watch_anomalies(self.watch_records) if self.args.watchers else []
+        if self.args.watchers and self.watch_records and \
+                not any(r["why"] == "final" for r in self.watch_records):
+            watch_bad.append("watch: no watcher finished its final check")
+        for line in watch_bad:
+            out.append(line)
         for line in seq_bad[:REPORT_LOCK_MAX]:
             out.append(line)
         if len(seq_bad) > REPORT_LOCK_MAX:
@@ -377,12 +445,14 @@ class Run:
         out.append("linearizability: %d registers (the fence included) checked in %.1f s: %d not linearizable, "
                    "%d undecided" % (len(results), check_s, len(bad), len(undecided)))
         anomalies = len(bad) + len(undecided) + len(forks) + len(overlaps) + \
-            len(regressions) + len(seq_bad) + len(exits) + len(reports) + len(self.liveness)
+            len(regressions) + len(seq_bad) + len(eph_bad) + len(watch_bad) + len(exits) + \
+            len(reports) + len(self.liveness)
         out.append("anomalies by kind: not linearizable %d, undecided %d, lost writes %d, "
-                   "two lock holders %d, lock tokens down %d, sequential %d, server exits %d, "
-                   "sanitizer reports %d, liveness %d"
+                   "two lock holders %d, lock tokens down %d, sequential %d, ephemerals %d, "
+                   "watches %d, server exits %d, sanitizer reports %d, liveness %d"
                    % (len(bad), len(undecided), len(forks), len(overlaps), len(regressions),
-                      len(seq_bad), len(exits), len(reports), len(self.liveness)))
+                      len(seq_bad), len(eph_bad), len(watch_bad), len(exits), len(reports),
+                      len(self.liveness)))
         keep = anomalies > 0 or self.args.keep
         out.append("history: %s (%s)" % (history, "kept" if keep else "removed with its dir"))
         out.append("replay: make faults DURATION=%d SEED=%d%s"
@@ -401,6 +471,9 @@ def parse(argv):
     ap.add_argument("--workers", type=int, default=WORKERS_DEFAULT)
     ap.add_argument("--keys", type=int, default=KEYS_DEFAULT)
     ap.add_argument("--lock-workers", type=int, default=LOCK_WORKERS_DEFAULT)
+    ap.add_argument("--watchers", type=int, default=WATCHERS_DEFAULT)
+    ap.add_argument("--eph-owners", type=int, default=EPH_OWNERS_DEFAULT,
+                    help="session-and-ephemeral owners (0: none, and no observer)")
     ap.add_argument("--client-env", action="append", default=[],
                     help="KEY=VALUE in the lock clients' environment (planted bugs)")
     ap.add_argument("--dir")
@@ -434,7 +507,6 @@ def main(argv):
     args = parse(argv)
     if os.geteuid() != 0:
         print("faults: FAIL: network namespaces need root (run as root, as CI does)")
-        print("anomalies: 0")
         return 2
     args.dir = args.dir or tempfile.mkdtemp(prefix="synod-faults-%d-" % args.seed)
     os.makedirs(args.dir, exist_ok=True)
@@ -443,8 +515,16 @@ def main(argv):
     run = Run(args)
     try:
         run.execute()
+    except SystemExit:
+        print("faults: interrupted; servers and network removed, run dir kept: %s" % args.dir,
+              flush=True)
+        raise
     except netns.NetnsUnavailable as e:
         print("faults: FAIL: %s" % e)
+        try:
+            os.rmdir(args.dir)  # nothing ran, nothing to keep
+        except OSError:
+            pass
         return 2
     except Exception as e:
         # The harness failed, not synod (or synod did not come up): keep everything.

@@ -354,3 +354,45 @@ def test_a_stale_read_planted_in_a_long_random_history_is_found():
         r = run(ops)
         assert not r.ok and not r.undecided
         assert "stale read" in lin.report(r)
+
+
+def _eph(event, t, **kw):
+    rec = {"type": "eph", "p": 200, "event": event, "call": t, "ret": t + 0.01}
+    rec.update(kw)
+    return rec
+
+
+def test_ephemerals():
+    base = [_eph("create", 1, node="/e/a", session=7, ok=True),
+            _eph("list", 2, nodes=["/e/a"]),
+            _eph("alive", 3, node="/e/a", session=7, seen=True, owner=7),
+            _eph("closed", 4, node="/e/a", session=7),
+            _eph("list", 5, nodes=[])]
+    assert lin.ephemeral_anomalies(base, {"seconds": 0.1, "left": []}) == []
+    missing = base[:1] + [_eph("list", 2, nodes=[])] + base[2:]
+    assert [t for t in lin.ephemeral_anomalies(missing) if "absent" in t]
+    vanished = base[:2] + [_eph("alive", 3, node="/e/a", session=7, seen=False,
+                                owner=None)] + base[3:]
+    assert [t for t in lin.ephemeral_anomalies(vanished) if "missing at" in t]
+    phantom = base + [_eph("list", 6, nodes=["/e/zz"])]
+    assert [t for t in lin.ephemeral_anomalies(phantom) if "never created" in t]
+    assert [t for t in lin.ephemeral_anomalies(base, {"seconds": 40, "left": ["a"]})
+            if "still there" in t]
+
+
+def _w(key, why, version, t, value=None, notified=None, p=400):
+    return {"type": "watch", "p": p, "key": key, "why": why, "version": version,
+            "value": value if value is not None else "v%d" % version, "t": t,
+            "notified": notified}
+
+
+def test_watches():
+    good = [_w("r0", "start", 0, 1), _w("r0", "event", 3, 2), _w("r0", "session", 3, 3),
+            _w("r0", "event", 7, 4), _w("r0", "final", 7, 5, notified=7)]
+    assert lin.watch_anomalies(good) == []
+    back = good[:2] + [_w("r0", "event", 2, 2.5)] + good[2:]
+    assert [t for t in lin.watch_anomalies(back) if "went back" in t]
+    missed = good[:-1] + [_w("r0", "final", 9, 5, notified=7)]
+    assert [t for t in lin.watch_anomalies(missed) if "missed the last change" in t]
+    fork = good + [_w("r0", "event", 3, 6, value="other", p=401)]
+    assert [t for t in lin.watch_anomalies(fork) if "read as" in t]

@@ -50,6 +50,8 @@ ROOT = "/faults"
 INIT_VALUE = "init"
 SESSION_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 60.0
+SETUP_TRIES_MAX = 300
+SETUP_RETRY_S = 0.2
 # Longer than a failover (electionTimeoutMs=1000 → a new leader within a few seconds) so
 # most writes in flight across one get their real outcome; shorter than a fault.
 OP_TIMEOUT_S = 6.0
@@ -136,11 +138,10 @@ def setup(hosts, keys):
     zk = make_client(hosts)
     deadline = time.monotonic() + START_TIMEOUT_S
     try:
-        zk.ensure_path(SEQ_DIR)
         for key in keys:
-            while True:
+            for attempt in range(SETUP_TRIES_MAX):
                 try:
-                    zk.ensure_path(ROOT)
+                    zk.ensure_path(SEQ_DIR)  # and ROOT, its parent
                     if zk.exists("%s/%s" % (ROOT, key)) is None:
                         zk.create("%s/%s" % (ROOT, key), INIT_VALUE.encode())
                     data, stat = zk.get("%s/%s" % (ROOT, key))
@@ -150,9 +151,9 @@ def setup(hosts, keys):
                 except RuntimeError:
                     raise
                 except Exception:
-                    if time.monotonic() > deadline:
+                    if time.monotonic() > deadline or attempt + 1 == SETUP_TRIES_MAX:
                         raise
-                    time.sleep(0.2)
+                    time.sleep(SETUP_RETRY_S)
     finally:
         zk.stop()
         zk.close()
