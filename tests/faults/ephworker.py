@@ -28,7 +28,6 @@ Checks (linearize.ephemeral_anomalies):
 
 import argparse
 import json
-import logging
 import random
 import sys
 import time
@@ -148,16 +147,8 @@ def setup(hosts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hosts", required=True)
     ap.add_argument("--role", choices=["owner", "observer", "setup", "wait-gone"])
-    ap.add_argument("--process", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--out")
-    ap.add_argument("--stop-file")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    args = worker.client_args(ap)
     if args.role == "setup":
         setup(args.hosts)
         return 0

@@ -28,7 +28,6 @@ catches two holders; it says nothing about the server.
 """
 
 import argparse
-import logging
 import os
 import random
 import sys
@@ -220,16 +219,8 @@ def setup(hosts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hosts", required=True)
     ap.add_argument("--setup", action="store_true")
-    ap.add_argument("--process", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--out")
-    ap.add_argument("--stop-file")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    args = worker.client_args(ap)
     if args.setup:
         setup(args.hosts)
         print("setup done", flush=True)

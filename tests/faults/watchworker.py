@@ -17,7 +17,6 @@ was not missed.
 
 import argparse
 import json
-import logging
 import sys
 import threading
 import time
@@ -128,16 +127,8 @@ class Watcher:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--hosts", required=True)
     ap.add_argument("--keys", required=True)
-    ap.add_argument("--process", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--out")
-    ap.add_argument("--stop-file")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    args = worker.client_args(ap)
     Watcher(args).run()
     return 0
 

@@ -268,13 +268,10 @@ def run(args):
     zk.close()
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def client_args(ap):
+    """The options every client process of the harness takes (run_faults.py passes them),
+    parsed; and quiet logs: kazoo logs every lost connection, and here they are the point."""
     ap.add_argument("--hosts", required=True)
-    ap.add_argument("--keys", required=True)
-    ap.add_argument("--setup", action="store_true")
-    ap.add_argument("--dump-seq", action="store_true",
-                    help="write the sequential nodes and their data to --out")
     ap.add_argument("--process", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=10.0)
@@ -282,8 +279,17 @@ def main():
     ap.add_argument("--stop-file")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
-    # kazoo logs every lost connection; here they are the point.
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    return args
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keys", required=True)
+    ap.add_argument("--setup", action="store_true")
+    ap.add_argument("--dump-seq", action="store_true",
+                    help="write the sequential nodes and their data to --out")
+    args = client_args(ap)
     if args.dump_seq:
         dump_seq(args.hosts, args.out)
         return 0
