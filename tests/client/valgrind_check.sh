@@ -18,7 +18,7 @@
 #   unit: only test_client; scenarios: only tests/client; all: both.
 #   SYNOD_BIN given: the scenarios run against that synod server, else ZooKeeper.
 #   SYNOD_VALGRIND_TESTS overrides the pytest -k selection.
-# Exit 0 clean, 1 failure, 77 valgrind missing (ctest SKIP_RETURN_CODE).
+# Exit 0 clean, 1 failure (valgrind missing included: scripts/deps.sh installs it).
 set -eu
 
 mode=$1
@@ -28,7 +28,7 @@ python=$4
 synod_bin=${5:-}
 case $mode in unit | scenarios | all) ;; *) echo "bad mode $mode" >&2; exit 2 ;; esac
 
-command -v valgrind >/dev/null 2>&1 || { echo "valgrind not installed: skipping"; exit 77; }
+command -v valgrind >/dev/null 2>&1 || { echo "valgrind not installed: run scripts/deps.sh" >&2; exit 1; }
 
 build=$out/build
 logs=$out/vglogs
