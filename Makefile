@@ -9,7 +9,7 @@ SYNOD := $(BUILD)/src/server/synod
 
 .PHONY: all deps build build-test run cluster cluster-stop cluster-clean test test-reference unit bench \
 	bench-cluster sim fuzz faults format check-format clean examples example-chat \
-	example-booking examples-stop
+	example-booking examples-stop install uninstall deb
 
 all: build
 
@@ -90,6 +90,23 @@ bench-cluster: deps build
 # `anomalies: N` and fails when N > 0. SEED=n replays a schedule; FAULTSFLAGS adds options.
 faults: deps build
 	/usr/bin/python3 tests/faults/run_faults.py --bin $(SYNOD) --duration $(or $(DURATION),120) $(if $(SEED),--seed $(SEED)) $(FAULTSFLAGS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries, libsynod (shared, static,
+# header, pkg-config), man pages, bash completion, the systemd unit, its sysusers entry
+# and a default config (docs/operations.md, "Installing"). uninstall removes exactly
+# what install put in place (build/install_manifest.txt).
+PREFIX ?= /usr/local
+install: deps build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j$(JOBS)
+	cmake --install $(BUILD)
+
+uninstall:
+	scripts/uninstall.sh $(BUILD)
+
+# A Debian package of the release build, in build/: scripts/make-deb.sh.
+deb: deps build
+	scripts/make-deb.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
