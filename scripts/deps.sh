@@ -13,6 +13,7 @@ packages=(
 	etcd-server etcd-client
 	valgrind iproute2 procps nftables
 	chromium chromium-driver python3-selenium
+	adduser man-db systemd dpkg-dev
 )
 
 missing=()
