@@ -277,10 +277,10 @@ void conns_free_all(struct srv *srv)
         srv->stalled = NULL;
 }
 
+/* Anywhere in the queue: a write is proposed past the reads queued ahead of it. */
 static bool has_write_in_flight(const struct srv_conn *conn)
 {
-        const struct pl_item *head = conn->queue.head;
-        return head != NULL && head->kind == PL_WRITE && head->proposed && !head->barrier;
+        return conn->queue.in_flight > 0;
 }
 
 /* Closes every connection of the table that `doomed` picks; returns how many. */

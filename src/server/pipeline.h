@@ -57,6 +57,8 @@ struct pl_queue {
         uint32_t reads;      /* PL_READ items; invariant: reads + writes == count */
         uint32_t unproposed; /* PL_WRITE items not yet proposed */
         uint32_t barriers;   /* barrier items (proposed or not) */
+        uint32_t in_flight;  /* proposed PL_WRITE items that are no barriers: entries of
+                              * this session in the log, wherever they stand in the queue */
         size_t bytes; /* sum of the queued items' `bytes` (a read run at once is not queued) */
         /* private: NULL, or an item such that it and all items before it are reads or
          * proposed writes that are no barriers (pl_next resumes its scan there

@@ -7,7 +7,7 @@ void pl_queue_init(struct pl_queue *q)
 {
         q->head = q->tail = NULL;
         q->count = q->writes = q->reads = 0;
-        q->unproposed = q->barriers = 0;
+        q->unproposed = q->barriers = q->in_flight = 0;
         q->bytes = 0;
         q->proposed_scan = NULL;
 }
@@ -52,6 +52,9 @@ static struct pl_item *pop(struct pl_queue *q)
                 if (!item->proposed) {
                         SYN_ASSERT(q->unproposed > 0);
                         q->unproposed--;
+                } else if (!item->barrier) {
+                        SYN_ASSERT(q->in_flight > 0);
+                        q->in_flight--;
                 }
         } else {
                 SYN_ASSERT(q->reads > 0);
@@ -97,6 +100,8 @@ void pl_proposed(struct pl_queue *q, struct pl_item *item, uint64_t index)
         item->proposed = true;
         item->index = index;
         q->unproposed--;
+        if (!item->barrier)
+                q->in_flight++;
 }
 
 struct pl_item *pl_pop_read(struct pl_queue *q)

@@ -267,12 +267,16 @@ static void write_behind_read_is_proposed_at_once(void **state)
         assert_int_equal(pl_submit(&q, &r), PL_QUEUED);       /* behind a write: waits */
         assert_int_equal(pl_submit(&q, &w2), PL_PROPOSE_NOW); /* a read ahead does not hold it */
         pl_proposed(&q, &w2, 8);
+        assert_int_equal(q.in_flight, 2);
         assert_null(pl_next(&q, true)); /* head is a proposed write */
         assert_true(pl_write_applied(&q, &w));
-        assert_null(pl_next(&q, false));       /* output full: r held back */
+        assert_null(pl_next(&q, false)); /* output full: r held back */
+        /* The head is a read, yet w2 is in the log: a leader change must still see it. */
+        assert_int_equal(q.in_flight, 1);
         assert_ptr_equal(pl_pop_read(&q), &r); /* w2's entry is next: r runs first */
         assert_null(pl_pop_read(&q));          /* the head is w2 */
         assert_true(pl_write_applied(&q, &w2));
+        assert_int_equal(q.in_flight, 0);
         assert_int_equal(q.count, 0);
         assert_int_equal(q.writes, 0);
         assert_int_equal(q.reads, 0);
@@ -357,7 +361,8 @@ static void sync_is_a_barrier(void **state)
         assert_true(pl_write_applied(&q, &w1));
         assert_ptr_equal(pl_next(&q, true), &s2); /* at the head now: start it */
         pl_proposed(&q, &s2, 0);
-        assert_null(pl_next(&q, true)); /* r3 and w4 wait for the sync */
+        assert_int_equal(q.in_flight, 0); /* a sync in progress is no write in the log */
+        assert_null(pl_next(&q, true));   /* r3 and w4 wait for the sync */
         assert_true(pl_write_applied(&q, &s2));
         assert_ptr_equal(pl_next(&q, true), &r3);
         assert_ptr_equal(pl_next(&q, true), &w4);
