@@ -141,7 +141,7 @@ bool conns_accept(struct srv *srv, struct net_conn *nc, const char *ip)
         conn->srv = srv;
         conn->net = nc;
         conn->state = SRV_CONN_HANDSHAKE;
-        pl_queue_init(&conn->queue);
+        pl_queue_init(&conn->queue, srv->reads_overtaken_max);
         conn->port = nc->port;
         conn->ids[0].scheme = zk_bytes_of("ip");
         conn->ids[0].id = zk_bytes_of(conn->ip);
