@@ -19,9 +19,9 @@
 #include "base/log.h"
 #include "server/server.h"
 
-#ifndef NDEBUG
+#ifdef SYNOD_PLANTS
 /*
- * PLANTED BUG, test builds only (NDEBUG unset), for the fault harness's
+ * PLANTED BUG, test builds only (SYNOD_PLANTS, CMake option), for the fault harness's
  * checker_catches_stale_read (tests/faults/test_plants.py): with
  * SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1 in the environment a wait asks Raft nothing
  * and is ready at what this server has applied, so sync answers from the server's own
