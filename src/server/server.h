@@ -79,7 +79,6 @@ struct srv_read_wait {
         bool have_index;
         bool active;   /* on srv.read_waits */
         bool starting; /* inside readindex_start: not completed yet */
-        bool resend;   /* asked of a leader that is gone: ask the new one */
         int64_t started_ms;
         void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok);
         struct srv_read_wait *prev, *next;
