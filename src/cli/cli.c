@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "base/zk_path.h"
 #include "client/client.h"
 #include "proto/zk_records.h"
 
@@ -247,7 +248,7 @@ const char *cli_path_problem(const char *path, bool sequential)
                 if ((len == 1 && seg[1] == '.') || (len == 2 && strncmp(seg + 1, "..", 2) == 0))
                         return "has a '.' or '..' segment (paths are not resolved)";
         }
-        if (zk_path_validate((const uint8_t *)path, (int32_t)n, sequential) != ZOK)
+        if (zk_path_validate((const uint8_t *)path, n, sequential) != ZOK)
                 return "has a character ZooKeeper forbids (a control character or invalid "
                        "UTF-8)";
         return NULL;

@@ -466,19 +466,6 @@ static void digest_matches_zookeeper(void **state)
                          SYN_ETOOBIG);
 }
 
-static void base64_pads_like_rfc4648(void **state)
-{
-        (void)state;
-        char out[16];
-        assert_int_equal(srv_base64_encode((const uint8_t *)"f", 1, out, sizeof out), 4);
-        assert_string_equal(out, "Zg==");
-        srv_base64_encode((const uint8_t *)"fo", 2, out, sizeof out);
-        assert_string_equal(out, "Zm8=");
-        srv_base64_encode((const uint8_t *)"foobar", 6, out, sizeof out);
-        assert_string_equal(out, "Zm9vYmFy");
-        assert_int_equal(srv_base64_encode((const uint8_t *)"foobar", 6, out, 8), 0);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -493,7 +480,6 @@ int main(void)
             cmocka_unit_test(write_applied_out_of_order_is_refused),
             cmocka_unit_test(sync_is_a_barrier),
             cmocka_unit_test(digest_matches_zookeeper),
-            cmocka_unit_test(base64_pads_like_rfc4648),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
