@@ -639,7 +639,9 @@ def failover(kind, build, rounds, kinds, outdir):
                     % (kind, how, rnd, row["leader"], row["new_leader"],
                        "%.0f" % row["failover_ms"] if row["failover_ms"] else "NEVER",
                        row["leader_seen_ms"], row["acked"], row["missing"],
-                       row["load_expired"], row["holder_failures"] or "ok", row["rejoin_ms"]))
+                       row["load_expired"],
+                       row["holder_failures"] or ("ok" if row["holders"] else "none"),
+                       row["rejoin_ms"]))
                 tag = "%s-%s-%02d" % (kind, how, rnd)
                 if bad:
                     keep_logs(c, outdir, tag)
@@ -847,7 +849,7 @@ def plot_series(res, names, args):
                     for sh in sorted(args.shapes)] for n in names}
         series.append({"name": "throughput-%dB" % vs,
                        "title": "3 servers, values of %d B: throughput against connections "
-                                "(%s in flight each)"
+                                "(connections × requests in flight on each: %s)"
                                 % (vs, ", ".join("%d×%d" % sh for sh in args.shapes)),
                        "x": "connections", "y": "ops/s", "log_x": True, "panels": panels})
     return series
