@@ -1,30 +1,37 @@
 """The 3-server section of `make bench`: synod's Raft cluster against an Apache ZooKeeper 3.8
-ensemble (Debian's package), measured in the same run, each on its own fresh clusters.
+ensemble and an etcd 3.4 cluster (Debian's packages), measured in the same run, one system
+after the other, each on its own fresh clusters.
 
-Both kinds of cluster come from tests/lib/cluster.py (one zoo.cfg with three server lines,
-every server started with setsid by procs.ManagedProcess and signalled by its PID only). The
-bench subclasses change only the command line: synod from the build directory given to
-bench/run.py, ZooKeeper with the JVM flags of the single-node bench (-Xmx2g, the default
-JIT and GC) instead of the test suite's start-up-oriented ones. fsync is on for both
-(synod always syncs its WAL, ZooKeeper's forceSync defaults to yes).
+The clusters come from tests/lib/cluster.py and tests/lib/etcd_cluster.py (three servers on
+127.0.0.1, free ports, fresh data directories, every server started with setsid by
+procs.ManagedProcess and signalled by its PID only). The bench subclasses change only the
+command line: synod from the build directory given to bench/run.py, ZooKeeper with the JVM
+flags of the single-node bench (-Xmx2g, the default JIT and GC) instead of the test suite's
+start-up-oriented ones. fsync is on for all three: synod always syncs its WAL, ZooKeeper runs
+with forceSync=yes, etcd with its default (fsync of the WAL on every commit).
+synod and ZooKeeper are driven by synod-loadgen (bench/loadgen.c), etcd by etcd-loadgen
+(bench/etcd-loadgen), which runs the same workloads over etcd's gRPC API and reports alike.
 
-Per kind of server, in this order:
+Before and after, the disk's fdatasync latency (bench/disk.py). Per kind of server, in this
+order (args.parts selects):
 
-1. Throughput: a fresh cluster, 1,000 keys of 256 B, an unmeasured set load (TP_JIT_WARMUP_S:
-   the JVM's JIT), then `set` and `get` from synod-loadgen with its connections spread
-   round-robin over the three servers. Server CPU per operation is utime+stime from
+1. The workload matrix: a fresh cluster, 1,000 keys per value size, an unmeasured set load
+   (MX_JIT_WARMUP_S: the JVM's JIT), then every workload x shape x value size of
+   MX_WORKLOADS, MX_SHAPES and MX_VALUE_SIZES (or what args selects) with the connections
+   spread round-robin over the three servers. Server CPU per operation is utime+stime from
    /proc/PID/stat summed over the three server PIDs.
 2. Follower restart: a fresh cluster holding 100,000 nodes of 256 B; a follower is stopped
    (SIGTERM) and started again; the time from starting the process to the first successful
-   read through it (a fresh session on that server alone, getData of a loaded node),
-   RESTART_REPEATS times; the median is reported.
+   read through it (a fresh session on that server alone, getData of a loaded node; etcd: a
+   serializable range on that server), RESTART_REPEATS times; the median is reported.
 3. Failover: a fresh cluster, ROUNDS rounds of `kill -9` of the leader, then ROUNDS rounds of
-   SIGSTOP of the leader. In each round: a kazoo client on each follower creates an ephemeral
-   node; synod-loadgen creates nodes at a steady rate over all three servers; the leader is
-   killed (or stopped); the failover time is the time from the signal to the first
-   acknowledgement of a create *issued after* the leader was gone (issued after kill(2)
-   returned and the process was reaped, or after SIGSTOP was sent). Then, with sync on a
-   survivor, every acknowledged create must be there, the ephemerals must still be there with
+   SIGSTOP of the leader. In each round: a kazoo client on each follower creates an
+   ephemeral node (not for etcd, whose load has no sessions); the load generator creates
+   nodes at a steady rate over all three servers; the leader is killed (or stopped); the
+   failover time is the time from the signal to the first acknowledgement of a create
+   *issued after* the leader was gone (issued after kill(2) returned and the process was
+   reaped, or after SIGSTOP was sent). Then, with sync on a survivor (etcd: a linearizable
+   range), every acknowledged create must be there, the ephemerals must still be there with
    their owners' sessions, and no session of the load may have expired. The killed server is
    restarted (the stopped one continued) and must rejoin as a follower holding what the
    others hold before the next round.
@@ -155,7 +162,8 @@ class BenchZooKeeperCluster(_Spawn, cluster_lib.ZooKeeperCluster):
             f.write(servers.LOG4J_PROPERTIES.format(log=member.log_path))
         # The single-node bench's JVM flags: the test suite's (-XX:TieredStopAtLevel=1,
         # SerialGC, 512 MB) favour start-up over throughput.
-        return ["java", "-Xmx2g", "-Dlog4j.configuration=file:%s" % log4j,
+        return ["java", "-Xmx2g", "-Dzookeeper.forceSync=yes",
+                "-Dlog4j.configuration=file:%s" % log4j,
                 "-cp", ":".join(servers.ZK_JARS),
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg_path], None
 

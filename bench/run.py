@@ -127,7 +127,7 @@ def start_zookeeper(workdir):
     with open(os.path.join(workdir, "log4j.properties"), "w") as f:
         f.write("log4j.rootLogger=WARN, C\nlog4j.appender.C=org.apache.log4j.ConsoleAppender\n"
                 "log4j.appender.C.layout=org.apache.log4j.PatternLayout\n")
-    argv = ["java", "-Xmx2g", "-cp", ZK_CLASSPATH,
+    argv = ["java", "-Xmx2g", "-Dzookeeper.forceSync=yes", "-cp", ZK_CLASSPATH,
             f"-Dlog4j.configuration=file:{workdir}/log4j.properties",
             "org.apache.zookeeper.server.quorum.QuorumPeerMain", f"{workdir}/zoo.cfg"]
     return Server("zookeeper", argv, port, workdir)
