@@ -8,7 +8,7 @@ TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
 .PHONY: all deps build build-test run cluster cluster-stop cluster-clean test test-reference unit bench \
-	bench-cluster sim fuzz faults format check-format clean examples example-chat \
+	bench-cluster etcd-loadgen sim fuzz faults format check-format clean examples example-chat \
 	example-booking examples-stop install uninstall deb
 
 all: build
@@ -77,12 +77,17 @@ sim: build-test
 fuzz: build-test
 	scripts/fuzz.sh $(TBUILD) $(or $(FUZZ_SECONDS),600)
 
-bench: deps build
+bench: deps build etcd-loadgen
 	bench/run.py $(BUILD)
 
-# Only the 3-server section of bench (failover, ensemble throughput, follower restart).
-bench-cluster: deps build
+# Only the 3-server section of bench (failover, the workload matrix, follower restart).
+bench-cluster: deps build etcd-loadgen
 	bench/run.py $(BUILD) --only cluster
+
+# The etcd load generator (Go, from Debian's golang-go and golang-etcd-server-dev; offline),
+# with its Go build cache, in $(BUILD)/bench.
+etcd-loadgen: deps
+	bench/etcd-loadgen/build.sh $(BUILD)/bench
 
 # The fault harness (tests/faults/run_faults.py, docs/testing.md): 5 servers of the release
 # build in network namespaces (needs root), client processes, a seeded schedule of kills,
