@@ -35,6 +35,19 @@ bool raft_config_is_learner(const struct raft_config *c, uint64_t id)
         return id != RAFT_NONE && id_in(c->learners, c->n_learners, id);
 }
 
+bool raft_config_equal(const struct raft_config *a, const struct raft_config *b)
+{
+        if (a->n_voters != b->n_voters || a->n_learners != b->n_learners)
+                return false;
+        for (uint32_t i = 0; i < a->n_voters; i++)
+                if (a->voters[i] != b->voters[i])
+                        return false;
+        for (uint32_t i = 0; i < a->n_learners; i++)
+                if (a->learners[i] != b->learners[i])
+                        return false;
+        return true;
+}
+
 bool raft_config_valid(const struct raft_config *c)
 {
         if (c->n_voters > RAFT_NODES_MAX || c->n_learners > RAFT_NODES_MAX ||

@@ -117,6 +117,8 @@ bool raft_config_is_voter(const struct raft_config *c, uint64_t id);
 bool raft_config_is_learner(const struct raft_config *c, uint64_t id);
 /* Checks a configuration from the outside: ids non-zero, no duplicates, within limits. */
 bool raft_config_valid(const struct raft_config *c);
+/* The same voters and learners, in the same order (as their encodings would be). */
+bool raft_config_equal(const struct raft_config *a, const struct raft_config *b);
 /*
  * Encoding used for the payload of RAFT_ENTRY_CONF entries (the core writes and
  * reads it; hosts only need it for tools). raft_config_encode() writes

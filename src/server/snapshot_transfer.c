@@ -127,6 +127,11 @@ void snapshot_install(struct srv *srv, const struct raft_snapshot_meta *meta)
         rc = snapshot_load(srv, &index, &term);
         if (rc == 0 && (index != meta->index || term != meta->term))
                 rc = SYN_ECORRUPT; /* the received file did not verify: never install it */
+        /* The stream carries the configuration at its index; Raft's meta says the same
+         * (an older stream has none: the meta's is taken). */
+        if (rc == 0 && srv->snapshot_has_config &&
+            !raft_config_equal(&srv->sm.applied_config, &meta->config))
+                rc = SYN_ECORRUPT;
         if (rc != 0) {
                 host_fatal(srv, rc, "loading a received snapshot");
                 return;
@@ -137,7 +142,6 @@ void snapshot_install(struct srv *srv, const struct raft_snapshot_meta *meta)
                 host_fatal(srv, rc, "restarting the WAL after a snapshot");
                 return;
         }
-        srv->sm.applied = meta->index;
         srv->sm.applied_config = meta->config;
         srv->snapshot_index = meta->index;
         srv->logged_bytes = 0;

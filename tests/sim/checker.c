@@ -284,19 +284,11 @@ void sim_check_apply(struct sim_cluster *c, struct sim_node *n, const struct raf
 }
 
 /* Configurations compare by their canonical encoding. */
-static bool sim_config_equal(const struct raft_config *a, const struct raft_config *b)
-{
-        uint8_t x[RAFT_CONFIG_ENCODED_BYTES_MAX], y[RAFT_CONFIG_ENCODED_BYTES_MAX];
-        int nx = raft_config_encode(a, x, sizeof(x));
-        int ny = raft_config_encode(b, y, sizeof(y));
-        return nx >= 0 && nx == ny && memcmp(x, y, (size_t)nx) == 0;
-}
-
 void sim_check_snapshot_loaded(struct sim_cluster *c, struct sim_node *n,
                                const struct raft_snapshot_meta *meta)
 {
         const struct sim_checker *ck = &c->ck;
-        if (!sim_config_equal(&n->sm.applied_config, &meta->config))
+        if (!raft_config_equal(&n->sm.applied_config, &meta->config))
                 sim_fail(c, "n%llu loaded snapshot %llu whose configuration is not its meta's",
                          (unsigned long long)n->id, (unsigned long long)meta->index);
         else if (tree_check(&n->sm.tree) != SYN_OK)
