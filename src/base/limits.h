@@ -199,6 +199,23 @@
 /* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients). */
 #define NET_FOURLW_OUTPUT_BYTES_MAX (4 * 1024 * 1024)
 
+/* ---- admin server (src/admin; docs/operations.md "Admin server") ---- */
+
+/* HTTP connections open at once, so requests in flight: each holds at most one while the
+ * loop answers it. Monitoring polls with a few; more is a client stuck in a loop. */
+#define ADMIN_CONNECTIONS_MAX 16
+/* Largest answer, bytes: /commands/connections, dump and watches grow with clients, like
+ * the four-letter words; above it the answer is an error, not a truncated document. */
+#define ADMIN_RESPONSE_BYTES_MAX (16 * 1024 * 1024)
+/* admin.serverPort: ZooKeeper's default. */
+#define ADMIN_PORT_DEFAULT 8080
+/* admin.idleTimeout, ms: ZooKeeper's default, and the bounds accepted. */
+#define ADMIN_IDLE_TIMEOUT_MS_DEFAULT 30000
+#define ADMIN_IDLE_TIMEOUT_MS_MIN     1000
+#define ADMIN_IDLE_TIMEOUT_MS_MAX     3600000
+/* Longest admin.commandURL, bytes with the NUL. */
+#define ADMIN_URL_BYTES_MAX 128
+
 /* ---- peer links (proto/peer.c, net/peer.c; docs/peer-protocol.md) ---- */
 
 /* Peers one server dials, links: every other member of the largest configuration. */

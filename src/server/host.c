@@ -225,6 +225,7 @@ static void advance_persisted(struct srv *srv)
         struct wal_status st;
         wal_poll(&srv->wal, &st);
         srv->stats.fsync_count = st.fsync_count;
+        srv->stats.wal = st;
         if (st.error != SYN_OK) {
                 host_fatal(srv, st.error, "WAL I/O (fdatasync)");
                 return;
