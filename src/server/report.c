@@ -217,16 +217,50 @@ static void count_followers(struct srv *srv, struct fourlw_server *s)
         }
 }
 
+/* How close the busiest connection is to the per-connection limits. */
+struct conn_peaks {
+        uint64_t queued;
+        uint64_t output_bytes;
+};
+
+static struct conn_peaks conn_peaks(struct srv *srv)
+{
+        struct conn_peaks p = {0, 0};
+        for (size_t b = 0; b < SRV_CONN_BUCKETS; b++)
+                for (struct srv_conn *c = srv->conns[b]; c != NULL; c = c->hash_next) {
+                        if (c->net == NULL)
+                                continue;
+                        if (c->queue.count > p.queued)
+                                p.queued = c->queue.count;
+                        size_t out = net_conn_output_bytes(c->net);
+                        if (out > p.output_bytes)
+                                p.output_bytes = out;
+                }
+        return p;
+}
+
 static void fill_server(struct srv *srv, struct fourlw_server *s, const struct conn_list *conns,
                         struct mntr_extra *extra)
 {
+        struct conn_peaks peaks = conn_peaks(srv);
         memset(s, 0, sizeof *s);
         s->serving = srv->serving && !srv->fatal;
         s->synod_version = SYNOD_VERSION;
         s->build_date = __DATE__ " " __TIME__;
         s->mode = server_mode(srv);
-        if (s->mode == FOURLW_MODE_LEADER)
+        if (s->mode == FOURLW_MODE_LEADER) {
                 count_followers(srv, s);
+                s->leader_uptime_ms = net_now_ms(&srv->net) - (uint64_t)srv->leader_since_ms;
+        }
+        if (srv->clustered) {
+                /* ZooKeeper's quorum_size: the voting members; peer_state its ServerState
+                 * and ZabState, which is broadcast once a server serves. */
+                s->quorum_size = raft_config(&srv->raft)->n_voters;
+                s->peer_state = s->mode == FOURLW_MODE_LEADER     ? "leading - broadcast"
+                                : s->mode == FOURLW_MODE_OBSERVER ? "observing - broadcast"
+                                : s->serving                      ? "following - broadcast"
+                                                                  : "looking - election";
+        }
         s->latency.count = srv->stats.latency_count;
         s->latency.min_ms = (uint64_t)srv->stats.latency_min_ms;
         s->latency.max_ms = (uint64_t)srv->stats.latency_max_ms;
@@ -301,6 +335,12 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_peer_tcp_user_timeout_ms", PEER_TCP_USER_TIMEOUT_MS},
             {"synod_forward_batch_bytes_max", SRV_FORWARD_BATCH_BYTES_MAX},
             {"synod_read_waits", (int64_t)srv->read_waits_count},
+            {"synod_conn_requests_inflight_peak", (int64_t)peaks.queued},
+            {"synod_conn_output_bytes_peak", (int64_t)peaks.output_bytes},
+            {"synod_admin_requests", (int64_t)srv->stats.admin_requests},
+            {"synod_admin_refused", (int64_t)srv->stats.admin_refused},
+            {"synod_admin_connections_max", ADMIN_CONNECTIONS_MAX},
+            {"synod_admin_response_bytes_max", ADMIN_RESPONSE_BYTES_MAX},
         };
         _Static_assert(sizeof rows / sizeof rows[0] <= EXTRA_METRICS_MAX, "mntr rows fit");
         extra->count = 0;

@@ -284,6 +284,7 @@ struct srv {
         uint64_t term;
         uint64_t leader_id;            /* RAFT_NONE while unknown */
         int64_t leader_lost_ms;        /* mono ms when the leader became unknown */
+        int64_t leader_since_ms;       /* mono ms this server last became leader */
         bool inflight_doomed;          /* the leader changed: close connections with writes */
         bool reads_orphaned;           /* the leader changed: ReadIndex waits to ask again */
         uint32_t reads_overtaken_max;  /* pipeline rule 2, from jute.maxbuffer */
