@@ -202,7 +202,8 @@
 /* ---- admin server (src/admin; docs/operations.md "Admin server") ---- */
 
 /* HTTP connections open at once, so requests in flight: each holds at most one while the
- * loop answers it. Monitoring polls with a few; more is a client stuck in a loop. */
+ * loop answers it. Monitoring polls with a few; more is a client stuck in a loop. Further
+ * connections wait in the kernel's backlog until one closes (admin.idleTimeout). */
 #define ADMIN_CONNECTIONS_MAX 16
 /* Largest answer, bytes: /commands/connections, dump and watches grow with clients, like
  * the four-letter words; above it the answer is an error, not a truncated document. */

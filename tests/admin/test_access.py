@@ -6,6 +6,8 @@ keep the server from serving clients."""
 import json
 import socket
 import subprocess
+import threading
+import time
 
 from kazoo.security import make_digest_acl
 
@@ -107,3 +109,53 @@ def test_taken_port_does_not_stop_the_server(admin_server, kazoo):
         assert "admin server not started: cannot listen on 127.0.0.1:%d" % taken in \
             srv.log_tail()
     assert free_port() != 0
+
+
+def test_connection_limit_and_idle_timeout(admin_server):
+    """At most ADMIN_CONNECTIONS_MAX (16) connections: a 17th waits in the kernel's backlog
+    until admin.idleTimeout closes idle ones, so when it is answered they are all closed."""
+    srv = admin_server(**{"admin.idleTimeout": 1000})
+    port = srv.admin_port
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(16)]
+    try:
+        time.sleep(0.3)  # the HTTP thread accepts them from the backlog
+        assert http(port, "/commands/ruok")[0] == 200
+        for s in idle:
+            s.settimeout(0)
+            try:
+                assert s.recv(1) == b""  # closed by the server before the 17th got in
+            except BlockingIOError:
+                raise AssertionError("a 17th connection was served next to 16 open ones")
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_concurrent_requests_under_load(admin_server, kazoo):
+    """Requests from several threads while clients write: every answer is whole."""
+    srv = admin_server()
+    port = srv.admin_port
+    zk = kazoo(srv.hosts)
+    errors = []
+
+    def poll():
+        try:
+            for _ in range(15):
+                for path in ("/metrics", "/commands/stats", "/commands/connections"):
+                    status, _, text = http(port, path)
+                    assert status == 200 and text.endswith("\n"), (path, status)
+                    if path != "/metrics":
+                        json.loads(text)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=poll) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for i in range(100):
+        zk.create("/c%d" % i, b"v")
+    for t in threads:
+        t.join(timeout=120)
+        assert not t.is_alive()
+    assert not errors, errors[:3]
+    assert body(port, "/commands/monitor")[1]["synod_admin_requests"] >= 6 * 15 * 3
