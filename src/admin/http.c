@@ -10,8 +10,8 @@
  * frees the request. The queue and the answer hand-over are under one mutex; MHD
  * may resume from any thread (suspend/resume implies its inter-thread channel).
  *
- * The listening socket is ours (bound before MHD starts) so a bind failure is
- * reported with the address and errno, and port 0 can be resolved.
+ * The listening socket is bound here, before MHD starts, so a bind failure is
+ * reported with the address and errno, and port 0 can be resolved; MHD owns it after.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -225,9 +225,11 @@ int admin_start(struct admin_server **out, const struct admin_options *o, char *
             MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
             NULL, MHD_OPTION_END);
         if (a->daemon == NULL) {
+                /* The socket is MHD's once given to it (it closes it on stop); whether a
+                 * failed start closed it is not said, so it is left rather than risk
+                 * closing a descriptor the WAL thread may have been handed since. */
                 snprintf(error, error_size, "cannot start the admin server on %s:%u", o->address,
                          (unsigned)a->port);
-                close(a->listen_fd);
                 pthread_mutex_destroy(&a->mu);
                 free(a);
                 return SYN_ESYS;
@@ -312,8 +314,7 @@ void admin_stop(struct admin_server *a)
         }
         a->tail = NULL;
         pthread_mutex_unlock(&a->mu);
-        MHD_stop_daemon(a->daemon);
-        close(a->listen_fd);
+        MHD_stop_daemon(a->daemon); /* closes the listening socket too */
         pthread_mutex_destroy(&a->mu);
         free(a);
 }
