@@ -7,7 +7,7 @@
 #                  (ZooKeeper's `;127.0.0.1:2181` suffix) and a relative dataDir=data
 #   s1/ .. sN/     server N runs with sN/ as its working directory, so sN/data is its data
 #                  directory; sN/data/myid holds N, as for ZooKeeper; sN/admin-port is
-#                  the port of its admin server (--admin-port: 8080+N-1 unless taken)
+#                  the port of its admin server (--admin-port: 8180+N-1 unless taken)
 #   logs/sN.log    each server's output
 #   pids           "N PID" per server this script started
 #
@@ -25,9 +25,10 @@ N_MAX=7
 CLIENT_PORT_BASE=2181
 PEER_PORT_BASE=2888
 ELECTION_PORT_BASE=3888
-# Admin servers (HTTP /commands and /metrics): 8080, 8081, ... or a free port, given to
-# each server with --admin-port since the servers share one zoo.cfg.
-ADMIN_PORT_BASE=8080
+# Admin servers (HTTP /commands and /metrics): 8180, 8181, ... or a free port, given to
+# each server with --admin-port since the servers share one zoo.cfg. Not 8080.. (ZooKeeper's
+# default, which `make run` takes) nor 8081.. (the booking example's servers).
+ADMIN_PORT_BASE=8180
 # Where ports are looked for when the usual ones are taken, and how many to try.
 FALLBACK_PORT_BASE=32181
 FALLBACK_PORT_TRIES=2000
