@@ -144,9 +144,10 @@ static void fill_view(struct srv *srv, const struct srv_report *rep, struct quor
 
 static void run_command(struct srv *srv, struct admin_request *r, enum admin_cmd cmd)
 {
+        /* Only commands that answer without serving (monitor, environment, zabstate) get
+         * here while not serving: what they print is there either way. */
         struct srv_report rep;
-        bool serving = srv->serving && !srv->fatal;
-        int rc = srv_report_collect(srv, serving ? command_parts(cmd) : 0, &rep);
+        int rc = srv_report_collect(srv, command_parts(cmd), &rep);
         if (rc != SYN_OK) {
                 respond_text(srv, r, HTTP_INTERNAL_ERROR, "out of memory\n");
                 return;

@@ -69,3 +69,28 @@ def test_leader_and_voting_view(cluster):
         if m.server_id != leader_id:
             assert value(samples, "synod_peer_connected", peer=str(m.server_id)) == 1
             assert value(samples, "synod_peer_lag", peer=str(m.server_id)) >= 0
+
+
+def test_not_serving_without_a_quorum():
+    """One server of three alone never has a leader: the commands that need a serving server
+    answer ZooKeeper's "not currently serving" error, the others still answer."""
+    cfg = dict(servers.SYNOD_CLUSTER_CFG)
+    cfg["admin.enableServer"] = "true"
+    c = cluster_lib.make_cluster(3, target="synod", cfg_overrides=cfg, name="admin-alone")
+    try:
+        c.start(1)
+        m = c.members[1]
+        for name in ("stats", "connections", "ruok", "dump", "leader"):
+            r = command(m, name)
+            assert r == {"command": name, "error":
+                         "This ZooKeeper instance is not currently serving requests"}, r
+        env = command(m, "environment")
+        assert env["error"] is None and env["synod.version"]
+        mon = command(m, "monitor")
+        assert mon["error"] is None and mon["synod_leader_id"] == 0
+        assert mon["peer_state"] == "looking - election"
+        assert command(m, "zabstate")["zabstate"] == "election"
+        _, samples = scrape(m.admin_port)
+        assert value(samples, "synod_peer_connected", peer="2") == 0
+    finally:
+        c.destroy()
