@@ -111,11 +111,15 @@ bool admin_cmd_needs_auth(enum admin_cmd cmd);
  * (ZooKeeper's isServerRequired). */
 bool admin_cmd_needs_serving(enum admin_cmd cmd);
 
-/* One voting member for voting_view: its id and ZooKeeper's line for it
- * ("127.0.0.1:2888:3888:participant;127.0.0.1:2181"). */
-struct admin_voter {
+/* One server of the cluster, for voting_view and zabstate. */
+struct admin_member {
         uint64_t id;
-        const char *line;
+        const char *host; /* as in its server line, without [] */
+        int32_t peer_port;
+        int32_t election_port;   /* 0: none */
+        const char *client_host; /* NULL: no client address */
+        int32_t client_port;
+        bool observer;
 };
 
 /* What the commands print beyond the four-letter words' input. */
@@ -124,13 +128,16 @@ struct admin_view {
                                           dirs per command, as the four-letter words */
         bool quorum;                   /* server lines: leader, voting_view, zabstate answer */
         bool is_leader;
-        int64_t leader_id;     /* -1 while unknown */
-        const char *leader_ip; /* "" while unknown */
-        const struct admin_voter *voters;
+        int64_t leader_id;                 /* -1 while unknown */
+        const char *leader_ip;             /* "" while unknown */
+        const struct admin_member *voters; /* voting_view: the voting members */
         size_t voter_count;
-        int64_t last_snapshot_zxid; /* -1: none yet */
-        int64_t last_snapshot_ms;   /* wall ms it was written; -1: none */
-        int64_t now_ms;             /* wall clock, for dump's expiry times */
+        const struct admin_member *self; /* zabstate: this server (quorum only) */
+        uint64_t term;                   /* zabstate's zab_epoch */
+        uint64_t last_zxid;              /* zabstate's last_zxid: the applied index */
+        int64_t last_snapshot_zxid;      /* -1: none yet */
+        int64_t last_snapshot_ms;        /* wall ms it was written; -1: none */
+        int64_t now_ms;                  /* wall clock, for dump's expiry times */
 };
 
 /* Writes cmd's JSON answer, {"...", "command": <primary name>, "error": null}. */

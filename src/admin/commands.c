@@ -321,6 +321,86 @@ static void put_dump(json_t *o, const struct fourlw_dump *d)
         put(o, "session_id_to_ephemeral_paths", eph);
 }
 
+static void host_port(char *buf, size_t cap, const char *host, int32_t port)
+{
+        snprintf(buf, cap, strchr(host, ':') != NULL ? "[%s]:%" PRId32 : "%s:%" PRId32, host, port);
+}
+
+static json_t *one_string(const char *s)
+{
+        json_t *a = json_array();
+        json_array_append_new(a, json_string(s));
+        return a;
+}
+
+/* ZooKeeper 3.8.0's voting_view entry (its QuorumServer as JSON). */
+static json_t *member_view(const struct admin_member *m)
+{
+        char hp[300];
+        json_t *o = json_object();
+        host_port(hp, sizeof hp, m->host, m->peer_port);
+        put(o, "server_addresses", one_string(hp));
+        json_t *election = json_array();
+        if (m->election_port != 0) {
+                host_port(hp, sizeof hp, m->host, m->election_port);
+                json_array_append_new(election, json_string(hp));
+        }
+        put(o, "election_addresses", election);
+        if (m->client_host != NULL) {
+                host_port(hp, sizeof hp, m->client_host, m->client_port);
+                put_str(o, "client_address", hp);
+        }
+        put_str(o, "learner_type", m->observer ? "observer" : "participant");
+        return o;
+}
+
+/* zabstate's addresses: ZooKeeper serializes its MultipleAddresses bean, field by field. */
+static json_t *address_bean(const char *host, int32_t port)
+{
+        char hp[300], wild[64];
+        host_port(hp, sizeof hp, host, port);
+        host_port(wild, sizeof wild, strchr(host, ':') != NULL ? "::" : "0.0.0.0", port);
+        json_t *o = json_object();
+        put(o, "empty", json_false());
+        put(o, "all_addresses", one_string(hp));
+        put(o, "all_reachable_addresses", one_string(hp));
+        put_str(o, "one", hp);
+        put_str(o, "reachable_address", hp);
+        put(o, "wildcard_addresses", one_string(wild));
+        json_t *ports = json_array();
+        json_array_append_new(ports, json_integer(port));
+        put(o, "all_ports", ports);
+        put(o, "all_host_strings", one_string(host));
+        put(o, "all_reachable_addresses_or_all", one_string(hp));
+        put_str(o, "reachable_or_one", hp);
+        return o;
+}
+
+static void put_zabstate(json_t *o, const struct admin_view *v)
+{
+        const struct admin_member *me = v->self;
+        if (!v->quorum || me == NULL) {
+                put(o, "voting", json_false());
+                put_str(o, "zabstate", "");
+                return;
+        }
+        char hp[300], zxid[32];
+        put_int(o, "myid", (int64_t)me->id);
+        put(o, "is_leader", json_boolean(v->is_leader));
+        put(o, "quorum_address", address_bean(me->host, me->peer_port));
+        put(o, "election_address", address_bean(me->host, me->election_port));
+        host_port(hp, sizeof hp, me->client_host != NULL ? me->client_host : me->host,
+                  me->client_port);
+        put_str(o, "client_address", hp);
+        put(o, "voting", json_boolean(!me->observer));
+        /* synod's zxid is the log index, its epoch the Raft term. */
+        snprintf(zxid, sizeof zxid, "0x%" PRIx64, v->last_zxid);
+        put_str(o, "last_zxid", zxid);
+        put_int(o, "zab_epoch", (int64_t)v->term);
+        put_int(o, "zab_counter", (int64_t)v->last_zxid);
+        put_str(o, "zabstate", v->in->server->serving ? "broadcast" : "election");
+}
+
 static void put_quorum(json_t *o, enum admin_cmd cmd, const struct admin_view *v)
 {
         char key[32], zxid[32];
@@ -338,18 +418,13 @@ static void put_quorum(json_t *o, enum admin_cmd cmd, const struct admin_view *v
                 json_t *view = json_object();
                 for (size_t i = 0; i < v->voter_count && v->quorum; i++) {
                         id_key(key, sizeof key, v->voters[i].id);
-                        put_str(view, key, v->voters[i].line);
+                        put(view, key, member_view(&v->voters[i]));
                 }
                 put(o, "current_config", view);
                 return;
         }
         case ADMIN_CMD_ZABSTATE:
-                put(o, "voting",
-                    json_boolean(v->quorum && v->in->server->mode != FOURLW_MODE_OBSERVER));
-                put_str(o, "zabstate",
-                        !v->quorum               ? ""
-                        : v->in->server->serving ? "broadcast"
-                                                 : "election");
+                put_zabstate(o, v);
                 return;
         case ADMIN_CMD_LAST_SNAPSHOT:
                 snprintf(zxid, sizeof zxid, "%" PRIx64, (uint64_t)v->last_snapshot_zxid);

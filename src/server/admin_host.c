@@ -105,12 +105,26 @@ static unsigned check_auth(struct srv *srv, const char *header)
         return HTTP_FORBIDDEN;
 }
 
-/* The view's quorum part: the leader and the voting members. */
+/* The view's quorum part: the leader, the voting members, this server. */
 struct quorum_view {
-        struct admin_voter voters[RAFT_NODES_MAX];
-        char lines[RAFT_NODES_MAX][SRV_MEMBER_LINE_BYTES_MAX];
+        struct admin_member voters[RAFT_NODES_MAX];
+        struct admin_member self;
         char leader_ip[NET_ADDRESS_BYTES_MAX];
 };
+
+static void member_of(const struct srv_member *m, struct admin_member *out)
+{
+        const char *client = m->client_address[0] != '\0' ? m->client_address : "0.0.0.0";
+        *out = (struct admin_member){
+            .id = m->id,
+            .host = m->host,
+            .peer_port = m->peer_port,
+            .election_port = m->election_port,
+            .client_host = m->client_port != 0 ? client : NULL,
+            .client_port = m->client_port,
+            .observer = m->observer,
+        };
+}
 
 static void fill_view(struct srv *srv, const struct srv_report *rep, struct quorum_view *q,
                       struct admin_view *v)
@@ -121,18 +135,23 @@ static void fill_view(struct srv *srv, const struct srv_report *rep, struct quor
         v->is_leader = srv->role == RAFT_LEADER;
         v->leader_id = srv->leader_id == RAFT_NONE ? -1 : (int64_t)srv->leader_id;
         v->leader_ip = q->leader_ip;
+        v->term = srv->term;
+        v->last_zxid = srv->sm.applied;
         q->leader_ip[0] = '\0';
         size_t n = 0;
         for (uint32_t i = 0; i < srv->members.count; i++) {
                 const struct srv_member *m = &srv->members.m[i];
                 if (m->id == srv->leader_id)
                         snprintf(q->leader_ip, sizeof q->leader_ip, "%s", m->host);
-                if (m->observer)
-                        continue;
-                srv_config_format_member(m, q->lines[n], sizeof q->lines[n]);
-                q->voters[n].id = m->id;
-                q->voters[n].line = q->lines[n];
-                n++;
+                if (m->id == (uint64_t)srv->config.server_id) {
+                        member_of(m, &q->self);
+                        /* Where this server really listens for clients. */
+                        q->self.client_host = srv->config.client_port_address;
+                        q->self.client_port = net_port(&srv->net);
+                        v->self = &q->self;
+                }
+                if (!m->observer)
+                        member_of(m, &q->voters[n++]);
         }
         v->voters = q->voters;
         v->voter_count = n;

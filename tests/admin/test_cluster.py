@@ -1,5 +1,6 @@
 """leader, voting_view and zabstate on a 3-server synod cluster (each server with its own
---admin-port, as scripts/cluster.sh starts them), and the Raft metrics on the leader."""
+--admin-port, as scripts/cluster.sh starts them), compared field by field with a 3-server
+ZooKeeper 3.8 ensemble's AdminServers, and the Raft metrics on the leader."""
 
 import json
 import time
@@ -9,19 +10,36 @@ import pytest
 import cluster as cluster_lib
 import servers
 from conftest import http
+from test_commands import MONITOR_KEYS, compare, json_type
 from test_metrics import scrape, value
 
 AGREE_TIMEOUT_S = 30.0
 
 
-@pytest.fixture
-def cluster():
-    cfg = dict(servers.SYNOD_CLUSTER_CFG)
+# The cluster-only fields mntr prints (monitor must have them with ZooKeeper's types).
+QUORUM_MONITOR_KEYS = ["quorum_size", "peer_state"]
+LEADER_MONITOR_KEYS = ["learners", "synced_followers", "synced_non_voting_followers",
+                       "synced_observers", "pending_syncs", "leader_uptime",
+                       "last_proposal_size", "max_proposal_size", "min_proposal_size"]
+
+
+def started(target):
+    cfg = dict(servers.SYNOD_CLUSTER_CFG) if target == "synod" else {}
     cfg["admin.enableServer"] = "true"
-    c = cluster_lib.make_cluster(3, target="synod", cfg_overrides=cfg, name="admin")
+    c = cluster_lib.make_cluster(3, target=target, cfg_overrides=cfg, name="admin")
     try:
         c.start()
         c.wait_leader()
+    except Exception:
+        c.destroy()
+        raise
+    return c
+
+
+@pytest.fixture
+def cluster():
+    c = started("synod")
+    try:
         yield c
     finally:
         c.destroy()
@@ -49,8 +67,10 @@ def test_leader_and_voting_view(cluster):
         assert r["is_leader"] == (m.server_id == leader_id)
         assert r["leader_ip"] == "127.0.0.1"
         assert r["error"] is None
-    want = {str(m.server_id): "127.0.0.1:%d:%d:participant;127.0.0.1:%d" % (
-        m.peer_port, m.election_port, m.client_port) for m in members}
+    want = {str(m.server_id): {"server_addresses": ["127.0.0.1:%d" % m.peer_port],
+                               "election_addresses": ["127.0.0.1:%d" % m.election_port],
+                               "client_address": "127.0.0.1:%d" % m.client_port,
+                               "learner_type": "participant"} for m in members}
     for m in members:
         assert command(m, "voting_view")["current_config"] == want
         assert command(m, "zabstate")["zabstate"] == "broadcast"
@@ -94,3 +114,49 @@ def test_not_serving_without_a_quorum():
         assert value(samples, "synod_peer_connected", peer="2") == 0
     finally:
         c.destroy()
+
+
+def leader_and_follower(c):
+    deadline = time.monotonic() + AGREE_TIMEOUT_S
+    while True:
+        leader = c.leader()
+        if leader is not None and command(c.members[leader], "zabstate")["zabstate"] == "broadcast":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    follower = next(i for i in c.ids() if i != leader)
+    return c.members[leader], c.members[follower]
+
+
+def test_cluster_commands_have_zookeepers_fields():
+    """The same commands on a ZooKeeper ensemble's leader and follower and on synod's."""
+    zk = started("zookeeper")
+    try:
+        syn = started("synod")
+        try:
+            pairs = zip(leader_and_follower(zk), leader_and_follower(syn))
+            compared = 0
+            for role, (z, s) in zip(("leader", "follower"), pairs):
+                for name in ("leader", "voting_view", "zabstate", "server_stats", "stats",
+                             "configuration", "watch_summary", "is_read_only"):
+                    zj, sj = command(z, name), command(s, name)
+                    compared += compare(zj, sj, "%s %s" % (role, name))
+                    if name == "voting_view":
+                        zv, sv = zj["current_config"]["1"], sj["current_config"]["1"]
+                        compared += compare(zv, sv, "%s voting_view.1" % role)
+                zm, sm = command(z, "monitor"), command(s, "monitor")
+                keys = MONITOR_KEYS + QUORUM_MONITOR_KEYS + (
+                    LEADER_MONITOR_KEYS if role == "leader" else [])
+                for key in keys:
+                    assert key in zm and key in sm, (role, key)
+                    assert json_type(zm[key]) == json_type(sm[key]), (role, key)
+                    compared += 1
+                assert sm["peer_state"] == zm["peer_state"], role
+                assert sm["quorum_size"] == zm["quorum_size"] == 3
+                assert command(s, "zabstate")["zabstate"] == command(z, "zabstate")["zabstate"]
+                assert command(s, "leader")["is_leader"] == command(z, "leader")["is_leader"]
+            assert compared > 150, compared
+        finally:
+            syn.destroy()
+    finally:
+        zk.destroy()

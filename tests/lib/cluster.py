@@ -365,6 +365,9 @@ class ZooKeeperCluster(Cluster):
             "-Dzookeeper.extendedTypesEnabled=true",
             "-Dznode.container.checkIntervalMs=%d" % servers.CONTAINER_CHECK_INTERVAL_MS,
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=%s" % servers.SUPER_DIGEST,
+            # Its own admin port (used with admin.enableServer=true), as synod's --admin-port:
+            # the servers share zoo.cfg, and ZooKeeper reads the port from this property.
+            "-Dzookeeper.admin.serverPort=%d" % member.admin_port,
             "-Dlog4j.configuration=file:%s" % log4j,
             "-cp", ":".join(servers.ZK_JARS),
             "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg_path,

@@ -150,14 +150,19 @@ static void watches_dump_and_quorum_json(void **state)
         const struct fourlw_dump dump = {buckets, 1, eph, 1, NULL, 0};
         struct fourlw_input in = {
             .server = &s, .watch_pairs = pairs, .watch_pair_count = 3, .dump = &dump};
-        const struct admin_voter voters[] = {{1, "127.0.0.1:2888:3888:participant;0.0.0.0:2181"},
-                                             {2, "127.0.0.1:2889:3889:participant"}};
+        const struct admin_member members[] = {
+            {1, "127.0.0.1", 2888, 3888, "0.0.0.0", 2181, false},
+            {2, "::1", 2889, 0, NULL, 0, false},
+        };
         struct admin_view v = {.in = &in,
                                .quorum = true,
                                .leader_id = 2,
                                .leader_ip = "127.0.0.1",
-                               .voters = voters,
+                               .voters = members,
                                .voter_count = 2,
+                               .self = &members[0],
+                               .term = 3,
+                               .last_zxid = 0x1f,
                                .last_snapshot_zxid = 0x1e,
                                .last_snapshot_ms = 1796326603123};
         json_t *o = run(ADMIN_CMD_WATCHES, &v);
@@ -183,9 +188,33 @@ static void watches_dump_and_quorum_json(void **state)
         assert_int_equal(json_integer_value(json_object_get(o, "leader_id")), 2);
         json_decref(o);
         o = run(ADMIN_CMD_VOTING_VIEW, &v);
+        json_t *one = json_object_get(json_object_get(o, "current_config"), "1");
         assert_string_equal(
-            json_string_value(json_object_get(json_object_get(o, "current_config"), "2")),
-            "127.0.0.1:2889:3889:participant");
+            json_string_value(json_array_get(json_object_get(one, "server_addresses"), 0)),
+            "127.0.0.1:2888");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(one, "election_addresses"), 0)),
+            "127.0.0.1:3888");
+        assert_string_equal(json_string_value(json_object_get(one, "client_address")),
+                            "0.0.0.0:2181");
+        assert_string_equal(json_string_value(json_object_get(one, "learner_type")), "participant");
+        json_t *two = json_object_get(json_object_get(o, "current_config"), "2");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(two, "server_addresses"), 0)),
+            "[::1]:2889");
+        assert_int_equal(json_array_size(json_object_get(two, "election_addresses")), 0);
+        assert_null(json_object_get(two, "client_address"));
+        json_decref(o);
+        o = run(ADMIN_CMD_ZABSTATE, &v);
+        assert_int_equal(json_integer_value(json_object_get(o, "myid")), 1);
+        assert_string_equal(json_string_value(json_object_get(o, "last_zxid")), "0x1f");
+        assert_int_equal(json_integer_value(json_object_get(o, "zab_epoch")), 3);
+        assert_string_equal(json_string_value(json_object_get(o, "zabstate")), "broadcast");
+        json_t *qa = json_object_get(o, "quorum_address");
+        assert_string_equal(json_string_value(json_object_get(qa, "one")), "127.0.0.1:2888");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(qa, "wildcard_addresses"), 0)),
+            "0.0.0.0:2888");
         json_decref(o);
         o = run(ADMIN_CMD_LAST_SNAPSHOT, &v);
         assert_string_equal(json_string_value(json_object_get(o, "zxid")), "1e");
