@@ -143,7 +143,7 @@ static json_t *server_stats(const struct fourlw_input *in)
         json_t *o = json_object();
         put_int(o, "packets_sent", (int64_t)s->packets_sent);
         put_int(o, "packets_received", (int64_t)s->packets_received);
-        put_int(o, "fsync_threshold_exceed_count", 0);
+        put_int(o, "fsync_threshold_exceed_count", (int64_t)s->fsync_threshold_exceed_count);
         put(o, "client_response_stats", buffer_stats(-1, -1, -1));
         put_int(o, "data_dir_size", (int64_t)in->data_dir_size);
         put_int(o, "log_dir_size", (int64_t)in->log_dir_size);

@@ -114,6 +114,9 @@
 /* Bytes appended but not yet durable before wal_append pushes back with SYN_EAGAIN:
  * bounds the I/O thread's queue when the disk is slower than the clients. */
 #define WAL_QUEUE_BYTES_MAX (256 * 1024 * 1024)
+/* An fdatasync slower than this, us, counts as slow: ZooKeeper's fsync.warningthresholdms
+ * default (its fsync_threshold_exceed_count), and the last bucket of the fsync histogram. */
+#define WAL_FSYNC_SLOW_US 1000000
 /* Longest path of any storage file, bytes (with the terminating NUL). */
 #define STORAGE_PATH_BYTES_MAX 4096
 /* Most names read from one storage directory listing. */

@@ -171,6 +171,7 @@ struct fourlw_server {
         uint64_t global_sessions;
         uint64_t local_sessions;
         uint64_t auth_failed_count;
+        uint64_t fsync_threshold_exceed_count; /* fsyncs over 1 s (the admin server's stats) */
         /* mntr of quorum members (mode leader, follower, observer). */
         uint64_t quorum_size;
         const char *peer_state; /* "leading - broadcast", "following - broadcast" */

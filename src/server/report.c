@@ -289,6 +289,12 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
         s->uptime_ms = (uint64_t)(net_wall_ms(&srv->net) - srv->start_ms);
         s->global_sessions = session_table_count(tree_sessions(&srv->sm.tree));
         s->auth_failed_count = srv->stats.auth_failed;
+        /* ZooKeeper counts the fsyncs over fsync.warningthresholdms (1 s by default): the
+         * overflow bucket of the WAL's histogram holds exactly those. */
+        const struct syn_hist *fsync = &srv->stats.wal.fsync_us;
+        SYN_ASSERT(fsync->bound_count == 0 ||
+                   fsync->bounds[fsync->bound_count - 1] == WAL_FSYNC_SLOW_US);
+        s->fsync_threshold_exceed_count = fsync->counts[fsync->bound_count];
         struct {
                 const char *key;
                 int64_t value;
@@ -303,6 +309,8 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_writes_forwarded", (int64_t)srv->stats.writes_forwarded},
             {"synod_connections_closed_inflight", (int64_t)srv->stats.conns_closed_inflight},
             {"synod_fsync_count", (int64_t)srv->stats.fsync_count},
+            {"synod_fsync_slow_count", (int64_t)s->fsync_threshold_exceed_count},
+            {"synod_fsync_slow_us", WAL_FSYNC_SLOW_US},
             {"synod_snapshots_taken", (int64_t)srv->stats.snapshots_taken},
             {"synod_snapshots_failed", (int64_t)srv->stats.snapshots_failed},
             {"synod_sessions_expired", (int64_t)srv->stats.sessions_expired},

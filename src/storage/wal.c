@@ -412,10 +412,22 @@ static int plant_lose_tail(struct wal *wal, struct wal_recovered *rec)
 }
 #endif
 
-/* Buckets of the WAL's metrics: fdatasync from a fast SSD (~100 us) to a stalled disk
- * (seconds); group-commit batches from one entry to the pipeline's largest bursts. */
-static const uint64_t fsync_us_bounds[] = {100,   250,   500,    1000,   2500,   5000,   10000,
-                                           25000, 50000, 100000, 250000, 500000, 1000000};
+/* Buckets of the WAL's metrics: fdatasync from a fast SSD (~100 us) to a slow disk (the
+ * overflow bucket counts the slow ones); group-commit batches from one entry to the
+ * pipeline's largest bursts. */
+static const uint64_t fsync_us_bounds[] = {100,
+                                           250,
+                                           500,
+                                           1000,
+                                           2500,
+                                           5000,
+                                           10000,
+                                           25000,
+                                           50000,
+                                           100000,
+                                           250000,
+                                           500000,
+                                           WAL_FSYNC_SLOW_US};
 static const uint64_t batch_entries_bounds[] = {1,   2,   4,   8,    16,   32,   64,
                                                 128, 256, 512, 1024, 4096, 16384};
 
