@@ -6,6 +6,7 @@ Fixtures:
 - admin_server: factory admin_server(target="synod", **cfg) -> a started standalone server
   whose .admin_port answers HTTP; destroyed after the test.
 - kazoo: factory for started KazooClients (stopped and closed after).
+- module_admin_server, module_kazoo: the same, shared by a module's tests.
 """
 
 import os
@@ -45,8 +46,7 @@ def http(port, path, method="GET", headers=None):
         return e.code, e.headers.get("Content-Type", ""), e.read().decode()
 
 
-@pytest.fixture
-def admin_server():
+def _admin_servers():
     made = []
 
     def make(target="synod", **cfg):
@@ -63,8 +63,7 @@ def admin_server():
         srv.destroy()
 
 
-@pytest.fixture
-def kazoo():
+def _kazoo_clients():
     made = []
 
     def make(hosts, **kwargs):
@@ -79,3 +78,11 @@ def kazoo():
             zk.stop()
         finally:
             zk.close()
+
+
+# Per test, and per module for the tests that share one pair of servers (a JVM start
+# costs seconds).
+admin_server = pytest.fixture(_admin_servers)
+kazoo = pytest.fixture(_kazoo_clients)
+module_admin_server = pytest.fixture(scope="module")(_admin_servers)
+module_kazoo = pytest.fixture(scope="module")(_kazoo_clients)

@@ -85,13 +85,13 @@ def command(port, name):
     return json.loads(body)
 
 
-@pytest.fixture
-def pair(admin_server, kazoo):
+@pytest.fixture(scope="module")
+def pair(module_admin_server, module_kazoo):
     """A ZooKeeper and a synod server with the same keys and the same client activity."""
     out = {}
     for target in ("zookeeper", "synod"):
-        srv = admin_server(target=target)
-        zk = kazoo(srv.hosts)
+        srv = module_admin_server(target=target)
+        zk = module_kazoo(srv.hosts)
         zk.create("/eph", b"x", ephemeral=True)
         zk.get("/eph", watch=lambda event: None)
         out[target] = (srv, zk)
