@@ -57,27 +57,14 @@ static void respond_error(struct srv *srv, struct admin_request *r, unsigned sta
         syn_writer_close(&w);
 }
 
-/* The report parts a command prints (as its four-letter twin). */
+/* The report parts a command prints: its four-letter twin's, and the directory sizes
+ * ZooKeeper's server_stats carries (srvr does not print them). */
 static unsigned command_parts(enum admin_cmd cmd)
 {
-        switch (cmd) {
-        case ADMIN_CMD_CONFIGURATION:
-                return SRV_REPORT_CONF;
-        case ADMIN_CMD_ENVIRONMENT:
-                return SRV_REPORT_ENV;
-        case ADMIN_CMD_WATCHES:
-                return SRV_REPORT_BY_SESSION;
-        case ADMIN_CMD_WATCHES_BY_PATH:
-                return SRV_REPORT_BY_PATH;
-        case ADMIN_CMD_DUMP:
-                return SRV_REPORT_DUMP;
-        case ADMIN_CMD_DIRS:
-        case ADMIN_CMD_SERVER_STATS:
-        case ADMIN_CMD_STATS:
-                return SRV_REPORT_DIRS;
-        default:
-                return 0;
-        }
+        unsigned parts = srv_report_parts(admin_cmd_fourlw(cmd));
+        if (cmd == ADMIN_CMD_SERVER_STATS || cmd == ADMIN_CMD_STATS)
+                parts |= SRV_REPORT_DIRS;
+        return parts;
 }
 
 /* Whether the Authorization header names an identity allowed to read "/". */

@@ -629,6 +629,26 @@ static int collect_parts(struct srv *srv, unsigned parts, struct srv_report *r)
         return SYN_OK;
 }
 
+unsigned srv_report_parts(enum fourlw_cmd word)
+{
+        switch (word) {
+        case FOURLW_CONF:
+                return SRV_REPORT_CONF;
+        case FOURLW_ENVI:
+                return SRV_REPORT_ENV;
+        case FOURLW_WCHC:
+                return SRV_REPORT_BY_SESSION;
+        case FOURLW_WCHP:
+                return SRV_REPORT_BY_PATH;
+        case FOURLW_DUMP:
+                return SRV_REPORT_DUMP;
+        case FOURLW_DIRS:
+                return SRV_REPORT_DIRS;
+        default:
+                return 0;
+        }
+}
+
 int srv_report_collect(struct srv *srv, unsigned parts, struct srv_report *r)
 {
         memset(r, 0, sizeof *r);

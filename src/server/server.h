@@ -576,6 +576,8 @@ struct srv_report {
  * (a mask of enum srv_report_part). Returns 0 or SYN_ENOMEM (r is then empty). Free with
  * srv_report_free, before the loop runs again (paths are borrowed from the watch table). */
 int srv_report_collect(struct srv *srv, unsigned parts, struct srv_report *r);
+/* The parts the four-letter word prints beyond the server's numbers. */
+unsigned srv_report_parts(enum fourlw_cmd word);
 void srv_report_free(struct srv_report *r);
 /* srst (server_stats) and crst (conn_stats). */
 void srv_report_reset(struct srv *srv, bool server_stats, bool conn_stats);

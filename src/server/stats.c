@@ -9,27 +9,6 @@
 #include "proto/fourlw.h"
 #include "server/server.h"
 
-/* The parts of the report each word prints beyond the server's numbers. */
-static unsigned word_parts(enum fourlw_cmd cmd)
-{
-        switch (cmd) {
-        case FOURLW_CONF:
-                return SRV_REPORT_CONF;
-        case FOURLW_ENVI:
-                return SRV_REPORT_ENV;
-        case FOURLW_WCHC:
-                return SRV_REPORT_BY_SESSION;
-        case FOURLW_WCHP:
-                return SRV_REPORT_BY_PATH;
-        case FOURLW_DUMP:
-                return SRV_REPORT_DUMP;
-        case FOURLW_DIRS:
-                return SRV_REPORT_DIRS;
-        default:
-                return 0;
-        }
-}
-
 void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word)
 {
         enum fourlw_cmd cmd = fourlw_lookup((const uint8_t *)word);
@@ -48,8 +27,8 @@ void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word)
                 struct srv_report r;
                 /* A server that is not serving prints only the refusal: collect nothing more. */
                 bool serving = srv->serving && !srv->fatal;
-                rc = srv_report_collect(srv, serving || cmd == FOURLW_ENVI ? word_parts(cmd) : 0,
-                                        &r);
+                rc = srv_report_collect(
+                    srv, serving || cmd == FOURLW_ENVI ? srv_report_parts(cmd) : 0, &r);
                 if (rc == 0)
                         rc = fourlw_write(&w, cmd, &r.in);
                 srv_report_free(&r);
