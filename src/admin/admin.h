@@ -137,7 +137,6 @@ struct admin_view {
         uint64_t last_zxid;              /* zabstate's last_zxid: the applied index */
         int64_t last_snapshot_zxid;      /* -1: none yet */
         int64_t last_snapshot_ms;        /* wall ms it was written; -1: none */
-        int64_t now_ms;                  /* wall clock, for dump's expiry times */
 };
 
 /* Writes cmd's JSON answer, {"...", "command": <primary name>, "error": null}. */

@@ -145,7 +145,6 @@ static void fill_view(struct srv *srv, const struct srv_report *rep, struct quor
         bool snap = srv->snapshot_index > 0;
         v->last_snapshot_zxid = snap ? (int64_t)srv->snapshot_index : -1;
         v->last_snapshot_ms = snap && srv->snapshot_wall_ms > 0 ? srv->snapshot_wall_ms : -1;
-        v->now_ms = net_wall_ms(&srv->net);
 }
 
 static void run_command(struct srv *srv, struct admin_request *r, enum admin_cmd cmd)
