@@ -345,6 +345,8 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_read_waits", (int64_t)srv->read_waits_count},
             {"synod_conn_requests_inflight_peak", (int64_t)peaks.queued},
             {"synod_conn_output_bytes_peak", (int64_t)peaks.output_bytes},
+            {"synod_watches_per_conn_peak", (int64_t)ws.conn_watch_peak},
+            {"synod_watch_bytes_per_conn_peak", (int64_t)ws.conn_bytes_peak},
             {"synod_admin_requests", (int64_t)srv->stats.admin_requests},
             {"synod_admin_refused", (int64_t)srv->stats.admin_refused},
             {"synod_admin_connections_max", ADMIN_CONNECTIONS_MAX},

@@ -87,6 +87,10 @@ def test_metrics_names_types_and_load(admin_server, kazoo):
     assert value(after, "synod_conn_requests_inflight_peak") <= value(
         after, "synod_conn_requests_inflight_max")
     assert value(after, "synod_admin_requests") >= 1
+    assert 1 <= value(after, "synod_watches_per_conn_peak") <= value(
+        after, "synod_watches_per_conn_max")
+    assert 0 < value(after, "synod_watch_bytes_per_conn_peak") <= value(
+        after, "synod_watch_bytes_per_conn_max")
 
 
 def test_metrics_agree_with_mntr(admin_server):
