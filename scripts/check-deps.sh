@@ -15,9 +15,10 @@ declare -A allowed=(
 	[replica]="base raft session tree watch replica"
 	[storage]="base storage"
 	[net]="base proto net"
+	[admin]="base raft proto admin"
 	[client]="base proto client synod"
 	[cli]="base proto client cli synod"
-	[server]="base raft proto session tree watch replica storage net server client cli"
+	[server]="base raft proto session tree watch replica storage net admin server client cli"
 )
 status=0
 for mod in "${!allowed[@]}"; do
@@ -31,7 +32,7 @@ for mod in "${!allowed[@]}"; do
 		fi
 	done < <(grep -HE '^#include "[^"/]+/' -r "src/$mod" --include='*.[ch]' || true)
 done
-for mod in raft proto session tree watch replica storage; do
+for mod in raft proto session tree watch replica storage admin; do
 	[ -d "src/$mod" ] || continue
 	if grep -rlE '#include <uv\.h>' "src/$mod" >/dev/null 2>&1; then
 		echo "purity: src/$mod includes libuv"

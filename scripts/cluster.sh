@@ -6,7 +6,8 @@
 #   zoo.cfg        one file for every server: server.N lines with each one's client port
 #                  (ZooKeeper's `;127.0.0.1:2181` suffix) and a relative dataDir=data
 #   s1/ .. sN/     server N runs with sN/ as its working directory, so sN/data is its data
-#                  directory; sN/data/myid holds N, as for ZooKeeper
+#                  directory; sN/data/myid holds N, as for ZooKeeper; sN/admin-port is
+#                  the port of its admin server (--admin-port: 8180+N-1 unless taken)
 #   logs/sN.log    each server's output
 #   pids           "N PID" per server this script started
 #
@@ -24,6 +25,10 @@ N_MAX=7
 CLIENT_PORT_BASE=2181
 PEER_PORT_BASE=2888
 ELECTION_PORT_BASE=3888
+# Admin servers (HTTP /commands and /metrics): 8180, 8181, ... or a free port, given to
+# each server with --admin-port since the servers share one zoo.cfg. Not 8080.. (ZooKeeper's
+# default, which `make run` takes) nor 8081.. (the booking example's servers).
+ADMIN_PORT_BASE=8180
 # Where ports are looked for when the usual ones are taken, and how many to try.
 FALLBACK_PORT_BASE=32181
 FALLBACK_PORT_TRIES=2000
@@ -69,7 +74,6 @@ dataDir=data
 initLimit=10
 syncLimit=5
 4lw.commands.whitelist=*
-admin.enableServer=false
 ${lines}
 EOF
 	for ((i = 1; i <= n; i++)); do
@@ -124,14 +128,18 @@ start() {
 	[ -f "$DIR/zoo.cfg" ] || write_config "$n"
 
 	: >"$PIDS"
-	local i pid
+	local i pid admin admin_taken=""
 	for ((i = 1; i <= n; i++)); do
+		admin=$(pick_port $((ADMIN_PORT_BASE + i - 1)) "$admin_taken")
+		admin_taken="$admin_taken $admin"
+		echo "$admin" >"$DIR/s$i/admin-port"
 		# setsid: the server leaves this terminal's session, so ^C here does not reach it;
 		# the inner sh records its own PID and then becomes synod (exec keeps the PID).
 		# The subshell execs too, so no shell lingers holding this terminal's output open.
 		# shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
 		(cd "$DIR/s$i" && exec setsid sh -c 'echo "$$" >"$0"; exec "$@"' "$DIR/s$i/.pid" \
-			"$BIN" serve -c "$DIR/zoo.cfg") </dev/null >>"$DIR/logs/s$i.log" 2>&1 &
+			"$BIN" serve -c "$DIR/zoo.cfg" --admin-port "$admin") </dev/null \
+			>>"$DIR/logs/s$i.log" 2>&1 &
 	done
 	local hosts="" port deadline mode
 	deadline=$((SECONDS + START_WAIT_S))
@@ -156,7 +164,8 @@ start() {
 		done
 		hosts="$hosts${hosts:+,}127.0.0.1:$port"
 		mode=$(four_letter "$port" srvr | grep '^Mode:' || true)
-		echo "server.$i  pid $pid  client 127.0.0.1:$port  $mode"
+		echo "server.$i  pid $pid  client 127.0.0.1:$port  admin" \
+			"http://127.0.0.1:$(cat "$DIR/s$i/admin-port")/commands  $mode"
 	done
 	echo
 	echo "connection string: $hosts"

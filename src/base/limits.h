@@ -114,6 +114,9 @@
 /* Bytes appended but not yet durable before wal_append pushes back with SYN_EAGAIN:
  * bounds the I/O thread's queue when the disk is slower than the clients. */
 #define WAL_QUEUE_BYTES_MAX (256 * 1024 * 1024)
+/* An fdatasync slower than this, us, counts as slow: ZooKeeper's fsync.warningthresholdms
+ * default (its fsync_threshold_exceed_count), and the last bucket of the fsync histogram. */
+#define WAL_FSYNC_SLOW_US 1000000
 /* Longest path of any storage file, bytes (with the terminating NUL). */
 #define STORAGE_PATH_BYTES_MAX 4096
 /* Most names read from one storage directory listing. */
@@ -198,6 +201,24 @@
 #define NET_ADDRESS_BYTES_MAX 256
 /* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients). */
 #define NET_FOURLW_OUTPUT_BYTES_MAX (4 * 1024 * 1024)
+
+/* ---- admin server (src/admin; docs/operations.md "Admin server") ---- */
+
+/* HTTP connections open at once, so requests in flight: each holds at most one while the
+ * loop answers it. Monitoring polls with a few; more is a client stuck in a loop. Further
+ * connections wait in the kernel's backlog until one closes (admin.idleTimeout). */
+#define ADMIN_CONNECTIONS_MAX 16
+/* Largest answer, bytes: /commands/connections, dump and watches grow with clients, like
+ * the four-letter words; above it the answer is an error, not a truncated document. */
+#define ADMIN_RESPONSE_BYTES_MAX (16 * 1024 * 1024)
+/* admin.serverPort: ZooKeeper's default. */
+#define ADMIN_PORT_DEFAULT 8080
+/* admin.idleTimeout, ms: ZooKeeper's default, and the bounds accepted. */
+#define ADMIN_IDLE_TIMEOUT_MS_DEFAULT 30000
+#define ADMIN_IDLE_TIMEOUT_MS_MIN     1000
+#define ADMIN_IDLE_TIMEOUT_MS_MAX     3600000
+/* Longest admin.commandURL, bytes with the NUL. */
+#define ADMIN_URL_BYTES_MAX 128
 
 /* ---- peer links (proto/peer.c, net/peer.c; docs/peer-protocol.md) ---- */
 

@@ -360,53 +360,100 @@ int fourlw_write_cons(struct syn_writer *w, const struct fourlw_server *s)
 
 /* ---- mntr ---- */
 
-static void metric_uint(struct syn_writer *w, const char *key, uint64_t v)
+/* Emits one row; the struct is rebuilt per row, so the callee must copy what it keeps. */
+struct mntr_emit {
+        fourlw_metric_fn fn;
+        void *arg;
+};
+
+static void metric_uint(const struct mntr_emit *e, const char *key, uint64_t v)
 {
-        putf(w, "zk_%s\t%" PRIu64 "\n", key, v);
+        struct fourlw_metric m = {.key = key, .kind = FOURLW_METRIC_INT, .int_value = (int64_t)v};
+        e->fn(e->arg, &m);
 }
 
-static void metric_int(struct syn_writer *w, const char *key, int64_t v)
+static void metric_int(const struct mntr_emit *e, const char *key, int64_t v)
 {
-        putf(w, "zk_%s\t%" PRId64 "\n", key, v);
+        struct fourlw_metric m = {.key = key, .kind = FOURLW_METRIC_INT, .int_value = v};
+        e->fn(e->arg, &m);
 }
 
-static void metric_float(struct syn_writer *w, const char *key, double v)
+static void metric_float(const struct mntr_emit *e, const char *key, double v)
 {
+        struct fourlw_metric m = {.key = key, .kind = FOURLW_METRIC_FLOAT, .float_value = v};
+        e->fn(e->arg, &m);
+}
+
+static void metric_text(const struct mntr_emit *e, const char *key, const char *v)
+{
+        struct fourlw_metric m = {.key = key, .kind = FOURLW_METRIC_TEXT, .text_value = v};
+        e->fn(e->arg, &m);
+}
+
+static void mntr_leader(const struct mntr_emit *e, const struct fourlw_server *s)
+{
+        metric_uint(e, "learners", s->learners);
+        metric_uint(e, "synced_followers", s->synced_followers);
+        metric_uint(e, "synced_non_voting_followers", s->synced_non_voting_followers);
+        metric_uint(e, "synced_observers", s->synced_observers);
+        metric_uint(e, "pending_syncs", s->pending_syncs);
+        metric_uint(e, "leader_uptime", s->leader_uptime_ms);
+        metric_int(e, "last_proposal_size", s->proposal_size_last);
+        metric_int(e, "max_proposal_size", s->proposal_size_max);
+        metric_int(e, "min_proposal_size", s->proposal_size_min);
+}
+
+void fourlw_mntr_each(const struct fourlw_server *s, fourlw_metric_fn fn, void *arg)
+{
+        const struct mntr_emit e = {fn, arg};
+        char version[256];
+        fourlw_full_version(version, sizeof version, s);
+        /* The order of ZooKeeper 3.8's first lines; tools look keys up by name. */
+        metric_text(&e, "version", version);
+        metric_text(&e, "server_state", fourlw_mode_name(s->mode));
+        metric_uint(&e, "ephemerals_count", s->ephemerals_count);
+        metric_uint(&e, "num_alive_connections", s->connections);
+        metric_float(&e, "avg_latency", fourlw_latency_avg(&s->latency));
+        metric_uint(&e, "outstanding_requests", s->outstanding_requests);
+        metric_uint(&e, "znode_count", s->node_count);
+        metric_uint(&e, "global_sessions", s->global_sessions);
+        metric_uint(&e, "packets_sent", s->packets_sent);
+        metric_uint(&e, "packets_received", s->packets_received);
+        metric_uint(&e, "watch_count", s->watch_count);
+        metric_uint(&e, "auth_failed_count", s->auth_failed_count);
+        metric_uint(&e, "min_latency", latency_min(&s->latency));
+        metric_uint(&e, "max_file_descriptor_count", s->max_file_descriptor_count);
+        metric_uint(&e, "approximate_data_size", s->approximate_data_size);
+        metric_uint(&e, "open_file_descriptor_count", s->open_file_descriptor_count);
+        metric_uint(&e, "local_sessions", s->local_sessions);
+        metric_uint(&e, "uptime", s->uptime_ms);
+        metric_uint(&e, "max_latency", latency_max(&s->latency));
+        if (s->mode == FOURLW_MODE_LEADER || s->mode == FOURLW_MODE_FOLLOWER ||
+            s->mode == FOURLW_MODE_OBSERVER) {
+                metric_uint(&e, "quorum_size", s->quorum_size);
+                metric_text(&e, "peer_state", s->peer_state);
+        }
+        if (s->mode == FOURLW_MODE_LEADER)
+                mntr_leader(&e, s);
+        for (size_t i = 0; i < s->extra_metric_count; i++)
+                fn(arg, &s->extra_metrics[i]);
+}
+
+static void mntr_line(void *arg, const struct fourlw_metric *m)
+{
+        struct syn_writer *w = arg;
         char text[48];
-        fourlw_format_double(text, sizeof text, v);
-        putf(w, "zk_%s\t%s\n", key, text);
-}
-
-static void metric_text(struct syn_writer *w, const char *key, const char *v)
-{
-        /* Java prints a null value as "null". */
-        putf(w, "zk_%s\t%s\n", key, v != NULL ? v : "null");
-}
-
-static void mntr_leader(struct syn_writer *w, const struct fourlw_server *s)
-{
-        metric_uint(w, "learners", s->learners);
-        metric_uint(w, "synced_followers", s->synced_followers);
-        metric_uint(w, "synced_non_voting_followers", s->synced_non_voting_followers);
-        metric_uint(w, "synced_observers", s->synced_observers);
-        metric_uint(w, "pending_syncs", s->pending_syncs);
-        metric_uint(w, "leader_uptime", s->leader_uptime_ms);
-        metric_int(w, "last_proposal_size", s->proposal_size_last);
-        metric_int(w, "max_proposal_size", s->proposal_size_max);
-        metric_int(w, "min_proposal_size", s->proposal_size_min);
-}
-
-static void mntr_extra(struct syn_writer *w, const struct fourlw_metric *m)
-{
         switch (m->kind) {
         case FOURLW_METRIC_INT:
-                metric_int(w, m->key, m->int_value);
+                putf(w, "zk_%s\t%" PRId64 "\n", m->key, m->int_value);
                 return;
         case FOURLW_METRIC_FLOAT:
-                metric_float(w, m->key, m->float_value);
+                fourlw_format_double(text, sizeof text, m->float_value);
+                putf(w, "zk_%s\t%s\n", m->key, text);
                 return;
         case FOURLW_METRIC_TEXT:
-                metric_text(w, m->key, m->text_value);
+                /* Java prints a null value as "null". */
+                putf(w, "zk_%s\t%s\n", m->key, m->text_value != NULL ? m->text_value : "null");
                 return;
         }
         SYN_UNREACHABLE();
@@ -414,37 +461,7 @@ static void mntr_extra(struct syn_writer *w, const struct fourlw_metric *m)
 
 int fourlw_write_mntr(struct syn_writer *w, const struct fourlw_server *s)
 {
-        char version[256];
-        fourlw_full_version(version, sizeof version, s);
-        /* The order of ZooKeeper 3.8's first lines; tools look keys up by name. */
-        metric_text(w, "version", version);
-        metric_text(w, "server_state", fourlw_mode_name(s->mode));
-        metric_uint(w, "ephemerals_count", s->ephemerals_count);
-        metric_uint(w, "num_alive_connections", s->connections);
-        metric_float(w, "avg_latency", fourlw_latency_avg(&s->latency));
-        metric_uint(w, "outstanding_requests", s->outstanding_requests);
-        metric_uint(w, "znode_count", s->node_count);
-        metric_uint(w, "global_sessions", s->global_sessions);
-        metric_uint(w, "packets_sent", s->packets_sent);
-        metric_uint(w, "packets_received", s->packets_received);
-        metric_uint(w, "watch_count", s->watch_count);
-        metric_uint(w, "auth_failed_count", s->auth_failed_count);
-        metric_uint(w, "min_latency", latency_min(&s->latency));
-        metric_uint(w, "max_file_descriptor_count", s->max_file_descriptor_count);
-        metric_uint(w, "approximate_data_size", s->approximate_data_size);
-        metric_uint(w, "open_file_descriptor_count", s->open_file_descriptor_count);
-        metric_uint(w, "local_sessions", s->local_sessions);
-        metric_uint(w, "uptime", s->uptime_ms);
-        metric_uint(w, "max_latency", latency_max(&s->latency));
-        if (s->mode == FOURLW_MODE_LEADER || s->mode == FOURLW_MODE_FOLLOWER ||
-            s->mode == FOURLW_MODE_OBSERVER) {
-                metric_uint(w, "quorum_size", s->quorum_size);
-                metric_text(w, "peer_state", s->peer_state);
-        }
-        if (s->mode == FOURLW_MODE_LEADER)
-                mntr_leader(w, s);
-        for (size_t i = 0; i < s->extra_metric_count; i++)
-                mntr_extra(w, &s->extra_metrics[i]);
+        fourlw_mntr_each(s, mntr_line, w);
         return writer_status(w);
 }
 

@@ -171,6 +171,7 @@ struct fourlw_server {
         uint64_t global_sessions;
         uint64_t local_sessions;
         uint64_t auth_failed_count;
+        uint64_t fsync_threshold_exceed_count; /* fsyncs over 1 s (the admin server's stats) */
         /* mntr of quorum members (mode leader, follower, observer). */
         uint64_t quorum_size;
         const char *peer_state; /* "leading - broadcast", "following - broadcast" */
@@ -305,7 +306,16 @@ int fourlw_write_wchp(struct syn_writer *w, const struct fourlw_watch_pair *pair
 int fourlw_write_dump(struct syn_writer *w, const struct fourlw_dump *d);
 int fourlw_write_dirs(struct syn_writer *w, uint64_t data_dir_size, uint64_t log_dir_size);
 
-/* ---- helpers, exposed for tests and the metrics endpoint ---- */
+/* ---- helpers, exposed for tests and the admin server ---- */
+
+/*
+ * Every mntr row of s in mntr's order, one call each: the standard keys (without
+ * the zk_ prefix), then s->extra_metrics. The row is borrowed for the call. The
+ * admin server's monitor command and /metrics walk the same rows, so the three
+ * never disagree.
+ */
+typedef void (*fourlw_metric_fn)(void *arg, const struct fourlw_metric *m);
+void fourlw_mntr_each(const struct fourlw_server *s, fourlw_metric_fn fn, void *arg);
 
 /* "3.8.4-synod-<ver>, built on <date>" into buf (always NUL-terminated, truncated to cap). */
 void fourlw_full_version(char *buf, size_t cap, const struct fourlw_server *s);

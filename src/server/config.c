@@ -10,8 +10,8 @@
  *
  * - the cluster: `server.N` lines, `dynamicConfigFile` (a second file holding the
  *   server lines and `version`, read at once, as ZooKeeper 3.5+ does) and `version`;
- * - ZooKeeper keys that only tune ZooKeeper's own machinery (its election, admin
- *   server, metrics, local sessions): accepted silently, so that a standard
+ * - ZooKeeper keys that only tune ZooKeeper's own machinery (its election, metrics
+ *   provider, local sessions): accepted silently, so that a standard
  *   ZooKeeper 3.8 ensemble config starts without a warning;
  * - anything else: one warning naming file and line, then ignored.
  *
@@ -115,6 +115,13 @@ static const struct config_row config_rows[] = {
     ROW_BOOL("linearizableReads", linearizable_reads, 0),
     ROW_BOOL("reconfigEnabled", reconfig_enabled, 0),
     ROW_ID64("clusterId", cluster_id),
+    ROW_BOOL("admin.enableServer", admin_enabled, 1),
+    ROW_STRING("admin.serverAddress", admin_address, "127.0.0.1"),
+    ROW_INT("admin.serverPort", admin_port, 0, PORT_MAX, ADMIN_PORT_DEFAULT),
+    ROW_STRING("admin.commandURL", admin_command_url, "/commands"),
+    ROW_INT("admin.idleTimeout", admin_idle_timeout_ms, ADMIN_IDLE_TIMEOUT_MS_MIN,
+            ADMIN_IDLE_TIMEOUT_MS_MAX, ADMIN_IDLE_TIMEOUT_MS_DEFAULT),
+    ROW_BOOL("admin.authEnabled", admin_auth_enabled, 0),
     ROW_QUORUM_INT("initLimit", init_limit_ticks, 1, SRV_ZK_LIMIT_TICKS_MAX,
                    SRV_INIT_LIMIT_TICKS_DEFAULT),
     ROW_QUORUM_INT("syncLimit", sync_limit_ticks, 1, SRV_ZK_LIMIT_TICKS_MAX,
@@ -127,7 +134,7 @@ static const struct config_row config_rows[] = {
  * ZooKeeper 3.8 keys accepted without a warning and without effect. They tune machinery
  * synod does not have: FastLeaderElection and its ports (electionAlg, cnxTimeout,
  * electionPortBindRetry, quorumListenOnAllIPs: synod's Raft has its own timing keys), the
- * Jetty admin server and the metrics provider (synod answers mntr on the client port),
+ * the metrics provider (synod's admin server serves /metrics itself, admin.* keys),
  * and local sessions (every synod session is global, which allows everything a local one
  * does). peerType is
  * decided by the server lines, as ZooKeeper itself does when the two disagree.
@@ -139,11 +146,6 @@ static const char *const zookeeper_keys_accepted[] = {
     "quorumListenOnAllIPs",
     "electionPortBindRetry",
     "cnxTimeout",
-    "admin.enableServer",
-    "admin.serverPort",
-    "admin.serverAddress",
-    "admin.idleTimeout",
-    "admin.commandURL",
     "metricsProvider.className",
     "metricsProvider.httpPort",
     "metricsProvider.exportJvmInfo",
@@ -764,6 +766,13 @@ static int check_relations(const struct srv_config *config, char *why, size_t wh
                 snprintf(why, why_size, "dataDir is empty");
                 return SYN_ECONFIG;
         }
+        if (config->admin_command_url[0] != '/' ||
+            strcmp(config->admin_command_url, "/metrics") == 0) {
+                snprintf(why, why_size,
+                         "admin.commandURL (%s) must start with / and must not be /metrics",
+                         config->admin_command_url);
+                return SYN_ECONFIG;
+        }
         if (config->heartbeat_interval_ms * 2 >= config->election_timeout_ms) {
                 snprintf(why, why_size,
                          "heartbeatIntervalMs (%" PRId64
@@ -1005,8 +1014,7 @@ static const char *bracketed(const char *host, char *buf, size_t size)
         return buf;
 }
 
-/* The value of a server line as ZooKeeper's QuorumServer.toString writes it. */
-static void format_member_value(const struct srv_member *m, char *out, size_t size)
+void srv_config_format_member(const struct srv_member *m, char *out, size_t size)
 {
         char host[NET_ADDRESS_BYTES_MAX + 2];
         char client[NET_ADDRESS_BYTES_MAX + 2];
@@ -1031,7 +1039,7 @@ int srv_config_format_members(const struct srv_config *config, char *out, size_t
                 int n;
                 if (i < config->member_count) {
                         const struct srv_member *m = &config->members[i];
-                        format_member_value(m, value, sizeof value);
+                        srv_config_format_member(m, value, sizeof value);
                         n = snprintf(out + used, out_size - used, "server.%" PRIu64 "=%s\n", m->id,
                                      value);
                 } else {
@@ -1088,7 +1096,7 @@ static void emit_quorum(const struct srv_config *config,
         }
         for (uint32_t i = 0; i < config->member_count; i++) {
                 snprintf(key, sizeof key, "server.%" PRIu64, config->members[i].id);
-                format_member_value(&config->members[i], value, sizeof value);
+                srv_config_format_member(&config->members[i], value, sizeof value);
                 emit(arg, key, value);
         }
         snprintf(value, sizeof value, "%" PRIx64, config->config_version);

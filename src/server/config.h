@@ -62,6 +62,13 @@ struct srv_config {
         int64_t raft_tick_ms;          /* <= heartbeat_interval_ms */
         bool linearizable_reads;       /* every read waits for a ReadIndex round */
         bool reconfig_enabled;         /* reconfigEnabled: the reconfig request is allowed */
+        /* The admin server (admin.*): /commands and /metrics over HTTP. */
+        bool admin_enabled;
+        char admin_address[NET_ADDRESS_BYTES_MAX]; /* 127.0.0.1: ZooKeeper binds 0.0.0.0 */
+        int64_t admin_port;                        /* 0 = any free port */
+        char admin_command_url[ADMIN_URL_BYTES_MAX];
+        int64_t admin_idle_timeout_ms;
+        bool admin_auth_enabled; /* commands revealing sessions/config need digest credentials */
         bool join; /* `serve --join`: joins a running cluster (no bootstrap configuration) */
         /* The cluster: empty (member_count 0) for a standalone server. */
         uint32_t member_count; /* <= RAFT_NODES_MAX */
@@ -140,6 +147,10 @@ const struct srv_member *srv_config_member(const struct srv_config *config, uint
  * `out_size` is too small (SRV_CONFIG_MEMBERS_BYTES always suffices).
  */
 int srv_config_format_members(const struct srv_config *config, char *out, size_t out_size);
+
+/* The value of one server line as ZooKeeper's QuorumServer.toString writes it (also its
+ * AdminServer's voting_view): "127.0.0.1:2888:3888:participant;0.0.0.0:2181". */
+void srv_config_format_member(const struct srv_member *m, char *out, size_t size);
 
 /* The election timeout and heartbeat interval in Raft ticks: each rounded down to whole
  * raftTickMs. The checked relations make heartbeat >= 1 and election >= 2 * heartbeat. */

@@ -325,7 +325,7 @@ void conns_close_all(struct srv *srv, const char *why)
 
 /* ---- output ---- */
 
-void conns_record_latency(struct srv_conn *conn, int64_t recv_ms)
+void conns_record_latency(struct srv_conn *conn, int64_t recv_ms, int32_t op)
 {
         struct srv *srv = conn->srv;
         int64_t now = (int64_t)net_now_ms(&srv->net);
@@ -347,6 +347,12 @@ void conns_record_latency(struct srv_conn *conn, int64_t recv_ms)
                 st->latency_max_ms = lat;
         st->latency_total_ms += lat;
         st->latency_count++;
+        enum srv_op_class c = srv_op_class_of(op);
+        syn_hist_observe(&st->op_latency_ms[c], (uint64_t)lat);
+        if (c == SRV_OP_PING || c == SRV_OP_SESSION)
+                return;
+        syn_hist_observe(propose_is_write(op) ? &st->update_latency_ms : &st->read_latency_ms,
+                         (uint64_t)lat);
 }
 
 void conns_send_reply(struct srv_conn *conn, const struct zk_reply_header *h,

@@ -133,6 +133,7 @@ static void leader_changed(struct srv *srv, const struct raft_update *u)
         }
         if (u->role == RAFT_LEADER && srv->role != RAFT_LEADER) {
                 SYN_INFO("raft: leader of term %llu", (unsigned long long)u->term);
+                srv->leader_since_ms = (int64_t)net_now_ms(&srv->net);
                 sessions_track_all(srv);
         } else if (u->leader_id != srv->leader_id && u->leader_id != RAFT_NONE) {
                 SYN_INFO("raft: following %llu in term %llu", (unsigned long long)u->leader_id,
@@ -225,6 +226,7 @@ static void advance_persisted(struct srv *srv)
         struct wal_status st;
         wal_poll(&srv->wal, &st);
         srv->stats.fsync_count = st.fsync_count;
+        srv->stats.wal = st;
         if (st.error != SYN_OK) {
                 host_fatal(srv, st.error, "WAL I/O (fdatasync)");
                 return;

@@ -24,10 +24,12 @@
 static void usage(FILE *out)
 {
         fprintf(out,
-                "usage: synod serve [-c zoo.cfg] [--id N] [--join] [--log-level "
+                "usage: synod serve [-c zoo.cfg] [--id N] [--join] [--admin-port P] [--log-level "
                 "debug|info|warn|error]\n"
                 "       synod --version\n"
                 "--id N: this server is server.N of the config (default: dataDir/myid)\n"
+                "--admin-port P: the admin server's port, over admin.serverPort (servers sharing\n"
+                "        one zoo.cfg on one machine each need their own)\n"
                 "--join: a new server joining a running cluster: it waits for the leader to add\n"
                 "        it (reconfig) instead of starting a cluster of the config's servers\n");
 }
@@ -46,8 +48,23 @@ static bool parse_id(const char *text, uint64_t *id)
         return true;
 }
 
+/* A TCP port from the command line: decimal digits only, 0..65535. */
+static bool parse_port(const char *text, int64_t *port)
+{
+        char *end = NULL;
+        if (text[0] < '0' || text[0] > '9')
+                return false;
+        errno = 0;
+        unsigned long v = strtoul(text, &end, 10);
+        if (*end != '\0' || errno == ERANGE || v > 65535)
+                return false;
+        *port = (int64_t)v;
+        return true;
+}
+
 static int serve(int argc, char **argv)
 {
+        int64_t admin_port = -1; /* -1: not given */
         const char *config_path = NULL;
         const char *log_level = NULL;
         uint64_t id = 0; /* 0: not given */
@@ -60,6 +77,11 @@ static int serve(int argc, char **argv)
                         if (!parse_id(argv[++i], &id)) {
                                 fprintf(stderr, "synod serve: --id wants a number in [%d, %d]\n",
                                         SRV_SERVER_ID_MIN, SRV_SERVER_ID_MAX);
+                                return 2;
+                        }
+                } else if (strcmp(argv[i], "--admin-port") == 0 && i + 1 < argc) {
+                        if (!parse_port(argv[++i], &admin_port)) {
+                                fprintf(stderr, "synod serve: --admin-port wants 0..65535\n");
                                 return 2;
                         }
                 } else if (strcmp(argv[i], "--join") == 0) {
@@ -86,6 +108,8 @@ static int serve(int argc, char **argv)
                 return 1;
         }
         config.join = join;
+        if (admin_port >= 0)
+                config.admin_port = admin_port;
         /* The file's logLevel was checked with its line; only --log-level is left. */
         int level = syn_log_level_parse(log_level ? log_level : config.log_level);
         if (level < 0) {

@@ -119,7 +119,7 @@ static void write_applied(struct srv *srv, struct srv_waiter *w, const struct tx
         }
         if (conn->net != NULL) {
                 apply_reply_write(srv, conn, r->item.xid, r->item.op, txn, zxid);
-                conns_record_latency(conn, r->recv_ms);
+                conns_record_latency(conn, r->recv_ms, r->item.op);
                 if (r->item.op == ZK_OP_CLOSE_SESSION) {
                         conns_detach_session(srv, conn);
                         conns_close(srv, conn, true);
@@ -172,7 +172,7 @@ static void run_read_item(struct srv *srv, struct srv_conn *conn, struct srv_req
         } else {
                 reads_run(srv, conn, &r->req);
         }
-        conns_record_latency(conn, r->recv_ms);
+        conns_record_latency(conn, r->recv_ms, r->item.op);
         /* ZooKeeper answers an unknown opcode and then closes the connection. */
         bool unknown_op = r->canned_err == ZUNIMPLEMENTED;
         pipeline_req_free(r);
@@ -385,7 +385,7 @@ static void active_frame(struct srv *srv, struct srv_conn *conn, const uint8_t *
                 /* The common read: nothing ahead, answer from the frame without a copy. */
                 conn->last_op = req.type;
                 reads_run(srv, conn, &req);
-                conns_record_latency(conn, recv_ms);
+                conns_record_latency(conn, recv_ms, req.type);
         } else {
                 submit(srv, conn, data, len, &req, rc, recv_ms);
         }

@@ -234,7 +234,7 @@ static void sync_done(struct srv *srv, struct srv_read_wait *w, bool ok)
         bool head = pl_write_applied(&conn->queue, &r->item);
         SYN_ASSERT(head); /* a barrier starts only at the head */
         reads_run(srv, conn, &r->req);
-        conns_record_latency(conn, r->recv_ms);
+        conns_record_latency(conn, r->recv_ms, r->req.type);
         pipeline_req_free(r);
         pipeline_pump(srv, conn);
 }

@@ -379,6 +379,7 @@ int srv_init(struct srv *srv, const struct srv_config *config)
         memset(srv, 0, sizeof *srv);
         srv->config = *config;
         srv->role = RAFT_FOLLOWER;
+        srv_report_init_stats(srv);
         syn_rand_seed(&srv->rng, random_seed());
         members_init(srv);
         int rc = make_dirs(config->data_dir);
@@ -410,6 +411,7 @@ int srv_init(struct srv *srv, const struct srv_config *config)
         SYN_INFO("synod %s listening on %s:%d, data in %s%s", SYNOD_VERSION,
                  config->client_port_address, net_port(&srv->net), config->data_dir,
                  srv->clustered ? ", clustered" : "");
+        admin_host_start(srv);
         if (!srv->clustered)
                 host_campaign(srv); /* the single voter wins at once */
         return 0;
@@ -424,7 +426,8 @@ int srv_run(struct srv *srv)
 void srv_close(struct srv *srv)
 {
         srv->stopping = true;
-        /* The WAL first: its I/O thread may still wake the loop's async handle. */
+        /* The threads first: they may still wake the loop's async handles. */
+        admin_host_stop(srv);
         if (srv->wal_open)
                 wal_close(&srv->wal);
         srv->wal_open = false;

@@ -22,7 +22,9 @@
  *   reads.c     the read requests answered from the local tree
  *   sessions.c  session ids, expiry and container/TTL reaping (leader only)
  *   snapshot.c  background snapshots with fork(), retention
- *   stats.c     four-letter words from real counters
+ *   report.c    one collection of the server's state for every reporter
+ *   stats.c     four-letter words from the report
+ *   admin_host.c the admin server's /commands and /metrics, answered on the loop
  *   auth.c      digest auth (auth.h); pipeline_queue.c the FIFO (pipeline.h)
  *
  * Everything runs on the loop thread; the WAL's I/O thread only wakes the loop.
@@ -37,11 +39,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/hist.h"
 #include "base/limits.h"
 #include "base/rand.h"
 #include "base/zk_types.h"
 #include "net/net.h"
 #include "net/peer.h"
+#include "proto/fourlw.h"
 #include "proto/peer.h"
 #include "proto/zk_records.h"
 #include "raft/raft.h"
@@ -56,6 +60,7 @@
 #include "watch/watch.h"
 
 struct srv;
+struct admin_server;
 
 /* The cluster's membership (members.c): from the file until the tree has it. */
 struct srv_members {
@@ -190,6 +195,24 @@ struct srv_ip_count {
         struct srv_ip_count *next;
 };
 
+/* Operations whose latency is kept apart (a histogram each, /metrics). */
+enum srv_op_class {
+        SRV_OP_CREATE,
+        SRV_OP_DELETE,
+        SRV_OP_EXISTS,
+        SRV_OP_GET_DATA,
+        SRV_OP_SET_DATA,
+        SRV_OP_GET_ACL,
+        SRV_OP_SET_ACL,
+        SRV_OP_GET_CHILDREN,
+        SRV_OP_SYNC,
+        SRV_OP_MULTI,
+        SRV_OP_PING,
+        SRV_OP_SESSION, /* close session, set watches, add/remove watches, whoami ... */
+        SRV_OP_OTHER,
+        SRV_OP_CLASS_COUNT
+};
+
 struct srv_stats {
         uint64_t packets_received;
         uint64_t packets_sent;
@@ -210,6 +233,14 @@ struct srv_stats {
         uint64_t peer_protocol_errors;
         uint64_t writes_forwarded;
         uint64_t conns_closed_inflight;
+        /* Histograms for /metrics (request latencies in ms, as ZooKeeper counts them). */
+        struct syn_hist op_latency_ms[SRV_OP_CLASS_COUNT];
+        struct syn_hist read_latency_ms;   /* ZooKeeper's readlatency */
+        struct syn_hist update_latency_ms; /* ZooKeeper's updatelatency */
+        struct syn_hist snapshot_ms;       /* fork to the child's exit, taken snapshots */
+        struct wal_status wal;             /* the WAL's last polled status: fsync histograms */
+        uint64_t admin_requests;           /* answered by the admin server */
+        uint64_t admin_refused;            /* refused: auth, whitelist, limits */
 };
 
 struct srv {
@@ -253,6 +284,7 @@ struct srv {
         uint64_t term;
         uint64_t leader_id;            /* RAFT_NONE while unknown */
         int64_t leader_lost_ms;        /* mono ms when the leader became unknown */
+        int64_t leader_since_ms;       /* mono ms this server last became leader */
         bool inflight_doomed;          /* the leader changed: close connections with writes */
         bool reads_orphaned;           /* the leader changed: ReadIndex waits to ask again */
         uint32_t reads_overtaken_max;  /* pipeline rule 2, from jute.maxbuffer */
@@ -282,6 +314,8 @@ struct srv {
         pid_t snapshot_pid; /* 0 = no snapshot child running */
         uint64_t snapshot_child_index;
         uint64_t snapshot_child_term;
+        int64_t snapshot_started_ms; /* mono ms the running child was forked */
+        int64_t snapshot_wall_ms;    /* wall ms the newest snapshot was written; 0 = none */
         int64_t last_reap_ms;
         int64_t last_purge_ms;
         int64_t last_handshake_scan_ms;
@@ -292,6 +326,8 @@ struct srv {
         int64_t shutdown_deadline_ms;
         int64_t last_slow_tick_ms;
         struct srv_stats stats;
+        struct admin_server *admin; /* NULL: disabled or not started (admin_host.c) */
+        struct net_async admin_async;
 };
 
 /*
@@ -363,8 +399,8 @@ void conns_send_reply(struct srv_conn *conn, const struct zk_reply_header *h,
 void conns_close_inflight(struct srv *srv, const char *why);
 /* Closes every client connection (the server stops serving). */
 void conns_close_all(struct srv *srv, const char *why);
-/* Request latency bookkeeping (stat, cons, mntr). */
-void conns_record_latency(struct srv_conn *conn, int64_t recv_ms);
+/* Request latency bookkeeping (stat, cons, mntr, /metrics) of a request of type op. */
+void conns_record_latency(struct srv_conn *conn, int64_t recv_ms, int32_t op);
 /* The connection's identities for ACL checks (borrowed from conn). */
 struct txn_auth conns_auth(const struct srv_conn *conn);
 
@@ -511,5 +547,44 @@ int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term);
 
 /* stats.c: answers a four-letter word on nc and closes it. */
 void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word);
+
+/* admin_host.c: the admin server (admin.*). Start logs an error and goes on without it
+ * if the port cannot be bound, as ZooKeeper does; stop joins its thread (before net_close). */
+void admin_host_start(struct srv *srv);
+void admin_host_stop(struct srv *srv);
+
+/* report.c: one collection of the server's state for every reporter (the four-letter
+ * words, /commands, /metrics), so they all print the same numbers. */
+enum srv_report_part {
+        SRV_REPORT_CONF = 1u << 0,       /* in.conf */
+        SRV_REPORT_ENV = 1u << 1,        /* in.env */
+        SRV_REPORT_BY_SESSION = 1u << 2, /* in.watch_pairs, by session (not with BY_PATH) */
+        SRV_REPORT_BY_PATH = 1u << 3,    /* in.watch_pairs, by path */
+        SRV_REPORT_DUMP = 1u << 4,       /* in.dump */
+        SRV_REPORT_DIRS = 1u << 5,       /* in.data_dir_size, in.log_dir_size */
+};
+
+struct report_store;
+
+struct srv_report {
+        struct fourlw_input in; /* server and watch_summary always; the rest per part */
+        struct fourlw_server server;
+        struct report_store *store; /* owned: what in's pointers point to */
+};
+
+/* Fills r (the caller's, overwritten) with the server's numbers and the parts asked for
+ * (a mask of enum srv_report_part). Returns 0 or SYN_ENOMEM (r is then empty). Free with
+ * srv_report_free, before the loop runs again (paths are borrowed from the watch table). */
+int srv_report_collect(struct srv *srv, unsigned parts, struct srv_report *r);
+/* The parts the four-letter word prints beyond the server's numbers. */
+unsigned srv_report_parts(enum fourlw_cmd word);
+void srv_report_free(struct srv_report *r);
+/* srst (server_stats) and crst (conn_stats). */
+void srv_report_reset(struct srv *srv, bool server_stats, bool conn_stats);
+/* The class of request type op, and its name in /metrics ("getData", ...). */
+enum srv_op_class srv_op_class_of(int32_t op);
+const char *srv_op_class_name(enum srv_op_class c);
+/* Sets up the histograms of srv->stats (their bucket bounds). */
+void srv_report_init_stats(struct srv *srv);
 
 #endif

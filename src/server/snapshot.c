@@ -169,6 +169,7 @@ void snapshot_maybe_start(struct srv *srv)
         srv->logged_bytes = 0; /* what is logged from now on waits for the next one */
         srv->snapshot_child_index = index;
         srv->snapshot_child_term = term;
+        srv->snapshot_started_ms = (int64_t)net_now_ms(&srv->net);
         SYN_INFO("snapshot at index %llu started (pid %d)", (unsigned long long)index, (int)pid);
 }
 
@@ -188,7 +189,10 @@ void snapshot_reap_child(struct srv *srv)
                 return;
         }
         srv->stats.snapshots_taken++;
+        int64_t took = (int64_t)net_now_ms(&srv->net) - srv->snapshot_started_ms;
+        syn_hist_observe(&srv->stats.snapshot_ms, took > 0 ? (uint64_t)took : 0);
         srv->snapshot_index = srv->snapshot_child_index;
+        srv->snapshot_wall_ms = net_wall_ms(&srv->net);
         SYN_INFO("snapshot at index %llu written", (unsigned long long)srv->snapshot_index);
         struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN};
         ev.snapshot_taken.index = srv->snapshot_index;

@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/hist.h"
 #include "base/limits.h"
 #include "storage/fs.h"
 
@@ -156,12 +157,14 @@ struct wal_recovered {
 };
 
 struct wal_status {
-        uint64_t done_ticket;   /* every flush with ticket <= this is durable */
-        uint64_t durable_index; /* last entry of the WAL as of done_ticket (empty WAL:
-                                   the index before the next one; 0 if nothing) */
-        uint64_t durable_term;  /* its term; 0 if the WAL holds no entry */
-        uint64_t fsync_count;   /* fdatasyncs of segments so far (group-commit metric) */
-        int error;              /* SYN_OK, or the sticky fatal error */
+        uint64_t done_ticket;          /* every flush with ticket <= this is durable */
+        uint64_t durable_index;        /* last entry of the WAL as of done_ticket (empty WAL:
+                                          the index before the next one; 0 if nothing) */
+        uint64_t durable_term;         /* its term; 0 if the WAL holds no entry */
+        uint64_t fsync_count;          /* fdatasyncs of segments so far (group-commit metric) */
+        int error;                     /* SYN_OK, or the sticky fatal error */
+        struct syn_hist fsync_us;      /* duration of each fdatasync of a segment, us */
+        struct syn_hist batch_entries; /* entries made durable by each pass's fdatasync */
 };
 
 struct wal_job;
@@ -200,6 +203,8 @@ struct wal {
         int active_fd; /* -1 when no segment is open */
         uint64_t meta_sequence;
         uint64_t io_fsync_count;
+        struct syn_hist io_fsync_us;      /* published into status.fsync_us */
+        struct syn_hist io_batch_entries; /* published into status.batch_entries */
 
         /* Shared, under mu. */
         pthread_mutex_t mu;

@@ -198,6 +198,8 @@ static void io_pass(struct wal *wal, struct wal_job *jobs, uint64_t ticket)
                 wal->status.durable_term = term;
         }
         wal->status.fsync_count = wal->io_fsync_count;
+        wal->status.fsync_us = wal->io_fsync_us;
+        wal->status.batch_entries = wal->io_batch_entries;
         wal->done_bytes += bytes;
         pthread_cond_broadcast(&wal->done_cond);
         pthread_mutex_unlock(&wal->mu);
@@ -410,11 +412,36 @@ static int plant_lose_tail(struct wal *wal, struct wal_recovered *rec)
 }
 #endif
 
+/* Buckets of the WAL's metrics: fdatasync from a fast SSD (~100 us) to a slow disk (the
+ * overflow bucket counts the slow ones); group-commit batches from one entry to the
+ * pipeline's largest bursts. */
+static const uint64_t fsync_us_bounds[] = {100,
+                                           250,
+                                           500,
+                                           1000,
+                                           2500,
+                                           5000,
+                                           10000,
+                                           25000,
+                                           50000,
+                                           100000,
+                                           250000,
+                                           500000,
+                                           WAL_FSYNC_SLOW_US};
+static const uint64_t batch_entries_bounds[] = {1,   2,   4,   8,    16,   32,   64,
+                                                128, 256, 512, 1024, 4096, 16384};
+
 int wal_open(struct wal *wal, const char *dir, const struct wal_options *options,
              struct wal_recovered *rec)
 {
         memset(wal, 0, sizeof *wal);
         memset(rec, 0, sizeof *rec);
+        syn_hist_init(&wal->io_fsync_us, fsync_us_bounds,
+                      sizeof fsync_us_bounds / sizeof fsync_us_bounds[0]);
+        syn_hist_init(&wal->io_batch_entries, batch_entries_bounds,
+                      sizeof batch_entries_bounds / sizeof batch_entries_bounds[0]);
+        wal->status.fsync_us = wal->io_fsync_us;
+        wal->status.batch_entries = wal->io_batch_entries;
         wal->active_fd = -1;
         wal->options = *options;
         wal->fs = options->fs ? *options->fs : *storage_fs_posix();

@@ -424,6 +424,16 @@ void watch_get_stats(const struct watch_manager *wm, struct watch_stats *stats)
         stats->fired_count = wm->fired_count;
         stats->lost_count = wm->lost_count;
         stats->lost_pending_count = wm->lost_pending_count;
+        /* How close the busiest connection is to the per-connection limits (metrics). */
+        stats->conn_watch_peak = stats->conn_bytes_peak = 0;
+        for (size_t b = 0; b < wm->conns.bucket_count; b++)
+                for (const struct watch_node *n = wm->conns.buckets[b]; n != NULL; n = n->next) {
+                        const struct watch_conn *c = (const struct watch_conn *)n;
+                        if (c->watch_count > stats->conn_watch_peak)
+                                stats->conn_watch_peak = c->watch_count;
+                        if (c->bytes > stats->conn_bytes_peak)
+                                stats->conn_bytes_peak = c->bytes;
+                }
 }
 
 void watch_events_init(struct watch_events *events)

@@ -118,6 +118,8 @@ struct watch_stats {
         uint64_t fired_count;          /* deliveries produced by watch_trigger */
         uint64_t lost_count;           /* connections marked lost by watch_trigger (ever) */
         uint64_t lost_pending_count;   /* ... of which watch_take_lost has not taken yet */
+        uint64_t conn_watch_peak;      /* the most watches one connection holds */
+        uint64_t conn_bytes_peak;      /* the most bookkeeping bytes one connection holds */
 };
 
 /* Internal (watch_int.h): the hash-chain link embedded in paths, connections and entries,
@@ -275,6 +277,7 @@ int watch_set_watches(struct watch_manager *wm, uint64_t conn_id, uint64_t sessi
                       const struct watch_set_request *request, struct watch_events *out,
                       void *lookup_arg, watch_lookup_fn lookup);
 
+/* The peaks walk the connections: O(connections holding a watch). */
 void watch_get_stats(const struct watch_manager *wm, struct watch_stats *stats);
 
 /* Walks everything and checks the bookkeeping (counts, links). O(all watches): for tests. */

@@ -58,7 +58,7 @@ class Member:
 
     def __init__(self, server_id, root, ports):
         self.server_id = server_id
-        self.client_port, self.peer_port, self.election_port = ports
+        self.client_port, self.peer_port, self.election_port, self.admin_port = ports
         self.dir = os.path.join(root, "s%d" % server_id)
         self.data_dir = os.path.join(self.dir, "data")
         self.log_path = os.path.join(self.dir, "server.log")
@@ -100,7 +100,7 @@ class Cluster:
 
     def _new_member(self):
         server_id = max(self.members, default=0) + 1
-        ports = (self._pick_port(), self._pick_port(), self._pick_port())
+        ports = (self._pick_port(), self._pick_port(), self._pick_port(), self._pick_port())
         m = Member(server_id, self.tmp_dir, ports)
         os.makedirs(m.data_dir)
         with open(os.path.join(m.data_dir, "myid"), "w") as f:
@@ -332,8 +332,9 @@ class SynodCluster(Cluster):
         binary = os.environ.get("SYNOD_BIN")
         if not binary:
             raise RuntimeError("a synod cluster needs SYNOD_BIN=<path to synod>")
+        # Its own admin port: the servers share zoo.cfg (used with admin.enableServer=true).
         argv = [os.path.abspath(binary), "serve", "-c", self.cfg_path,
-                "--id", str(member.server_id)]
+                "--id", str(member.server_id), "--admin-port", str(member.admin_port)]
         return argv + (["--join"] if member.joining else []), None
 
     def pin_identity(self):
@@ -364,6 +365,9 @@ class ZooKeeperCluster(Cluster):
             "-Dzookeeper.extendedTypesEnabled=true",
             "-Dznode.container.checkIntervalMs=%d" % servers.CONTAINER_CHECK_INTERVAL_MS,
             "-Dzookeeper.DigestAuthenticationProvider.superDigest=%s" % servers.SUPER_DIGEST,
+            # Its own admin port (used with admin.enableServer=true), as synod's --admin-port:
+            # the servers share zoo.cfg, and ZooKeeper reads the port from this property.
+            "-Dzookeeper.admin.serverPort=%d" % member.admin_port,
             "-Dlog4j.configuration=file:%s" % log4j,
             "-cp", ":".join(servers.ZK_JARS),
             "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg_path,

@@ -43,6 +43,8 @@ ZK_JARS = [
     "/usr/share/java/slf4j-api.jar",
     "/usr/share/java/slf4j-log4j12.jar",
     "/usr/share/java/log4j-1.2.jar",
+    # The AdminServer's Jetty servlets (the rest of Jetty comes with the manifest).
+    "/usr/share/java/servlet-api.jar",
 ]
 
 LOG4J_PROPERTIES = """\
@@ -108,6 +110,9 @@ class TestServer(OneServer):
             "maxSessionTimeout": self.max_session_timeout_ms,
             "4lw.commands.whitelist": "*",
             "maxClientCnxns": 200,
+            # Off unless a test turns it on with a free admin.serverPort: both servers
+            # default to port 8080, which parallel suites would fight over.
+            "admin.enableServer": "false",
         }
 
     def write_cfg(self, cfg):
@@ -207,9 +212,7 @@ class ZooKeeperServer(TestServer):
     kind = "zookeeper"
 
     def cfg(self):
-        cfg = self.base_cfg()
-        cfg["admin.enableServer"] = "false"
-        return cfg
+        return self.base_cfg()
 
     def command(self):
         log4j = os.path.join(self.tmp_dir, "log4j.properties")

@@ -1,4 +1,5 @@
-/* Unit tests of src/base: bounded reader/writer, CRC-32C vectors, PRNG, error tables. */
+/* Unit tests of src/base: bounded reader/writer, CRC-32C vectors, PRNG, error tables,
+ * histograms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include "base/buf.h"
 #include "base/crc32c.h"
 #include "base/err.h"
+#include "base/hist.h"
 #include "base/rand.h"
 #include "base/utf8.h"
 #include "base/zk_types.h"
@@ -174,6 +176,35 @@ static void error_tables_name_every_code(void **state)
         assert_string_equal(zk_errname(-9999), "ZUNKNOWN");
 }
 
+static void hist_buckets_sum_and_quantiles(void **state)
+{
+        (void)state;
+        static const uint64_t bounds[] = {1, 5, 10};
+        struct syn_hist h;
+        syn_hist_init(&h, bounds, 3);
+        assert_int_equal(syn_hist_quantile(&h, 0.5), 0);
+        const uint64_t values[] = {0, 1, 2, 5, 6, 10, 11, 1000};
+        for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+                syn_hist_observe(&h, values[i]);
+        assert_int_equal(h.counts[0], 2); /* 0, 1: a bound is inclusive */
+        assert_int_equal(h.counts[1], 2); /* 2, 5 */
+        assert_int_equal(h.counts[2], 2); /* 6, 10 */
+        assert_int_equal(h.counts[3], 2); /* +Inf */
+        assert_int_equal(h.count, 8);
+        assert_int_equal(h.sum, 1035);
+        assert_int_equal(syn_hist_quantile(&h, 0.25), 1);
+        assert_int_equal(syn_hist_quantile(&h, 0.5), 5);
+        assert_int_equal(syn_hist_quantile(&h, 0.75), 10);
+        assert_int_equal(syn_hist_quantile(&h, 1.0), 10); /* saturates at the last bound */
+        struct syn_hist copy = h;
+        syn_hist_reset(&h);
+        assert_int_equal(h.count, 0);
+        assert_int_equal(copy.count, 8);
+        syn_hist_observe(&h, UINT64_MAX);
+        syn_hist_observe(&h, 1);
+        assert_true(h.sum == UINT64_MAX);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -186,6 +217,7 @@ int main(void)
             cmocka_unit_test(error_tables_name_every_code),
             cmocka_unit_test(base64_pads_like_rfc4648),
             cmocka_unit_test(utf8_is_strict),
+            cmocka_unit_test(hist_buckets_sum_and_quantiles),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -293,6 +293,10 @@ static void zookeeper_ensemble_config_parses_without_warnings(void **state)
         assert_int_equal(c.member_count, 3);
         assert_int_equal(c.init_limit_ticks, 5);
         assert_int_equal(c.sync_limit_ticks, 2);
+        /* The admin keys are real now: read, not ignored. */
+        assert_false(c.admin_enabled);
+        assert_int_equal(c.admin_port, 8080);
+        assert_string_equal(c.admin_address, "0.0.0.0");
         for (uint32_t i = 0; i < 3; i++) {
                 char host[8];
                 snprintf(host, sizeof host, "zoo%u", i + 1);
@@ -305,6 +309,31 @@ static void zookeeper_ensemble_config_parses_without_warnings(void **state)
                 assert_int_equal(c.members[i].client_port, 0);
                 assert_int_equal(c.members[i].line, 20 + i);
         }
+}
+
+static void admin_keys(void **state)
+{
+        (void)state;
+        struct srv_config c;
+        srv_config_defaults(&c);
+        /* On, on loopback (ZooKeeper binds 0.0.0.0), on ZooKeeper's port and URL. */
+        assert_true(c.admin_enabled);
+        assert_string_equal(c.admin_address, "127.0.0.1");
+        assert_int_equal(c.admin_port, ADMIN_PORT_DEFAULT);
+        assert_string_equal(c.admin_command_url, "/commands");
+        assert_int_equal(c.admin_idle_timeout_ms, ADMIN_IDLE_TIMEOUT_MS_DEFAULT);
+        assert_false(c.admin_auth_enabled);
+        parse_ok(&c, "admin.serverPort=0\nadmin.commandURL=/zk\nadmin.idleTimeout=5000\n"
+                     "admin.authEnabled=true\nadmin.serverAddress=::1\n");
+        assert_int_equal(c.admin_port, 0);
+        assert_string_equal(c.admin_command_url, "/zk");
+        assert_int_equal(c.admin_idle_timeout_ms, 5000);
+        assert_true(c.admin_auth_enabled);
+        assert_string_equal(c.admin_address, "::1");
+        expect_error("admin.serverPort=65536\n", "my.cfg:1", "admin.serverPort");
+        expect_error("admin.idleTimeout=10\n", "my.cfg:1", "admin.idleTimeout");
+        expect_error("admin.commandURL=commands\n", "admin.commandURL", "must start with /");
+        expect_error("admin.commandURL=/metrics\n", "admin.commandURL", "/metrics");
 }
 
 static void server_lines_in_every_form(void **state)
@@ -752,6 +781,7 @@ int main(void)
             cmocka_unit_test(load_reports_missing_file),
             cmocka_unit_test(each_lists_the_table),
             cmocka_unit_test(zookeeper_ensemble_config_parses_without_warnings),
+            cmocka_unit_test(admin_keys),
             cmocka_unit_test(server_lines_in_every_form),
             cmocka_unit_test(server_line_errors_name_the_line),
             cmocka_unit_test(more_servers_than_raft_nodes_max_is_an_error),

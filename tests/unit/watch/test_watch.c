@@ -367,6 +367,9 @@ static void test_drop_conn(void **state)
         assert_int_equal(st.path_count, 501);
         assert_int_equal(st.entry_count, 1001);
         assert_int_equal(st.watch_count, 1501);
+        /* Connection 1 is the busiest: 500 x (data, child) + the recursive one. */
+        assert_int_equal(st.conn_watch_peak, 1001);
+        assert_true(st.conn_bytes_peak > 0);
         watch_drop_conn(&f->wm, 1);
         watch_drop_conn(&f->wm, 77); /* unknown: no-op */
         assert_true(watch_invariants_hold(&f->wm));
@@ -374,6 +377,7 @@ static void test_drop_conn(void **state)
         assert_int_equal(st.conn_count, 1);
         assert_int_equal(st.path_count, 500);
         assert_int_equal(st.watch_count, 500);
+        assert_int_equal(st.conn_watch_peak, 500);
         assert_int_equal(fire(f, ZK_EVENT_NODE_DELETED, "/d/7"), 1);
         assert_int_equal(conn_at(f, 0), 2);
         watch_drop_conn(&f->wm, 2);
