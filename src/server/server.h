@@ -211,6 +211,9 @@ struct srv_stats {
         uint64_t peer_protocol_errors;
         uint64_t writes_forwarded;
         uint64_t conns_closed_inflight;
+        uint64_t fourlw_refused;   /* listings not run: earlier answers unsent */
+        uint64_t fourlw_truncated; /* listings cut at NET_FOURLW_OUTPUT_BYTES_MAX */
+        uint64_t malloc_trims;
 };
 
 struct srv {
@@ -288,6 +291,11 @@ struct srv {
         bool shutting_down; /* SIGTERM: handing leadership over, then stopping */
         int64_t shutdown_deadline_ms;
         int64_t last_slow_tick_ms;
+        /* Giving freed heap back (server.c): the clients' memory at its highest since the
+         * last malloc_trim, and a large four-letter answer was built since. */
+        uint64_t trim_peak_bytes;
+        bool trim_due;
+        int64_t last_trim_ms;
         struct srv_stats stats;
 };
 

@@ -3,6 +3,13 @@
  * proto/fourlw.c. The answer goes out in one write, then the connection closes.
  * Words not in 4lw.commands.whitelist get ZooKeeper's refusal text; unknown
  * words close the connection without output.
+ *
+ * Listings (stat, cons, wchc, wchp, dump) grow with the server's state, and a
+ * client that sends them without reading could make the loop build them again and
+ * again: one is not built while earlier answers of NET_FOURLW_OUTPUT_BYTES_MAX or
+ * more, or any earlier answer to the same address, are still unsent (a one-line
+ * refusal instead), and one is cut at the last whole line under that limit, with a
+ * marker line. The unsent answers count against the clients' memory budget (net.h).
  */
 #include <dirent.h>
 #include <limits.h>
@@ -300,6 +307,14 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_peer_tcp_user_timeout_ms", PEER_TCP_USER_TIMEOUT_MS},
             {"synod_forward_batch_bytes_max", SRV_FORWARD_BATCH_BYTES_MAX},
             {"synod_read_waits", (int64_t)srv->read_waits_count},
+            {"synod_client_memory_bytes", (int64_t)srv->net.client_bytes},
+            {"synod_client_memory_max", (int64_t)srv->net.options.client_memory_max},
+            {"synod_client_memory_pauses", (int64_t)srv->net.budget_pauses},
+            {"synod_client_memory_evictions", (int64_t)srv->net.budget_evictions},
+            {"synod_fourlw_output_bytes_max", NET_FOURLW_OUTPUT_BYTES_MAX},
+            {"synod_fourlw_refused", (int64_t)srv->stats.fourlw_refused},
+            {"synod_fourlw_truncated", (int64_t)srv->stats.fourlw_truncated},
+            {"synod_malloc_trims", (int64_t)srv->stats.malloc_trims},
         };
         _Static_assert(sizeof rows / sizeof rows[0] <= EXTRA_METRICS_MAX, "mntr rows fit");
         extra->count = 0;
@@ -489,7 +504,10 @@ static int write_dump(struct srv *srv, struct syn_writer *w)
                 free(owned);
                 goto out;
         }
-        for (uint32_t i = 0; i < count && used <= path_total; i++) {
+        /* The answer is cut at NET_FOURLW_OUTPUT_BYTES_MAX: paths beyond it are not copied. */
+        size_t path_bytes = 0;
+        for (uint32_t i = 0;
+             i < count && used <= path_total && path_bytes < NET_FOURLW_OUTPUT_BYTES_MAX; i++) {
                 if (list[i]->ephemeral_count == 0)
                         continue;
                 int32_t n = tree_session_ephemerals(&srv->sm.tree, list[i]->id, "/", 1, &tp,
@@ -503,6 +521,7 @@ static int write_dump(struct srv *srv, struct syn_writer *w)
                         owned[used] = strndup((const char *)tp.items[k].path.data,
                                               (size_t)tp.items[k].path.len);
                         paths[used] = owned[used] ? owned[used] : "";
+                        path_bytes += (size_t)tp.items[k].path.len + 2;
                         used++;
                 }
                 eph_count++;
@@ -574,6 +593,26 @@ static void reset_stats(struct srv *srv, enum fourlw_cmd cmd)
         }
 }
 
+/* Whether a listing must wait: earlier answers are still being sent (see the top). */
+static bool listing_busy(struct srv *srv, struct net_conn *nc)
+{
+        bool same_ip = false;
+        size_t unsent = net_fourlw_unsent(&srv->net, nc->ip, &same_ip);
+        return same_ip || unsent >= NET_FOURLW_OUTPUT_BYTES_MAX;
+}
+
+/* An answer over the limit: cut after its last whole line, then the marker line. */
+static int truncate_answer(struct syn_writer *w)
+{
+        size_t keep = w->len;
+        while (keep > 0 && w->data[keep - 1] != '\n')
+                keep--;
+        w->len = keep;
+        w->failed = false;
+        w->cap_max = NET_FOURLW_OUTPUT_BYTES_MAX; /* the room kept for the marker */
+        return fourlw_write_truncated(w, NET_FOURLW_OUTPUT_BYTES_MAX - NET_FOURLW_MARKER_BYTES);
+}
+
 void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word)
 {
         enum fourlw_cmd cmd = fourlw_lookup((const uint8_t *)word);
@@ -582,12 +621,15 @@ void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word)
                 return;
         }
         struct syn_writer w;
-        syn_writer_init(&w, NET_FOURLW_OUTPUT_BYTES_MAX);
+        syn_writer_init(&w, NET_FOURLW_OUTPUT_BYTES_MAX - NET_FOURLW_MARKER_BYTES);
         struct fourlw_whitelist wl;
         fourlw_whitelist_parse(&wl, srv->config.fourlw_whitelist);
         int rc;
         if (!fourlw_allowed(&wl, cmd)) {
                 rc = fourlw_write_not_allowed(&w, cmd);
+        } else if (fourlw_is_listing(cmd) && listing_busy(srv, nc)) {
+                srv->stats.fourlw_refused++;
+                rc = fourlw_write_busy(&w, cmd);
         } else {
                 struct conn_list conns;
                 struct mntr_extra extra;
@@ -599,8 +641,14 @@ void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word)
                 }
                 free(conns.items);
                 free(conns.remotes);
+                if (rc == SYN_ETOOBIG && w.failed && w.data != NULL) {
+                        srv->stats.fourlw_truncated++;
+                        rc = truncate_answer(&w);
+                }
                 if (rc == 0)
                         reset_stats(srv, cmd);
+                /* A listing's scratch and answer came from the heap: give it back soon. */
+                srv->trim_due = srv->trim_due || w.cap >= NET_FOURLW_OUTPUT_BYTES_MAX / 4;
         }
         if (rc == 0 && w.len > 0)
                 net_conn_send(nc, w.data, w.len);

@@ -163,6 +163,7 @@ static void run(struct fixture *f)
             .port = 0,
             .frame_bytes_max = 1024,
             .tick_ms = 20,
+            .client_memory_max = 64 * 1024 * 1024,
             .callbacks = {.on_accept = on_accept,
                           .on_frame = on_frame,
                           .on_fourlw = on_fourlw,
