@@ -8,7 +8,7 @@ TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
 .PHONY: all deps build build-test run cluster cluster-stop cluster-clean test test-reference unit bench \
-	bench-cluster sim fuzz faults format check-format clean examples example-chat \
+	bench-cluster sim fuzz faults hostile format check-format clean examples example-chat \
 	example-booking examples-stop
 
 all: build
@@ -91,10 +91,22 @@ bench-cluster: deps build
 faults: deps build
 	/usr/bin/python3 tests/faults/run_faults.py --bin $(SYNOD) --duration $(or $(DURATION),120) $(if $(SEED),--seed $(SEED)) $(FAULTSFLAGS)
 
+# Hostile and careless clients (tests/hostile, docs/testing.md): every scenario with the full
+# counts against the release build and against ZooKeeper 3.8, then a table of the good
+# client's latency and the servers' RSS. HOSTILEFLAGS adds options (--only SCENARIO).
+hostile: deps build
+	/usr/bin/python3 tests/hostile/run_hostile.py --bin $(SYNOD) --zookeeper $(HOSTILEFLAGS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-check-format:
+check-# Hostile and careless clients (tests/hostile, docs/testing.md): every scenario with the full
+# counts against the release build and against ZooKeeper 3.8, then a table of the good
+# client's latency and the servers' RSS. HOSTILEFLAGS adds options (--only SCENARIO).
+hostile: deps build
+	/usr/bin/python3 tests/hostile/run_hostile.py --bin $(SYNOD) --zookeeper $(HOSTILEFLAGS)
+
+format:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:

@@ -40,6 +40,7 @@ struct conn_write {
         struct net_conn *conn;
         uint8_t *data; /* owned; freed when the write completes */
         size_t len;
+        size_t held; /* bytes of data, the part the socket took at once included */
 };
 
 static void update_reading(struct net_conn *conn);
@@ -55,7 +56,7 @@ static void recharge(struct net_conn *conn)
         size_t now_bytes = 0;
         if (!uv_is_closing((uv_handle_t *)&conn->tcp))
                 now_bytes =
-                    conn->in.cap + conn->out.cap + conn->out_inflight_bytes + conn->queued_bytes;
+                    conn->in.cap + conn->out.cap + conn->out_inflight_held + conn->queued_bytes;
         SYN_ASSERT(net->client_bytes >= conn->charged);
         net->client_bytes = net->client_bytes - conn->charged + now_bytes;
         conn->charged = now_bytes;
@@ -202,7 +203,9 @@ static void on_write_done(uv_write_t *req, int status)
         struct conn_write *w = (struct conn_write *)req;
         struct net_conn *conn = w->conn;
         SYN_ASSERT(conn->out_inflight_bytes >= w->len);
+        SYN_ASSERT(conn->out_inflight_held >= w->held);
         conn->out_inflight_bytes -= w->len;
+        conn->out_inflight_held -= w->held;
         if (status == 0) {
                 conn->bytes_sent += w->len;
                 conn->net->bytes_sent += w->len;
@@ -249,13 +252,16 @@ static bool write_rest(struct net_conn *conn, size_t skip)
         w->conn = conn;
         w->data = syn_writer_take(&conn->out, &total);
         w->len = total - skip;
+        w->held = total;
         syn_writer_init(&conn->out, NET_CONN_OUTPUT_BYTES_HARD_MAX);
         conn->out_inflight_bytes += w->len;
+        conn->out_inflight_held += w->held;
         recharge(conn);
         uv_buf_t buf = uv_buf_init((char *)w->data + skip, (unsigned)w->len);
         int rc = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_write_done);
         if (rc != 0) {
                 conn->out_inflight_bytes -= w->len;
+                conn->out_inflight_held -= w->held;
                 free(w->data);
                 free(w);
                 SYN_DEBUG("write to %s:%d failed: %s", conn->ip, conn->port, uv_strerror(rc));

@@ -88,6 +88,7 @@ struct net_conn {
         size_t in_start; /* in.data[0, in_start) is delivered; 0 outside frame delivery */
         struct syn_writer out;     /* queued, not yet handed to uv_write */
         size_t out_inflight_bytes; /* handed to uv_write, not yet completed */
+        size_t out_inflight_held;  /* the buffers of those writes, sent parts included */
         bool got_first_bytes;      /* the 4lw check has been done */
         bool reading;              /* uv_read_start is in effect */
         bool read_paused_by_user;  /* net_conn_pause_reading(conn, true) */
