@@ -100,13 +100,7 @@ hostile: deps build
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-check-# Hostile and careless clients (tests/hostile, docs/testing.md): every scenario with the full
-# counts against the release build and against ZooKeeper 3.8, then a table of the good
-# client's latency and the servers' RSS. HOSTILEFLAGS adds options (--only SCENARIO).
-hostile: deps build
-	/usr/bin/python3 tests/hostile/run_hostile.py --bin $(SYNOD) --zookeeper $(HOSTILEFLAGS)
-
-format:
+check-format:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
