@@ -225,6 +225,9 @@
  * freed heap memory resident otherwise. */
 #define SRV_MALLOC_TRIM_BYTES       (16 * 1024 * 1024)
 #define SRV_MALLOC_TRIM_INTERVAL_MS 1000
+/* Likewise once the tree has this many nodes fewer than at its largest since the last
+ * trim (an expired session's ephemerals, a deleted subtree), nodes. */
+#define SRV_MALLOC_TRIM_NODES 65536
 
 /* ---- peer links (proto/peer.c, net/peer.c; docs/peer-protocol.md) ---- */
 

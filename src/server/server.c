@@ -135,13 +135,18 @@ static void shutdown_tick(struct srv *srv)
 }
 
 /* Gives freed heap pages back to the system once clients released a good deal of memory
- * (their buffers of a few MB come from the heap, which glibc keeps resident). */
+ * (their buffers of a few MB come from the heap, which glibc keeps resident) or the tree
+ * shrank by many nodes. */
 static void trim_tick(struct srv *srv, int64_t now)
 {
         uint64_t held = srv->net.client_bytes;
+        uint64_t nodes = tree_node_count(&srv->sm.tree);
         if (held > srv->trim_peak_bytes)
                 srv->trim_peak_bytes = held;
-        if (!srv->trim_due && srv->trim_peak_bytes - held < SRV_MALLOC_TRIM_BYTES)
+        if (nodes > srv->trim_peak_nodes)
+                srv->trim_peak_nodes = nodes;
+        if (!srv->trim_due && srv->trim_peak_bytes - held < SRV_MALLOC_TRIM_BYTES &&
+            srv->trim_peak_nodes - nodes < SRV_MALLOC_TRIM_NODES)
                 return;
         if (now - srv->last_trim_ms < SRV_MALLOC_TRIM_INTERVAL_MS)
                 return;
@@ -149,6 +154,7 @@ static void trim_tick(struct srv *srv, int64_t now)
         srv->stats.malloc_trims++;
         srv->last_trim_ms = now;
         srv->trim_peak_bytes = held;
+        srv->trim_peak_nodes = nodes;
         srv->trim_due = false;
 }
 

@@ -291,9 +291,11 @@ struct srv {
         bool shutting_down; /* SIGTERM: handing leadership over, then stopping */
         int64_t shutdown_deadline_ms;
         int64_t last_slow_tick_ms;
-        /* Giving freed heap back (server.c): the clients' memory at its highest since the
-         * last malloc_trim, and a large four-letter answer was built since. */
+        /* Giving freed heap back (server.c): the clients' memory and the tree's node count
+         * at their highest since the last malloc_trim, and a large four-letter answer was
+         * built since. */
         uint64_t trim_peak_bytes;
+        uint64_t trim_peak_nodes;
         bool trim_due;
         int64_t last_trim_ms;
         struct srv_stats stats;

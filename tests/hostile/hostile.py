@@ -50,18 +50,16 @@ ATTACK_BATCH = 500
 FOURLW_OUTPUT_BYTES_MAX = 4 * 1024 * 1024
 FOURLW_MARKER_BYTES = 128
 ZNONODE = -101
-# The session whose ephemerals expire: long enough not to expire while it creates them.
-EPHEMERAL_SESSION_TIMEOUT_MS = 3000
 
 PROFILES = {
     "ctest": dict(budget_mb=32, hold_s=3.0, malformed=200, slowloris=40, early=40,
                   idle=1000, never_read_conns=12, never_read_requests=48, watches=10000,
                   ephemerals=20000, multi_rounds=2, fourlw_conns=30, fourlw_watches=10000,
-                  fourlw_path_bytes=500),
+                  fourlw_path_bytes=500, ephemeral_session_ms=3000),
     "full": dict(budget_mb=256, hold_s=8.0, malformed=2000, slowloris=300, early=300,
                  idle=10000, never_read_conns=100, never_read_requests=64, watches=100000,
                  ephemerals=200000, multi_rounds=10, fourlw_conns=300, fourlw_watches=100000,
-                 fourlw_path_bytes=100),
+                 fourlw_path_bytes=100, ephemeral_session_ms=30000),
 }
 
 
@@ -474,7 +472,9 @@ def scenario_ephemerals(srv, prof, fig):
     """A session creates many ephemerals and vanishes: when it expires they all go."""
     admin = raw_session(srv)
     admin.create("/eph")
-    c = raw_session(srv, timeout_ms=EPHEMERAL_SESSION_TIMEOUT_MS)
+    # Long enough that the session does not expire while it creates them (ZooKeeper
+    # stops reading a connection with many requests outstanding, pings included).
+    c = raw_session(srv, timeout_ms=prof["ephemeral_session_ms"])
     acl = zkwire.Writer().acls(zkwire.OPEN_ACL_UNSAFE).bytes()
     frames = [request(i + 1, zkwire.OP_CREATE,
                       zkwire.Writer().ustring("/eph/e%07d" % i).buffer(b"").bytes()
@@ -484,7 +484,7 @@ def scenario_ephemerals(srv, prof, fig):
     fig.check(errors == {0: prof["ephemerals"]}, "ephemeral creates answered %s" % errors)
     c.close()  # no closeSession: the session expires
     expired = wait_until(lambda: number_of_children(admin, "/eph") == 0,
-                         SETTLE_TIMEOUT_S + EPHEMERAL_SESSION_TIMEOUT_MS / 1000.0)
+                         SETTLE_TIMEOUT_S + prof["ephemeral_session_ms"] / 1000.0)
     fig.check(expired, "ephemerals of the expired session still there")
     admin.close_session()
     admin.close()
