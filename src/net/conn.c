@@ -73,11 +73,11 @@ static void set_budget_paused(struct net_conn *conn, bool paused)
                 return;
         conn->budget_paused = paused;
         if (paused) {
-                net->budget_paused++;
+                net->budget_paused_count++;
                 net->budget_pauses++;
         } else {
-                SYN_ASSERT(net->budget_paused > 0);
-                net->budget_paused--;
+                SYN_ASSERT(net->budget_paused_count > 0);
+                net->budget_paused_count--;
         }
 }
 
@@ -655,7 +655,7 @@ void net_conn_enforce_budget(struct net *net)
                 net->budget_evictions++;
                 net_conn_close(victim, false);
         }
-        if (net->budget_paused == 0 || net->client_bytes > max / 2)
+        if (net->budget_paused_count == 0 || net->client_bytes > max / 2)
                 return;
         /* Bounded by the number of connections. */
         for (struct net_conn *c = net->all; c != NULL; c = c->all_next) {

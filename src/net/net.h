@@ -143,10 +143,10 @@ struct net {
         uint64_t bytes_sent;
         uint64_t protocol_errors;
         uint64_t backpressure_pauses;
-        uint64_t client_bytes;     /* sum of every connection's charge (the budget's total) */
-        uint32_t budget_paused;    /* connections with budget_paused set */
-        uint64_t budget_pauses;    /* times a connection was paused by the budget */
-        uint64_t budget_evictions; /* connections closed by the budget */
+        uint64_t client_bytes;        /* sum of every connection's charge (the budget's total) */
+        uint32_t budget_paused_count; /* connections with budget_paused set */
+        uint64_t budget_pauses;       /* times a connection was paused by the budget */
+        uint64_t budget_evictions;    /* connections closed by the budget */
 };
 
 /*

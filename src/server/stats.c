@@ -311,6 +311,8 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_client_memory_max", (int64_t)srv->net.options.client_memory_max},
             {"synod_client_memory_pauses", (int64_t)srv->net.budget_pauses},
             {"synod_client_memory_evictions", (int64_t)srv->net.budget_evictions},
+            {"synod_conn_small_bytes", NET_CONN_SMALL_BYTES},
+            {"synod_conn_output_stuck_ms", NET_CONN_OUTPUT_STUCK_MS},
             {"synod_fourlw_output_bytes_max", NET_FOURLW_OUTPUT_BYTES_MAX},
             {"synod_fourlw_refused", (int64_t)srv->stats.fourlw_refused},
             {"synod_fourlw_truncated", (int64_t)srv->stats.fourlw_truncated},
