@@ -8,8 +8,8 @@ TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
 .PHONY: all deps build build-test run cluster cluster-stop cluster-clean test test-reference unit bench \
-	bench-cluster sim fuzz faults hostile format check-format clean examples example-chat \
-	example-booking examples-stop
+	bench-cluster etcd-loadgen sim fuzz faults hostile format check-format clean examples example-chat \
+	example-booking examples-stop install uninstall deb
 
 all: build
 
@@ -77,12 +77,17 @@ sim: build-test
 fuzz: build-test
 	scripts/fuzz.sh $(TBUILD) $(or $(FUZZ_SECONDS),600)
 
-bench: deps build
+bench: deps build etcd-loadgen
 	bench/run.py $(BUILD)
 
-# Only the 3-server section of bench (failover, ensemble throughput, follower restart).
-bench-cluster: deps build
+# Only the 3-server section of bench (failover, the workload matrix, follower restart).
+bench-cluster: deps build etcd-loadgen
 	bench/run.py $(BUILD) --only cluster
+
+# The etcd load generator (Go, from Debian's golang-go and golang-etcd-server-dev; offline),
+# with its Go build cache, in $(BUILD)/bench.
+etcd-loadgen: deps
+	bench/etcd-loadgen/build.sh $(BUILD)/bench
 
 # The fault harness (tests/faults/run_faults.py, docs/testing.md): 5 servers of the release
 # build in network namespaces (needs root), client processes, a seeded schedule of kills,
@@ -96,6 +101,23 @@ faults: deps build
 # client's latency and the servers' RSS. HOSTILEFLAGS adds options (--only SCENARIO).
 hostile: deps build
 	/usr/bin/python3 tests/hostile/run_hostile.py --bin $(SYNOD) --zookeeper $(HOSTILEFLAGS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries, libsynod (shared, static,
+# header, pkg-config), man pages, bash completion, the systemd unit, its sysusers entry
+# and a default config (docs/operations.md, "Installing"). uninstall removes exactly
+# what install put in place (build/install_manifest.txt).
+PREFIX ?= /usr/local
+install: deps build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j$(JOBS)
+	cmake --install $(BUILD)
+
+uninstall:
+	scripts/uninstall.sh $(BUILD)
+
+# A Debian package of the release build, in build/: scripts/make-deb.sh.
+deb: deps build
+	scripts/make-deb.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,30 +1,37 @@
 """The 3-server section of `make bench`: synod's Raft cluster against an Apache ZooKeeper 3.8
-ensemble (Debian's package), measured in the same run, each on its own fresh clusters.
+ensemble and an etcd 3.4 cluster (Debian's packages), measured in the same run, one system
+after the other, each on its own fresh clusters.
 
-Both kinds of cluster come from tests/lib/cluster.py (one zoo.cfg with three server lines,
-every server started with setsid by procs.ManagedProcess and signalled by its PID only). The
-bench subclasses change only the command line: synod from the build directory given to
-bench/run.py, ZooKeeper with the JVM flags of the single-node bench (-Xmx2g, the default
-JIT and GC) instead of the test suite's start-up-oriented ones. fsync is on for both
-(synod always syncs its WAL, ZooKeeper's forceSync defaults to yes).
+The clusters come from tests/lib/cluster.py and tests/lib/etcd_cluster.py (three servers on
+127.0.0.1, free ports, fresh data directories, every server started with setsid by
+procs.ManagedProcess and signalled by its PID only). The bench subclasses change only the
+command line: synod from the build directory given to bench/run.py, ZooKeeper with the JVM
+flags of the single-node bench (-Xmx2g, the default JIT and GC) instead of the test suite's
+start-up-oriented ones. fsync is on for all three: synod always syncs its WAL, ZooKeeper runs
+with forceSync=yes, etcd with its default (fsync of the WAL on every commit).
+synod and ZooKeeper are driven by synod-loadgen (bench/loadgen.c), etcd by etcd-loadgen
+(bench/etcd-loadgen), which runs the same workloads over etcd's gRPC API and reports alike.
 
-Per kind of server, in this order:
+Before and after, the disk's fdatasync latency (bench/disk.py). Per kind of server, in this
+order (args.parts selects):
 
-1. Throughput: a fresh cluster, 1,000 keys of 256 B, an unmeasured set load (TP_JIT_WARMUP_S:
-   the JVM's JIT), then `set` and `get` from synod-loadgen with its connections spread
-   round-robin over the three servers. Server CPU per operation is utime+stime from
+1. The workload matrix: a fresh cluster, 1,000 keys per value size, an unmeasured set load
+   (MX_JIT_WARMUP_S: the JVM's JIT), then every workload x shape x value size of
+   MX_WORKLOADS, MX_SHAPES and MX_VALUE_SIZES (or what args selects) with the connections
+   spread round-robin over the three servers. Server CPU per operation is utime+stime from
    /proc/PID/stat summed over the three server PIDs.
 2. Follower restart: a fresh cluster holding 100,000 nodes of 256 B; a follower is stopped
    (SIGTERM) and started again; the time from starting the process to the first successful
-   read through it (a fresh session on that server alone, getData of a loaded node),
-   RESTART_REPEATS times; the median is reported.
+   read through it (a fresh session on that server alone, getData of a loaded node; etcd: a
+   serializable range on that server), RESTART_REPEATS times; the median is reported.
 3. Failover: a fresh cluster, ROUNDS rounds of `kill -9` of the leader, then ROUNDS rounds of
-   SIGSTOP of the leader. In each round: a kazoo client on each follower creates an ephemeral
-   node; synod-loadgen creates nodes at a steady rate over all three servers; the leader is
-   killed (or stopped); the failover time is the time from the signal to the first
-   acknowledgement of a create *issued after* the leader was gone (issued after kill(2)
-   returned and the process was reaped, or after SIGSTOP was sent). Then, with sync on a
-   survivor, every acknowledged create must be there, the ephemerals must still be there with
+   SIGSTOP of the leader. In each round: a kazoo client on each follower creates an
+   ephemeral node (not for etcd, whose load has no sessions); the load generator creates
+   nodes at a steady rate over all three servers; the leader is killed (or stopped); the
+   failover time is the time from the signal to the first acknowledgement of a create
+   *issued after* the leader was gone (issued after kill(2) returned and the process was
+   reaped, or after SIGSTOP was sent). Then, with sync on a survivor (etcd: a linearizable
+   range), every acknowledged create must be there, the ephemerals must still be there with
    their owners' sessions, and no session of the load may have expired. The killed server is
    restarted (the stopped one continued) and must rejoin as a follower holding what the
    others hold before the next round.
@@ -50,6 +57,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import cluster as cluster_lib  # noqa: E402
+import disk  # noqa: E402
+import etcd_cluster  # noqa: E402
 import servers  # noqa: E402
 import zkwire  # noqa: E402
 from procs import ManagedProcess  # noqa: E402
@@ -58,14 +67,24 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = 3
 VALUE_BYTES = 256
 
-# Throughput: connections spread over the 3 servers, each with this many requests in flight.
-TP_CONNECTIONS = 6
-TP_OUTSTANDING = 32
-TP_KEYS = 1_000
-TP_WORKLOADS = [("set", ["--op", "set"]), ("get", ["--op", "get"])]
+# The workload matrix: every workload x shape x value size, connections spread round-robin
+# over the 3 servers. A shape is (connections, requests in flight on each).
+MX_KEYS = 1_000
+MX_READ_PERCENT = 90
+MX_WORKLOADS = [  # (label, load generator --op)
+    ("write", "set"),
+    ("create", "create"),
+    ("local read", "get"),
+    ("linearizable read", "linget"),
+    ("mixed 90/10", "mixed"),
+]
+MX_SHAPES = [(1, 1), (4, 64), (32, 64)]
+MX_VALUE_SIZES = [256, 4096]
 # An unmeasured set load first: a fresh ZooKeeper ensemble runs its writes 2-3x slower for its
-# first ~15 s (the JIT compiling), and the single-node section's earlier workloads warm it.
-TP_JIT_WARMUP_S = 10
+# first ~15 s (the JIT compiling). Every system gets it, to be started the same way.
+MX_JIT_WARMUP_S = 10
+MX_JIT_WARMUP_SHAPE = (4, 64)
+POPULATE_CONNECTIONS = 6
 
 # Restart: the follower's tree.
 RESTART_NODES = 100_000
@@ -132,6 +151,10 @@ class BenchSynodCluster(_Spawn, cluster_lib.SynodCluster):
                 "--id", str(member.server_id)], None
 
 
+class BenchEtcdCluster(_Spawn, etcd_cluster.EtcdCluster):
+    """etcd as etcd_cluster.py starts it: its defaults, fsync on."""
+
+
 class BenchZooKeeperCluster(_Spawn, cluster_lib.ZooKeeperCluster):
     def command(self, member):
         log4j = os.path.join(member.dir, "log4j.properties")
@@ -139,7 +162,8 @@ class BenchZooKeeperCluster(_Spawn, cluster_lib.ZooKeeperCluster):
             f.write(servers.LOG4J_PROPERTIES.format(log=member.log_path))
         # The single-node bench's JVM flags: the test suite's (-XX:TieredStopAtLevel=1,
         # SerialGC, 512 MB) favour start-up over throughput.
-        return ["java", "-Xmx2g", "-Dlog4j.configuration=file:%s" % log4j,
+        return ["java", "-Xmx2g", "-Dzookeeper.forceSync=yes",
+                "-Dlog4j.configuration=file:%s" % log4j,
                 "-cp", ":".join(servers.ZK_JARS),
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg_path], None
 
@@ -153,6 +177,8 @@ def new_cluster(kind, build, name, base):
         if kind == "synod":
             BenchSynodCluster.build = build
             return BenchSynodCluster(SERVERS, name=name)
+        if kind == "etcd":
+            return BenchEtcdCluster(SERVERS, name=name)
         return BenchZooKeeperCluster(SERVERS, name=name)
     finally:
         tempfile.tempdir = saved
@@ -260,22 +286,38 @@ def wait_all_caught_up(c, timeout_s=CATCH_UP_TIMEOUT_S):
 
 def wait_rejoined(c, i, timeout_s=CATCH_UP_TIMEOUT_S):
     """Server i follows and has applied everything committed so far."""
+    if c.kind == "etcd":
+        c.wait_rejoined(i, timeout_s)
+        return
     wait_for(lambda: c.mode(i) == "follower", timeout_s,
              "%s server.%d to rejoin as a follower (modes %s)" % (c.kind, i, c.modes()))
     wait_caught_up(c, [i], timeout_s)
 
 
-def loadgen_argv(build, hosts, *args):
-    return [os.path.join(build, "bench/synod-loadgen"), "--server", hosts, *args]
+def settle(c):
+    """A leader, and every running server serving what was committed so far."""
+    leader = c.wait_leader()
+    if c.kind != "etcd":
+        wait_all_caught_up(c)
+        return
+    for i in c.ids():
+        if i != leader and c.running(i) and not c.members[i].paused:
+            c.wait_rejoined(i)
+
+
+def loadgen_argv(build, kind, hosts, *args):
+    """synod-loadgen for the ZooKeeper protocol, etcd-loadgen for etcd: the same options."""
+    name = "etcd-loadgen" if kind == "etcd" else "synod-loadgen"
+    return [os.path.join(build, "bench", name), "--server", hosts, *args]
 
 
 def parse_kv(line):
     return {k: float(v) for k, v in (kv.split("=") for kv in line.split())}
 
 
-def run_loadgen(build, hosts, *args, timeout_s=600):
-    out = subprocess.run(loadgen_argv(build, hosts, *args), capture_output=True, text=True,
-                         timeout=timeout_s)
+def run_loadgen(build, kind, hosts, *args, timeout_s=600):
+    out = subprocess.run(loadgen_argv(build, kind, hosts, *args), capture_output=True,
+                         text=True, timeout=timeout_s)
     if out.returncode != 0:
         raise RuntimeError("loadgen %s failed (exit %d): %s %s" % (
             " ".join(args), out.returncode, out.stdout.strip()[-500:], out.stderr.strip()[-2000:]))
@@ -304,35 +346,83 @@ def close_client(zk):
         pass
 
 
-# ---- 1. throughput ----------------------------------------------------------------------
+# ---- 1. the workload matrix ------------------------------------------------------------
 
-def throughput(kind, build, args, outdir):
+def cell_key(workload, shape, value_size):
+    return "%s|%dx%d|%d" % (workload, shape[0], shape[1], value_size)
+
+
+def matrix_cells(args):
+    """The cells args selects, in the order they run: (label, op, shape, value size)."""
+    return [(label, op, shape, vs) for vs in args.value_sizes for label, op in MX_WORKLOADS
+            if op in args.workloads for shape in args.shapes]
+
+
+def matrix(kind, build, args, outdir):
+    """Every selected cell on one fresh cluster; {cell_key: load generator figures and the
+    servers' CPU per operation}."""
     res = {}
-    with fresh_cluster(kind, build, "tp", outdir) as c:
+    with fresh_cluster(kind, build, "matrix", outdir) as c:
         c.start()
-        c.wait_leader()
-        wait_all_caught_up(c)
-        common = ["--connections", str(TP_CONNECTIONS), "--outstanding", str(TP_OUTSTANDING),
-                  "--value-size", str(VALUE_BYTES), "--keys", str(TP_KEYS), "--prefix", "/tp"]
-        run_loadgen(build, c.hosts(), "--op", "populate", *common)
-        run_loadgen(build, c.hosts(), *common, "--op", "set", "--duration", str(TP_JIT_WARMUP_S),
-                    "--warmup", "0")
-        for label, extra in TP_WORKLOADS:
+        settle(c)
+        hosts = c.hosts()
+        for vs in args.value_sizes:
+            run_loadgen(build, kind, hosts, "--op", "populate", "--prefix", "/m%d" % vs,
+                        "--keys", str(MX_KEYS), "--value-size", str(vs),
+                        "--connections", str(POPULATE_CONNECTIONS), "--outstanding", "16")
+        conns, outstanding = MX_JIT_WARMUP_SHAPE
+        run_loadgen(build, kind, hosts, "--op", "set", "--prefix", "/m%d" % args.value_sizes[0],
+                    "--keys", str(MX_KEYS), "--value-size", str(args.value_sizes[0]),
+                    "--connections", str(conns), "--outstanding", str(outstanding),
+                    "--duration", str(MX_JIT_WARMUP_S), "--warmup", "0")
+        for label, op, shape, vs in matrix_cells(args):
+            # Creates make new keys: each cell its own prefix, so none exists already.
+            prefix = ("/c%d-%dx%d" % (vs, shape[0], shape[1]) if op == "create"
+                      else "/m%d" % vs)
             cpu0 = c.cpu_s()
-            r = run_loadgen(build, c.hosts(), *common, *extra, "--duration", str(args.duration),
-                            "--warmup", str(args.warmup))
+            r = run_loadgen(build, kind, hosts, "--op", op, "--prefix", prefix,
+                            "--keys", str(MX_KEYS), "--value-size", str(vs),
+                            "--read-percent", str(MX_READ_PERCENT),
+                            "--connections", str(shape[0]), "--outstanding", str(shape[1]),
+                            "--duration", str(args.duration), "--warmup", str(args.warmup))
             cpu1 = c.cpu_s()
             # As in the single-node section: the window's rate scaled to warm-up + window.
             span_ops = r["ops_per_s"] * (args.duration + args.warmup)
             r["server_cpu_us_per_op"] = (cpu1 - cpu0) * 1e6 / span_ops if span_ops else 0
-            res[label] = r
-            log("%s %s: %.0f ops/s, p50 %d µs, p99 %d µs, servers %.1f µs/op, errors %d"
-                % (kind, label, r["ops_per_s"], r["p50_us"], r["p99_us"],
-                   r["server_cpu_us_per_op"], r["errors"]))
+            res[cell_key(label, shape, vs)] = r
+            log("%s %s %dx%d %d B: %.0f ops/s, p50 %d µs, p99 %d µs, servers %.1f µs/op, "
+                "errors %d" % (kind, label, shape[0], shape[1], vs, r["ops_per_s"],
+                               r["p50_us"], r["p99_us"], r["server_cpu_us_per_op"],
+                               r["errors"]))
     return res
 
 
 # ---- 2. follower restart ----------------------------------------------------------------
+
+def read_once(c, i, port, path):
+    """None when server i alone answers a read of `path` with VALUE_BYTES bytes (for etcd
+    a serializable Get: from that server's own state, as a ZooKeeper read is), else why not."""
+    if c.kind == "etcd":
+        try:
+            value = c.get(i, path, serializable=True)
+        except (OSError, ValueError) as exc:
+            return repr(exc)
+        return None if value is not None and len(value) == VALUE_BYTES else "value %r" % value
+    client = None
+    try:
+        client = zkwire.RawClient(cluster_lib.HOST, port, io_timeout_s=RESTART_IO_TIMEOUT_S)
+        if client.connect(timeout_ms=servers.MAX_SESSION_TIMEOUT_MS).timeout_ms <= 0:
+            return "session refused"
+        reply = client.get_data(path)
+        if reply.err == 0 and len(zkwire.decode_get_data(reply.body)[0]) == VALUE_BYTES:
+            return None
+        return "getData err %d" % reply.err
+    except (OSError, zkwire.ConnectionClosed, zkwire.DecodeError) as exc:
+        return repr(exc)
+    finally:
+        if client is not None:
+            client.close()
+
 
 def first_read(c, i, path, t0, deadline):
     """Polls a fresh session on server i alone until getData(path) returns VALUE_BYTES bytes;
@@ -346,19 +436,9 @@ def first_read(c, i, path, t0, deadline):
         if not c.running(i):
             raise RuntimeError("%s server.%d exited while restarting:\n%s"
                                % (c.kind, i, c.log_tail(i)))
-        client = None
-        try:
-            client = zkwire.RawClient(cluster_lib.HOST, port, io_timeout_s=RESTART_IO_TIMEOUT_S)
-            if client.connect(timeout_ms=servers.MAX_SESSION_TIMEOUT_MS).timeout_ms > 0:
-                reply = client.get_data(path)
-                if reply.err == 0 and len(zkwire.decode_get_data(reply.body)[0]) == VALUE_BYTES:
-                    return time.monotonic()
-                last_error = "getData err %d" % reply.err
-        except (OSError, zkwire.ConnectionClosed, zkwire.DecodeError) as exc:
-            last_error = repr(exc)
-        finally:
-            if client is not None:
-                client.close()
+        last_error = read_once(c, i, port, path)
+        if last_error is None:
+            return time.monotonic()
         time.sleep(RESTART_POLL_S)
     raise RuntimeError("%s server.%d: no read %.0fs after start (last: %s); log tail:\n%s"
                        % (c.kind, i, time.monotonic() - t0, last_error, c.log_tail(i)))
@@ -368,13 +448,12 @@ def restart_time(kind, build, outdir):
     times = []
     with fresh_cluster(kind, build, "restart", outdir) as c:
         c.start()
-        c.wait_leader()
-        wait_all_caught_up(c)
+        settle(c)
         t = time.monotonic()
-        run_loadgen(build, c.hosts(), "--op", "populate", "--prefix", "/restart",
+        run_loadgen(build, kind, c.hosts(), "--op", "populate", "--prefix", "/restart",
                     "--keys", str(RESTART_NODES), "--value-size", str(VALUE_BYTES),
-                    "--connections", str(TP_CONNECTIONS), "--outstanding", "64")
-        wait_all_caught_up(c)
+                    "--connections", str(POPULATE_CONNECTIONS), "--outstanding", "64")
+        settle(c)
         log("%s: %d nodes loaded in %.1fs" % (kind, RESTART_NODES, time.monotonic() - t))
         path = "/restart/k%d" % (RESTART_NODES - 1)
         for _ in range(RESTART_REPEATS):
@@ -461,16 +540,21 @@ def failover_round(c, build, how, rnd, outdir):
     acked_path = os.path.join(outdir, tag + ".acked")
     holders, proc, verifier = [], None, None
     out = {"round": rnd, "how": how, "leader": leader}
+    etcd = c.kind == "etcd"
     try:
-        for f in followers:
+        # etcd has sessions only as leases, which its load does not use: no holders there.
+        for f in followers if not etcd else []:
             holders.append(Holder(c, f, "/holders/%s-s%d" % (tag, f)))
-        argv = loadgen_argv(build, c.hosts(), "--op", "create", "--prefix", prefix,
+        # Each etcd client gets every server (rotated), as each ZooKeeper connection does;
+        # a request waits as long as the C client waits for a silent server, then fails.
+        own = (["--all-endpoints", "--request-timeout", str(FO_SESSION_TIMEOUT_MS * 2 // 3)]
+               if etcd else ["--session-timeout", str(FO_SESSION_TIMEOUT_MS)])
+        argv = loadgen_argv(build, c.kind, c.hosts(), "--op", "create", "--prefix", prefix,
                             "--connections", str(FO_CONNECTIONS),
                             "--outstanding", str(FO_OUTSTANDING), "--rate", str(FO_RATE),
                             "--value-size", str(VALUE_BYTES), "--warmup", "0",
                             "--duration", str(FO_RUN_CAP_S), "--tail", str(FO_TAIL_S),
-                            "--session-timeout", str(FO_SESSION_TIMEOUT_MS),
-                            "--acked", acked_path)
+                            *own, "--acked", acked_path)
         with open(os.path.join(outdir, tag + ".loadgen.log"), "wb") as err:
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True)
         started = read_line(proc, LOADGEN_START_TIMEOUT_S)
@@ -504,14 +588,19 @@ def failover_round(c, build, how, rnd, outdir):
                     first_after = end if first_after is None else min(first_after, end)
         out["acked"] = len(acked)
         out["failover_ms"] = (first_after - t_signal) * 1e3 if first_after else None
-        # Read back through a survivor after sync: every acknowledged create is there.
+        # Read back through a survivor after sync (etcd: a linearizable range): every
+        # acknowledged create is there.
         survivors = [i for i in c.ids() if c.running(i) and not c.members[i].paused]
-        verifier = kazoo_client(",".join(c.host(i) for i in survivors), 30.0)
-        verifier.sync(prefix)
-        present = set(verifier.get_children(prefix))
-        missing = [p for p in acked if p.rsplit("/", 1)[1] not in present]
+        if etcd:
+            present = c.range_keys(survivors[0], prefix + "/")
+        else:
+            verifier = kazoo_client(",".join(c.host(i) for i in survivors), 30.0)
+            verifier.sync(prefix)
+            present = {prefix + "/" + name for name in verifier.get_children(prefix)}
+        missing = [p for p in acked if p not in present]
         out["missing"] = len(missing)
         out["missing_sample"] = missing[:10]
+        out["holders"] = len(holders)
         out["holder_failures"] = [e for e in (h.check(verifier) for h in holders) if e]
     finally:
         if proc is not None and proc.poll() is None:
@@ -532,13 +621,12 @@ def failover_round(c, build, how, rnd, outdir):
     return out
 
 
-def failover(kind, build, rounds, outdir):
+def failover(kind, build, rounds, kinds, outdir):
     res = {}
     with fresh_cluster(kind, build, "failover", outdir) as c:
         c.start()
-        c.wait_leader()
-        wait_all_caught_up(c)
-        for how in ("kill", "stop"):
+        settle(c)
+        for how in kinds:
             rows = []
             for rnd in range(1, rounds + 1):
                 try:
@@ -559,7 +647,9 @@ def failover(kind, build, rounds, outdir):
                     % (kind, how, rnd, row["leader"], row["new_leader"],
                        "%.0f" % row["failover_ms"] if row["failover_ms"] else "NEVER",
                        row["leader_seen_ms"], row["acked"], row["missing"],
-                       row["load_expired"], row["holder_failures"] or "ok", row["rejoin_ms"]))
+                       row["load_expired"],
+                       row["holder_failures"] or ("ok" if row["holders"] else "none"),
+                       row["rejoin_ms"]))
                 tag = "%s-%s-%02d" % (kind, how, rnd)
                 if bad:
                     keep_logs(c, outdir, tag)
@@ -576,7 +666,7 @@ def failover(kind, build, rounds, outdir):
                 "acked": sum(r["acked"] for r in rows),
                 "missing": sum(r["missing"] for r in rows),
                 "load_expired": sum(r["load_expired"] for r in rows),
-                "holders": 2 * len(rows),
+                "holders": sum(r["holders"] for r in rows),
                 "holders_lost": sum(len(r["holder_failures"]) for r in rows),
             }
     return res
@@ -610,22 +700,34 @@ def keep_logs(c, outdir, tag):
 
 # ---- the section ------------------------------------------------------------------------
 
+PARTS = ("matrix", "restart", "failover")
+FAILOVER_KINDS = ("kill", "stop")
+
+
 def bench(names, build, args):
-    """Runs every measurement for each kind of server; returns (results, results dir)."""
+    """Runs the selected parts (args.parts) for each kind of server, with the disk's
+    fdatasync latency measured before and after; returns (results, results dir)."""
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)  # dropped connections are the point
     outdir = tempfile.mkdtemp(prefix="synod-bench-cluster-")
-    res = {}
+    res = {"disk": {"before": disk.fdatasync_latency(outdir)}}
+    log("fdatasync of 4 KiB: p50 %.0f µs, p99 %.0f µs" % (res["disk"]["before"]["p50_us"],
+                                                        res["disk"]["before"]["p99_us"]))
     for kind in names:
         t = time.monotonic()
         r = {}
-        log("%s: throughput" % kind)
-        r["throughput"] = throughput(kind, build, args, outdir)
-        log("%s: follower restart with %d nodes" % (kind, RESTART_NODES))
-        r.update(restart_time(kind, build, outdir))
-        log("%s: failover, %d rounds each of kill -9 and SIGSTOP" % (kind, args.rounds))
-        r["failover"] = failover(kind, build, args.rounds, outdir)
+        if "matrix" in args.parts:
+            log("%s: the workload matrix" % kind)
+            r["matrix"] = matrix(kind, build, args, outdir)
+        if "restart" in args.parts:
+            log("%s: follower restart with %d nodes" % (kind, RESTART_NODES))
+            r.update(restart_time(kind, build, outdir))
+        if "failover" in args.parts:
+            log("%s: failover, %d rounds each of %s" % (kind, args.rounds,
+                                                        " and ".join(args.failover)))
+            r["failover"] = failover(kind, build, args.rounds, args.failover, outdir)
         log("%s done in %.0fs" % (kind, time.monotonic() - t))
         res[kind] = r
+    res["disk"]["after"] = disk.fdatasync_latency(outdir)
     return res, outdir
 
 
@@ -633,64 +735,129 @@ def _fmt_ms(v):
     return "never" if v == float("inf") else "%.0f" % v
 
 
-def table(res, names):
-    two = len(names) == 2
-    rows = ["| measurement | metric | " + " | ".join(names) + (" | synod / zookeeper" if two
-                                                              else "") + " |",
-            "|" + "---|" * (len(names) + 2 + two)]
+def _finite(v):
+    return isinstance(v, (int, float)) and v == v and v not in (float("inf"), float("-inf"))
 
-    def row(what, metric, vals, fmt, ratio=True):
+
+def ratio(names, vals, better):
+    """synod's value over the best of the others' ('high': the largest is best, 'low': the
+    smallest), as text; empty where there is nothing to compare."""
+    if better is None or "synod" not in names or len(names) < 2:
+        return ""
+    mine = vals[names.index("synod")]
+    others = [v for n, v in zip(names, vals) if n != "synod" and _finite(v)]
+    if not others or not _finite(mine):
+        return ""
+    best = max(others) if better == "high" else min(others)
+    return "%.2f×" % (mine / best) if best else ""
+
+
+MATRIX_METRICS = [  # (name, key, format, which is better)
+    ("ops/s", "ops_per_s", "{:.0f}", "high"),
+    ("p50 µs", "p50_us", "{:.0f}", "low"),
+    ("p99 µs", "p99_us", "{:.0f}", "low"),
+    ("p99.9 µs", "p999_us", "{:.0f}", "low"),
+    ("server CPU µs/op (3 servers)", "server_cpu_us_per_op", "{:.1f}", "low"),
+    ("loadgen CPU µs/op", "client_cpu_us_per_op", "{:.1f}", None),  # different generators
+    ("errors", "errors", "{:.0f}", None),
+]
+
+
+def workload_title(label):
+    return "write (set on %s keys)" % "{:,}".format(MX_KEYS) if label == "write" else label
+
+
+def table(res, names, args):
+    others = [n for n in names if n != "synod"]
+    compare = "synod" in names and others
+    rows = ["| measurement | metric | " + " | ".join(names)
+            + (" | synod / better of %s" % " and ".join(others) if compare else "") + " |",
+            "|" + "---|" * (len(names) + 2 + bool(compare))]
+
+    def row(what, metric, vals, fmt, better=None):
         line = "| %s | %s | %s" % (what, metric, " | ".join(fmt(v) for v in vals))
-        if two:
-            finite = all(isinstance(v, (int, float)) and v not in (float("inf"),) for v in vals)
-            line += " | " + ("%.2f×" % (vals[0] / vals[1]) if ratio and finite and vals[1]
-                             else "")
+        if compare:
+            line += " | " + ratio(names, vals, better)
         rows.append(line + " |")
 
-    for how, what in (("kill", "leader killed (kill -9)"), ("stop", "leader hung (SIGSTOP)")):
-        fo = [res[n]["failover"][how] for n in names]
-        row(what, "writes back after, median ms", [f["median_ms"] for f in fo], _fmt_ms)
-        row(what, "max ms", [f["max_ms"] for f in fo], _fmt_ms)
-        row(what, "new leader in srvr after, median ms", [f["leader_median_ms"] for f in fo],
-            _fmt_ms)
-        row(what, "acked creates lost", ["%d of %d" % (f["missing"], f["acked"]) for f in fo],
-            str, ratio=False)
-        row(what, "sessions expired (load; ephemeral holders)",
-            ["%d; %d of %d" % (f["load_expired"], f["holders_lost"], f["holders"]) for f in fo],
-            str, ratio=False)
-    metrics = [("ops/s", "ops_per_s", "{:.0f}"), ("p50 µs", "p50_us", "{:.0f}"),
-               ("p99 µs", "p99_us", "{:.0f}"),
-               ("server CPU µs/op (3 servers)", "server_cpu_us_per_op", "{:.1f}"),
-               ("loadgen CPU µs/op", "client_cpu_us_per_op", "{:.1f}")]
-    for label, _ in TP_WORKLOADS:
-        what = "%s (%s keys)" % (label, "{:,}".format(TP_KEYS)) if label == "set" else label
-        for mname, key, fmt in metrics:
-            row(what, mname, [res[n]["throughput"][label][key] for n in names], fmt.format)
-    row("follower restart, %s nodes × %d B" % ("{:,}".format(RESTART_NODES), VALUE_BYTES),
-        "start to first read, ms (median of %d)" % RESTART_REPEATS,
-        [res[n]["restart_ms"] for n in names], "{:.0f}".format)
+    d = res["disk"]
+    row("disk: write 4 KiB + fdatasync", "p50 / p99 µs, before; after the section",
+        ["%.0f / %.0f; %.0f / %.0f" % (d["before"]["p50_us"], d["before"]["p99_us"],
+                                       d["after"]["p50_us"], d["after"]["p99_us"])]
+        + [""] * (len(names) - 1), str)
+    if "failover" in args.parts:
+        for how in args.failover:
+            what = "leader killed (kill -9)" if how == "kill" else "leader hung (SIGSTOP)"
+            fo = [res[n]["failover"][how] for n in names]
+            row(what, "writes back after, median ms", [f["median_ms"] for f in fo], _fmt_ms,
+                "low")
+            row(what, "max ms", [f["max_ms"] for f in fo], _fmt_ms, "low")
+            row(what, "new leader seen after, median ms", [f["leader_median_ms"] for f in fo],
+                _fmt_ms, "low")
+            row(what, "acked creates lost", ["%d of %d" % (f["missing"], f["acked"])
+                                             for f in fo], str)
+            row(what, "sessions expired (load; ephemeral holders)",
+                ["%d; %d of %d" % (f["load_expired"], f["holders_lost"], f["holders"])
+                 if f["holders"] else "n/a" for f in fo], str)
+    if "matrix" in args.parts:
+        for label, op, shape, vs in matrix_cells(args):
+            what = "%s, %d×%d, %d B" % (workload_title(label), shape[0], shape[1], vs)
+            cells = [res[n]["matrix"][cell_key(label, shape, vs)] for n in names]
+            for mname, key, fmt, better in MATRIX_METRICS:
+                row(what, mname, [cell[key] for cell in cells], fmt.format, better)
+    if "restart" in args.parts:
+        row("follower restart, %s nodes × %d B" % ("{:,}".format(RESTART_NODES), VALUE_BYTES),
+            "start to first read, ms (median of %d)" % RESTART_REPEATS,
+            [res[n]["restart_ms"] for n in names], "{:.0f}".format, "low")
     return "\n".join(rows)
 
 
-def details(res, names):
+def details(res, names, args):
     """The per-round figures under the table."""
     lines = []
     for n in names:
-        for how in ("kill", "stop"):
+        for how in args.failover if "failover" in args.parts else ():
             fo = res[n]["failover"][how]
             vals = ", ".join("%s (%.0f)" % (_fmt_ms(v) if v is not None else "never", ldr)
                              for v, ldr in zip(fo["all_ms"], fo["leader_all_ms"]))
             lines.append("- %s, %s: %s ms" % (n, "kill -9" if how == "kill" else "SIGSTOP",
                                                vals))
-        lines.append("- %s, follower restart: %s ms" % (
-            n, ", ".join("%.0f" % v for v in res[n]["restart_all_ms"])))
+        if "restart" in args.parts:
+            lines.append("- %s, follower restart: %s ms" % (
+                n, ", ".join("%.0f" % v for v in res[n]["restart_all_ms"])))
     return "\n".join(lines)
 
 
 def describe(args):
     return ("3 servers on 127.0.0.1, fsync on. Failover: %d rounds each, creates of %d B at "
-            "%d/s over %d connections spread over the servers (load sessions %d ms); "
-            "throughput: %d connections × %d outstanding spread over the servers, %g s per "
+            "%d/s over %d connections spread over the servers (ZooKeeper-protocol load "
+            "sessions %d ms, etcd requests time out after %d ms); workloads: %s on %s keys, "
+            "connections × outstanding %s spread over the servers, values of %s B, %g s per "
             "workload after %g s warm-up."
             % (args.rounds, VALUE_BYTES, FO_RATE, FO_CONNECTIONS, FO_SESSION_TIMEOUT_MS,
-               TP_CONNECTIONS, TP_OUTSTANDING, args.duration, args.warmup))
+               FO_SESSION_TIMEOUT_MS * 2 // 3,
+               ", ".join(label for label, op in MX_WORKLOADS if op in args.workloads),
+               "{:,}".format(MX_KEYS), ", ".join("%d×%d" % sh for sh in args.shapes),
+               " and ".join(str(v) for v in args.value_sizes), args.duration, args.warmup))
+
+
+def plot_series(res, names, args):
+    """What bench/plot.py draws: per value size, ops/s against connections, one panel per
+    workload and one line per system."""
+    series = []
+    if "matrix" not in args.parts:
+        return series
+    for vs in args.value_sizes:
+        panels = {}
+        for label, op in MX_WORKLOADS:
+            if op not in args.workloads:
+                continue
+            panels[workload_title(label)] = {
+                n: [[sh[0], res[n]["matrix"][cell_key(label, sh, vs)]["ops_per_s"]]
+                    for sh in sorted(args.shapes)] for n in names}
+        series.append({"name": "throughput-%dB" % vs,
+                       "title": "3 servers, values of %d B: throughput against connections "
+                                "(connections × requests in flight on each: %s)"
+                                % (vs, ", ".join("%d×%d" % sh for sh in args.shapes)),
+                       "x": "connections", "y": "ops/s", "log_x": True, "panels": panels})
+    return series

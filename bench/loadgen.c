@@ -62,7 +62,8 @@
 #define POLL_SLEEP_S       0.002        /* main loop's check for the end of the run */
 #define ACKED_INITIAL      4096
 
-enum op_kind { OP_CREATE, OP_SET, OP_GET, OP_MIXED, OP_POPULATE };
+enum op_kind { OP_CREATE, OP_SET, OP_GET, OP_LINGET, OP_MIXED, OP_POPULATE };
+#define OP_KINDS 6
 
 struct options {
         const char *server;
@@ -264,6 +265,15 @@ static void on_data(int rc, const char *value, int len, const struct Stat *stat,
         complete((struct slot *)data, rc);
 }
 
+/* linget: the sync's reply carries nothing the get after it does not: a failed sync
+ * (connection loss) fails that get too, which is what is counted. */
+static void on_sync(int rc, const char *value, const void *data)
+{
+        (void)rc;
+        (void)value;
+        (void)data;
+}
+
 static void key_path(const struct conn *c, long key, char *out, size_t n)
 {
         snprintf(out, n, "%s/k%ld", c->opts->prefix, key);
@@ -298,6 +308,13 @@ static void issue(struct slot *s)
         case OP_POPULATE:
                 rc = zoo_acreate(c->zh, path, g_value, o->value_size, &ZOO_OPEN_ACL_UNSAFE, 0,
                                  on_string, s);
+                break;
+        case OP_LINGET:
+                /* A session's requests run in order, so the get sees everything
+                 * committed before the sync reached the leader: a linearizable read. */
+                rc = zoo_async(c->zh, path, on_sync, s);
+                if (rc == ZOK)
+                        rc = zoo_aget(c->zh, path, 0, on_data, s);
                 break;
         case OP_SET:
                 rc = zoo_aset(c->zh, path, g_value, o->value_size, -1, on_stat, s);
@@ -335,8 +352,9 @@ static void on_mark(int sig)
 
 static int parse_op(const char *s, enum op_kind *op)
 {
-        static const char *const names[] = {"create", "set", "get", "mixed", "populate"};
-        for (int i = 0; i < 5; i++)
+        static const char *const names[OP_KINDS] = {"create", "set",   "get",
+                                                    "linget", "mixed", "populate"};
+        for (int i = 0; i < OP_KINDS; i++)
                 if (strcmp(s, names[i]) == 0) {
                         *op = (enum op_kind)i;
                         return 0;
@@ -348,11 +366,13 @@ static void usage(void)
 {
         fprintf(stderr,
                 "usage: synod-loadgen --server HOST:PORT[,HOST:PORT...] [--connections N]\n"
-                "         [--outstanding M] [--op create|set|get|mixed|populate] [--value-size B]\n"
-                "         [--keys K] [--duration S] [--warmup S] [--read-percent P]\n"
-                "         [--prefix /path] [--session-timeout MS] [--rate OPS] [--tail S]\n"
-                "         [--acked FILE]\n"
-                "populate creates PREFIX/k0..k(K-1) and exits; set/get/mixed use those keys.\n"
+                "         [--outstanding M] [--op create|set|get|linget|mixed|populate]\n"
+                "         [--value-size B] [--keys K] [--duration S] [--warmup S]\n"
+                "         [--read-percent P] [--prefix /path] [--session-timeout MS] [--rate OPS]\n"
+                "         [--tail S] [--acked FILE]\n"
+                "populate creates PREFIX/k0..k(K-1) and exits; set/get/linget/mixed use those\n"
+                "keys. get reads from the server connected to; linget is sync, then get (a\n"
+                "linearizable read); mixed is --read-percent gets, the rest sets.\n"
                 "A server list spreads the connections round-robin over the servers.\n"
                 "SIGUSR1 marks an instant; recovery_us is measured from it (see --tail).\n");
 }

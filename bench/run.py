@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Side-by-side benchmark of synod and Apache ZooKeeper 3.8 (standalone, fsync on).
+"""Benchmark of synod against Apache ZooKeeper 3.8 and etcd 3.4 (Debian's packages), fsync on.
 
 Both servers are started the same way (setsid, fresh data dir, a free port on
 127.0.0.1) so Linux's autogroup scheduler gives each the same share of the CPU;
@@ -10,19 +10,28 @@ own; then it loads 100,000 nodes of 256 bytes into a fresh server and records it
 It prints a table with the synod/ZooKeeper ratios and rewrites the figures
 section of docs/BENCHMARKS.md.
 
-Then the 3-server section (bench/cluster_bench.py): failover after kill -9 and
-after SIGSTOP of the leader under a write load, throughput of the ensembles and
-the restart time of a follower, against a ZooKeeper 3.8 ensemble; it rewrites
-its own figures section of docs/BENCHMARKS.md.
+The single-node section compares synod and ZooKeeper only (etcd is not in it).
 
-usage: bench/run.py BUILD_DIR [--duration S] [--warmup S] [--servers synod,zookeeper]
-                    [--only single|cluster] [--rounds N] [--no-record]
+Then the 3-server section (bench/cluster_bench.py), for synod, ZooKeeper and etcd
+one after the other: the workload matrix (write, create, local read, linearizable
+read, mixed 90/10 at 1x1, 4x64 and 32x64, values of 256 B and 4 KiB), the restart
+time of a follower, failover after kill -9 and after SIGSTOP of the leader under a
+write load, and the disk's fdatasync latency; one table with synod's ratio to the
+better of the other two. It rewrites its own figures section of docs/BENCHMARKS.md,
+saves every figure as JSON (results.json in the run's directory and, when recording,
+docs/bench-results.json) and draws the plots from it (bench/plot.py, docs/bench-*.svg).
+
+usage: bench/run.py BUILD_DIR [--duration S] [--warmup S] [--servers synod,zookeeper,etcd]
+                    [--only single|cluster] [--parts matrix,restart,failover]
+                    [--workloads set,create,get,linget,mixed] [--shapes 1x1,4x64,32x64]
+                    [--value-sizes 256,4096] [--failover kill,stop] [--rounds N]
+                    [--no-record]
 """
 import argparse
 import datetime
+import json
 import os
 import platform
-import re
 import shutil
 import signal
 import socket
@@ -48,6 +57,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 RSS_NODES = 100_000
 RSS_VALUE_BYTES = 256
 KEYS = 10_000
+SINGLE_SERVERS = ("synod", "zookeeper")  # the single-node section's systems
 
 
 def free_port():
@@ -116,7 +126,7 @@ def start_zookeeper(workdir):
     with open(os.path.join(workdir, "log4j.properties"), "w") as f:
         f.write("log4j.rootLogger=WARN, C\nlog4j.appender.C=org.apache.log4j.ConsoleAppender\n"
                 "log4j.appender.C.layout=org.apache.log4j.PatternLayout\n")
-    argv = ["java", "-Xmx2g", "-cp", ZK_CLASSPATH,
+    argv = ["java", "-Xmx2g", "-Dzookeeper.forceSync=yes", "-cp", ZK_CLASSPATH,
             f"-Dlog4j.configuration=file:{workdir}/log4j.properties",
             "org.apache.zookeeper.server.quorum.QuorumPeerMain", f"{workdir}/zoo.cfg"]
     return Server("zookeeper", argv, port, workdir)
@@ -250,29 +260,76 @@ def record(text, markers):
         f.write(head + begin + "\n" + text + "\n" + end + tail)
 
 
+def csv_list(choices=None, convert=str):
+    """An argparse type: a comma-separated list, each item converted and in `choices`."""
+    def parse(text):
+        items = [convert(x) for x in text.split(",") if x]
+        bad = [x for x in items if choices is not None and x not in choices]
+        if not items or bad:
+            raise argparse.ArgumentTypeError("expected a comma-separated list of %s"
+                                             % ", ".join(map(str, choices or ["values"])))
+        return items
+    return parse
+
+
+def shape(text):
+    conns, outstanding = (int(x) for x in text.split("x"))
+    return conns, outstanding
+
+
+def save_results(res, names, args, outdir):
+    """results.json in the run's directory and, when recording, docs/bench-results.json
+    with the plots bench/plot.py draws from it."""
+    doc = {"machine": machine(), "servers": names, "args": {
+        k: v for k, v in vars(args).items() if k != "build"},
+        "cluster": res, "series": cluster_bench.plot_series(res, names, args)}
+    path = os.path.join(outdir, "results.json")
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+    if args.no_record:
+        return
+    shutil.copy(path, os.path.join(ROOT, "docs", "bench-results.json"))
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "plot.py"), path,
+                    os.path.join(ROOT, "docs")], check=True)
+
+
 def main():
+    ops = [op for _, op in cluster_bench.MX_WORKLOADS]
     p = argparse.ArgumentParser()
     p.add_argument("build")
-    p.add_argument("--duration", type=float, default=10)
-    p.add_argument("--warmup", type=float, default=2)
+    p.add_argument("--duration", type=float, default=5)
+    p.add_argument("--warmup", type=float, default=1)
     p.add_argument("--connections", type=int, default=4)
     p.add_argument("--outstanding", type=int, default=64)
-    p.add_argument("--servers", default="synod,zookeeper")
+    p.add_argument("--servers", type=csv_list(("synod", "zookeeper", "etcd")),
+                   default=["synod", "zookeeper", "etcd"])
     p.add_argument("--only", choices=("single", "cluster"),
                    help="run only the single-node or only the 3-server section")
+    p.add_argument("--parts", type=csv_list(cluster_bench.PARTS),
+                   default=list(cluster_bench.PARTS), help="3-server section: what to run")
+    p.add_argument("--workloads", type=csv_list(ops), default=ops,
+                   help="3-server section: the load generator ops of the matrix")
+    p.add_argument("--shapes", type=csv_list(convert=shape), default=cluster_bench.MX_SHAPES,
+                   help="3-server section: connections x outstanding, e.g. 1x1,4x64")
+    p.add_argument("--value-sizes", type=csv_list(convert=int),
+                   default=cluster_bench.MX_VALUE_SIZES, help="3-server section: bytes")
+    p.add_argument("--failover", type=csv_list(cluster_bench.FAILOVER_KINDS),
+                   default=list(cluster_bench.FAILOVER_KINDS),
+                   help="3-server section: kill (kill -9) and/or stop (SIGSTOP) rounds")
     p.add_argument("--rounds", type=int, default=cluster_bench.ROUNDS,
                    help="3-server section: failover rounds per kind of failure")
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args()
     args.build = os.path.abspath(args.build)
-    names = args.servers.split(",")
-    if args.only != "cluster":
-        res = {n: bench_server(n, args.build, args) for n in names}
+    names = args.servers
+    single = [n for n in names if n in SINGLE_SERVERS]
+    if args.only != "cluster" and single:
+        res = {n: bench_server(n, args.build, args) for n in single}
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         text = (f"Run {stamp} on {machine()}; {args.connections} connections × "
                 f"{args.outstanding} outstanding, 256-byte values, {KEYS} keys, "
                 f"{args.duration:g} s per workload after {args.warmup:g} s warm-up.\n\n"
-                + table(res, names))
+                + table(res, single))
         print(text)
         if not args.no_record:
             record(text, SINGLE_MARKERS)
@@ -281,13 +338,16 @@ def main():
         res, outdir = cluster_bench.bench(names, args.build, args)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         text = (f"Run {stamp} on {machine()}, {time.monotonic() - t0:.0f} s; "
-                + cluster_bench.describe(args) + "\n\n" + cluster_bench.table(res, names)
+                + cluster_bench.describe(args) + "\n\n"
+                + cluster_bench.table(res, names, args)
                 + "\n\nPer round (failover: ms from the signal to the first acknowledged create "
-                "issued after it, in brackets when srvr first named the new leader, polled "
-                "every 20 ms; restart: each restart):\n\n" + cluster_bench.details(res, names))
+                "issued after it, in brackets when a survivor first said it leads, polled "
+                "every 20 ms; restart: each restart):\n\n"
+                + cluster_bench.details(res, names, args))
         print(text)
-        print(f"\n(round details, and the logs of any round that failed a check or was slow: "
-              f"{outdir})")
+        save_results(res, names, args, outdir)
+        print(f"\n(round details, results.json, and the logs of any round that failed a check "
+              f"or was slow: {outdir})")
         if not args.no_record:
             record(text, CLUSTER_MARKERS)
 

@@ -10,9 +10,10 @@ packages=(
 	libmicrohttpd-dev libjansson-dev
 	python3-kazoo python3-pytest
 	zookeeper zookeeper-bin libzookeeper-mt-dev
-	etcd-server etcd-client
+	etcd-server etcd-client golang-go golang-etcd-server-dev python3-matplotlib
 	valgrind iproute2 procps nftables
 	chromium chromium-driver python3-selenium
+	adduser man-db systemd dpkg-dev
 )
 
 missing=()

@@ -458,6 +458,10 @@
 #define CLI_SHELL_ARGS_MAX 64
 /* Longest `synod shell` line without readline, bytes. */
 #define CLI_SHELL_LINE_BYTES_MAX 65536
+/* How long `synod create PATH` (no DATA) waits for a pipe on stdin to show data or its
+ * end before taking it for an idle pipe (ssh, supervisors), ms: `echo x | synod create
+ * /x` has written long before. */
+#define CLI_STDIN_PIPE_WAIT_MS 200
 /* Largest four-letter-word answer `synod status` reads, bytes. */
 #define CLI_4LW_BYTES_MAX (256 * 1024)
 /* How long `synod status` / `members list` wait on each step of a four-letter word, ms. */

@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "base/zk_path.h"
 #include "client/client.h"
 #include "proto/zk_records.h"
 
@@ -247,7 +248,7 @@ const char *cli_path_problem(const char *path, bool sequential)
                 if ((len == 1 && seg[1] == '.') || (len == 2 && strncmp(seg + 1, "..", 2) == 0))
                         return "has a '.' or '..' segment (paths are not resolved)";
         }
-        if (zk_path_validate((const uint8_t *)path, (int32_t)n, sequential) != ZOK)
+        if (zk_path_validate((const uint8_t *)path, n, sequential) != ZOK)
                 return "has a character ZooKeeper forbids (a control character or invalid "
                        "UTF-8)";
         return NULL;
@@ -278,13 +279,14 @@ bool cli_stdin_has_data(void)
                 return st.st_size > lseek(STDIN_FILENO, 0, SEEK_CUR);
         if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
                 return false; /* /dev/null and other devices */
-        /* A pipe: nothing yet may still be data to come (a slow writer), so only a pipe
-         * already at its end is known to be empty. */
+        /* A pipe or socket: data, its end, or nothing for a while -- an idle pipe that ssh
+         * or a supervisor hands down and nobody writes, which holds no data to lose. The
+         * byte read is lost, but data on stdin makes the command refuse anyway. */
         struct pollfd p = {STDIN_FILENO, POLLIN, 0};
-        if (poll(&p, 1, 0) != 1)
-                return true;
+        if (poll(&p, 1, CLI_STDIN_PIPE_WAIT_MS) != 1)
+                return false;
         char c;
-        return read(STDIN_FILENO, &c, 1) != 0;
+        return read(STDIN_FILENO, &c, 1) > 0;
 }
 
 /* Reads all of fd into v, refusing more than room bytes. */

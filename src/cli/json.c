@@ -6,31 +6,18 @@
  */
 #include "cli/cli.h"
 
-#include "base/limits.h"
-
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the valid UTF-8 sequence at s (n bytes left), or 0 if it is not one:
- * overlong forms, surrogates and code points past U+10FFFF are invalid (RFC 3629). */
+#include "base/base64.h"
+#include "base/limits.h"
+#include "base/utf8.h"
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), or 0 if it is not one. */
 static size_t cli_utf8_len(const unsigned char *s, size_t n)
 {
-        unsigned char c = s[0];
-        if (c < 0x80)
-                return 1;
-        size_t len = c >= 0xc2 && c <= 0xdf   ? 2
-                     : c >= 0xe0 && c <= 0xef ? 3
-                     : c >= 0xf0 && c <= 0xf4 ? 4
-                                              : 0;
-        if (len == 0 || len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++)
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-            (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-                return 0;
-        return len;
+        uint32_t cp;
+        return syn_utf8_decode(s, n, &cp);
 }
 
 static void cli_json_text(FILE *f, const unsigned char *s, size_t n)
@@ -79,23 +66,19 @@ static bool cli_is_text(const unsigned char *s, size_t n)
         return true;
 }
 
+/* s as a JSON string of its base64 (out of memory: null, which says nothing false). */
 static void cli_base64(FILE *f, const unsigned char *s, size_t n)
 {
-        static const char digits[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        fputc('"', f);
-        for (size_t i = 0; i < n; i += 3) {
-                unsigned v = (unsigned)s[i] << 16;
-                if (i + 1 < n)
-                        v |= (unsigned)s[i + 1] << 8;
-                if (i + 2 < n)
-                        v |= s[i + 2];
-                fputc(digits[(v >> 18) & 63], f);
-                fputc(digits[(v >> 12) & 63], f);
-                fputc(i + 1 < n ? digits[(v >> 6) & 63] : '=', f);
-                fputc(i + 2 < n ? digits[v & 63] : '=', f);
+        size_t size = syn_base64_size(n);
+        char *text = malloc(size);
+        if (text == NULL || syn_base64_encode(s, n, text, size) != size - 1) {
+                fputs("null", f);
+        } else {
+                fputc('"', f);
+                fwrite(text, 1, size - 1, f);
+                fputc('"', f);
         }
-        fputc('"', f);
+        free(text);
 }
 
 void cli_json_data(FILE *f, const char *data, int32_t len)

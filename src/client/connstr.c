@@ -10,6 +10,7 @@
 #include "client/client.h"
 
 #include "base/err.h"
+#include "base/zk_path.h"
 #include "proto/zk_records.h"
 
 #include <stdarg.h>
@@ -111,7 +112,7 @@ static int cl_parse_chroot(const char *p, struct cl_connstr *out, char *why, siz
                 n--; /* "/app/" means "/app"; "/" means no chroot */
         if (n == 1)
                 return SYN_OK;
-        if (n > ZK_PATH_BYTES_MAX || zk_path_validate((const uint8_t *)p, (int32_t)n, false) != ZOK)
+        if (n > ZK_PATH_BYTES_MAX || zk_path_validate((const uint8_t *)p, n, false) != ZOK)
                 return cl_bad(why, why_len, "chroot '%.*s' is not a valid path",
                               (int)(n > CL_SHOWN_BYTES_MAX ? CL_SHOWN_BYTES_MAX : n), p);
         memcpy(out->chroot, p, n);

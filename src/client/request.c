@@ -17,6 +17,7 @@
 
 #include "base/assert.h"
 #include "base/err.h"
+#include "base/zk_path.h"
 #include "proto/zk_records.h"
 
 #include <stdlib.h>
@@ -74,8 +75,7 @@ static bool cl_fill_path(struct cl_scratch *s, const char *chroot, const char *p
         if (full == NULL)
                 return false;
         size_t n = strlen(full);
-        if (n > ZK_PATH_BYTES_MAX ||
-            zk_path_validate((const uint8_t *)full, (int32_t)n, seq) != ZOK)
+        if (n > ZK_PATH_BYTES_MAX || zk_path_validate((const uint8_t *)full, n, seq) != ZOK)
                 return false;
         *out = (struct zk_bytes){(const uint8_t *)full, (int32_t)n};
         return true;

@@ -387,16 +387,4 @@ bool zk_request_equal(const struct zk_request *a, const struct zk_request *b);
 /* True if a and b have the same type and equal fields of that type's layout. */
 bool zk_response_equal(const struct zk_response *a, const struct zk_response *b);
 
-/*
- * ZooKeeper's PathUtils.validatePath over UTF-8 bytes: starts with '/', no
- * empty, "." or ".." component, no trailing '/' (except the root), and no
- * forbidden characters (U+0000-U+001F, U+007F-U+009F, U+D800-U+F8FF,
- * U+FFF0-U+FFFF; ill-formed UTF-8 and characters beyond U+FFFF count as
- * forbidden because Java decodes them to U+FFFD or surrogates). With
- * sequential, the path is validated as if "1" were appended (so "/a/" passes).
- * len -1 (null) or over ZK_PATH_BYTES_MAX is invalid.
- * Returns ZOK or ZBADARGUMENTS.
- */
-int zk_path_validate(const uint8_t *path, int32_t len, bool sequential);
-
 #endif

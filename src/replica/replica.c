@@ -98,6 +98,7 @@ static void fifo_close(struct replica_fifo *f)
 void replica_init(struct replica *r, struct raft *core, struct sm *sm,
                   const struct replica_ops *ops, void *ctx)
 {
+        SYN_ASSERT(ops->failed != NULL);
         memset(r, 0, sizeof(*r));
         r->core = core;
         r->sm = sm;
@@ -136,8 +137,11 @@ static void persist_update(struct replica *r, const struct raft_update *u)
         if (u->persist_mark.index == 0)
                 return;
         struct ticketed_mark m = {.ticket = 0, .mark = u->persist_mark};
-        if (fifo_push(&r->marks, &m) != SYN_OK)
-                r->failed = true; /* a mark lost would stall commits forever */
+        int rc = fifo_push(&r->marks, &m);
+        if (rc != SYN_OK) {
+                r->failed = true;
+                r->ops->failed(r->ctx, rc, "keeping a persist mark");
+        }
 }
 
 static void send_messages(struct replica *r, const struct raft_update *u)
@@ -168,6 +172,8 @@ static void apply_committed(struct replica *r, const struct raft_update *u)
 int replica_step(struct replica *r, const struct raft_event *ev)
 {
         SYN_ASSERT(!r->obeying); /* an update is borrowed until the next step */
+        if (r->failed)
+                return SYN_ECLOSED; /* nothing more reaches storage or the tree */
         struct raft_update u;
         int rc = raft_step(r->core, ev, &u);
         r->proposal_index = u.proposal_index;

@@ -81,6 +81,10 @@ struct replica_ops {
         /* Optional: u is obeyed; the core may be stepped again from here (u is
          * then no longer valid). */
         void (*settled)(void *ctx, const struct raft_update *u);
+        /* The replica failed on its own (out of memory keeping a persist mark, which
+         * would stall commits forever): the host must stop. `what` is static text.
+         * Not called for failures the host reported itself (persist, applied). */
+        void (*failed)(void *ctx, int err, const char *what);
 };
 
 /* A FIFO of items each waiting for a flush ticket (internal to replica.c). */
@@ -113,7 +117,8 @@ void replica_init(struct replica *r, struct raft *core, struct sm *sm,
 void replica_close(struct replica *r);
 
 /* Steps the core with ev and obeys the update. Returns raft_step's result
- * (the update is obeyed either way). Asserts !r->obeying. */
+ * (the update is obeyed either way). Asserts !r->obeying. A failed replica
+ * steps nothing: SYN_ECLOSED. */
 int replica_step(struct replica *r, const struct raft_event *ev);
 
 /* The host flushed its storage as `ticket` (non-decreasing; the same ticket again

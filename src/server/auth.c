@@ -14,29 +14,7 @@
 #include "base/err.h"
 #include "server/auth.h"
 
-static const char base64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t srv_base64_encode(const uint8_t *in, size_t len, char *out, size_t out_size)
-{
-        size_t need = 4 * ((len + 2) / 3);
-        if (out_size < need + 1)
-                return 0;
-        size_t o = 0;
-        for (size_t i = 0; i < len; i += 3) {
-                uint32_t v = (uint32_t)in[i] << 16;
-                if (i + 1 < len)
-                        v |= (uint32_t)in[i + 1] << 8;
-                if (i + 2 < len)
-                        v |= in[i + 2];
-                out[o++] = base64_chars[(v >> 18) & 63];
-                out[o++] = base64_chars[(v >> 12) & 63];
-                out[o++] = i + 1 < len ? base64_chars[(v >> 6) & 63] : '=';
-                out[o++] = i + 2 < len ? base64_chars[v & 63] : '=';
-        }
-        out[o] = '\0';
-        return o;
-}
+#include "base/base64.h"
 
 int srv_digest_identity(const uint8_t *auth, size_t len, char *out, size_t out_size)
 {
@@ -47,7 +25,7 @@ int srv_digest_identity(const uint8_t *auth, size_t len, char *out, size_t out_s
         uint8_t hash[SHA_DIGEST_LENGTH];
         SHA1(auth, len, hash);
         char b64[64];
-        size_t b64_len = srv_base64_encode(hash, sizeof hash, b64, sizeof b64);
+        size_t b64_len = syn_base64_encode(hash, sizeof hash, b64, sizeof b64);
         if (user_len + 1 + b64_len + 1 > out_size)
                 return SYN_ETOOBIG;
         memcpy(out, auth, user_len);

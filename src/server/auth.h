@@ -14,12 +14,6 @@
 #define SRV_DIGEST_ID_BYTES (ZK_AUTH_BYTES_MAX + 32)
 
 /*
- * Standard base64 with padding of len bytes into out (out_size bytes, borrowed).
- * Returns the length written (NUL-terminated), or 0 if out is too small.
- */
-size_t srv_base64_encode(const uint8_t *in, size_t len, char *out, size_t out_size);
-
-/*
  * The digest identity of the cleartext auth bytes "user:password" (borrowed for
  * the call): "user:" + base64(sha1("user:password")), NUL-terminated into out.
  * Text without a ':' is all user name, as in ZooKeeper: "text:" + base64(sha1("text")).

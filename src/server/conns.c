@@ -141,7 +141,7 @@ bool conns_accept(struct srv *srv, struct net_conn *nc, const char *ip)
         conn->srv = srv;
         conn->net = nc;
         conn->state = SRV_CONN_HANDSHAKE;
-        pl_queue_init(&conn->queue);
+        pl_queue_init(&conn->queue, srv->reads_overtaken_max);
         conn->port = nc->port;
         conn->ids[0].scheme = zk_bytes_of("ip");
         conn->ids[0].id = zk_bytes_of(conn->ip);
@@ -277,10 +277,10 @@ void conns_free_all(struct srv *srv)
         srv->stalled = NULL;
 }
 
+/* Anywhere in the queue: a write is proposed past the reads queued ahead of it. */
 static bool has_write_in_flight(const struct srv_conn *conn)
 {
-        const struct pl_item *head = conn->queue.head;
-        return head != NULL && head->kind == PL_WRITE && head->proposed && !head->barrier;
+        return conn->queue.in_flight > 0;
 }
 
 /* Closes every connection of the table that `doomed` picks; returns how many. */

@@ -172,6 +172,11 @@ static void update_settled(void *ctx, const struct raft_update *u)
         }
 }
 
+static void replica_failed(void *ctx, int err, const char *what)
+{
+        host_fatal(ctx, err, what);
+}
+
 static const struct replica_ops host_ops = {
     .persist = wal_persist,
     .send = peer_send,
@@ -184,6 +189,7 @@ static const struct replica_ops host_ops = {
     .read_states = read_states_ready,
     .observe = observe_update,
     .settled = update_settled,
+    .failed = replica_failed,
 };
 
 void host_init(struct srv *srv)

@@ -152,8 +152,10 @@ static void bootstrap(struct srv *srv)
         t.op.path = (struct zk_bytes){(const uint8_t *)config_path, (int32_t)CONFIG_PATH_LEN};
         t.op.data = (struct zk_bytes){(const uint8_t *)text, n};
         t.op.version = 0; /* only over the empty node a new tree starts with */
-        if (propose_server_txn(srv, &t) == 0)
+        if (propose_server_txn(srv, &t) == 0) {
+                srv->members_written_term = raft_term(&srv->raft);
                 SYN_INFO("writing the membership from the configuration file to %s", config_path);
+        }
 }
 
 static int conf_change(struct srv *srv, enum raft_conf_op op, uint64_t id, const char *what)
@@ -215,7 +217,8 @@ void members_tick(struct srv *srv)
                  * once what the leader knows is committed is applied. Should an earlier
                  * leader's write be committed but not yet known, this one fails on its
                  * version check: harmless. */
-                if (srv->sm.applied >= raft_commit_index(&srv->raft))
+                if (srv->sm.applied >= raft_commit_index(&srv->raft) &&
+                    srv->members_written_term != raft_term(&srv->raft))
                         bootstrap(srv);
                 return;
         }

@@ -15,7 +15,9 @@
  *   2. A write is proposed to Raft when it is submitted, unless an unproposed
  *      write or a barrier is queued: reads ahead of it do not hold it (as in
  *      ZooKeeper), so one connection's writes share group commits even when
- *      reads are mixed in. Proposals keep queue order.
+ *      reads are mixed in -- unless more reads are queued than the replies rule 1
+ *      may force out at once (overtake_reads_max): then the write waits for them
+ *      to run. Proposals keep queue order.
  *   3. A barrier (sync) is a write-kind item that is proposed (its ReadIndex
  *      round started) only at the head, and holds everything behind it until
  *      it completes: the reads after a sync see at least what was committed
@@ -53,10 +55,13 @@ struct pl_item {
 struct pl_queue {
         struct pl_item *head, *tail;
         uint32_t count;
-        uint32_t writes;     /* PL_WRITE items (proposed or not) */
-        uint32_t reads;      /* PL_READ items; invariant: reads + writes == count */
-        uint32_t unproposed; /* PL_WRITE items not yet proposed */
-        uint32_t barriers;   /* barrier items (proposed or not) */
+        uint32_t writes;             /* PL_WRITE items (proposed or not) */
+        uint32_t reads;              /* PL_READ items; invariant: reads + writes == count */
+        uint32_t unproposed;         /* PL_WRITE items not yet proposed */
+        uint32_t barriers;           /* barrier items (proposed or not) */
+        uint32_t in_flight;          /* proposed PL_WRITE items that are no barriers: entries of
+                                      * this session in the log, wherever they stand in the queue */
+        uint32_t overtake_reads_max; /* rule 2: most queued reads a write is proposed past */
         size_t bytes; /* sum of the queued items' `bytes` (a read run at once is not queued) */
         /* private: NULL, or an item such that it and all items before it are reads or
          * proposed writes that are no barriers (pl_next resumes its scan there
@@ -71,7 +76,16 @@ enum pl_action {
         PL_QUEUED,      /* queued; the queue hands it back later */
 };
 
-void pl_queue_init(struct pl_queue *q);
+/* overtake_reads_max: see rule 2 and pl_overtake_reads_max. */
+void pl_queue_init(struct pl_queue *q, uint32_t overtake_reads_max);
+
+/*
+ * Rule 2's bound for replies of at most reply_bytes_max each (a client reads no
+ * frame over its jute.maxbuffer): that many replies, forced out by rule 1 whatever
+ * the output, fit between the output's soft limit (where reads are held back) and
+ * its hard limit (where the connection is closed). At least 1.
+ */
+uint32_t pl_overtake_reads_max(size_t reply_bytes_max);
 
 /* Offers a new item (borrowed by the queue until handed back). */
 enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item);

@@ -2,14 +2,26 @@
 #include "server/pipeline.h"
 
 #include "base/assert.h"
+#include "base/limits.h"
 
-void pl_queue_init(struct pl_queue *q)
+/* A reply's bytes besides its body: the length prefix, then xid, zxid and err. */
+enum { REPLY_OVERHEAD_BYTES = 4 + 16 };
+
+uint32_t pl_overtake_reads_max(size_t reply_bytes_max)
+{
+        size_t room = NET_CONN_OUTPUT_BYTES_HARD_MAX - NET_CONN_OUTPUT_BYTES_SOFT_MAX;
+        size_t n = room / (REPLY_OVERHEAD_BYTES + reply_bytes_max);
+        return n == 0 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+void pl_queue_init(struct pl_queue *q, uint32_t overtake_reads_max)
 {
         q->head = q->tail = NULL;
         q->count = q->writes = q->reads = 0;
-        q->unproposed = q->barriers = 0;
+        q->unproposed = q->barriers = q->in_flight = 0;
         q->bytes = 0;
         q->proposed_scan = NULL;
+        q->overtake_reads_max = overtake_reads_max;
 }
 
 static void append(struct pl_queue *q, struct pl_item *item)
@@ -52,6 +64,9 @@ static struct pl_item *pop(struct pl_queue *q)
                 if (!item->proposed) {
                         SYN_ASSERT(q->unproposed > 0);
                         q->unproposed--;
+                } else if (!item->barrier) {
+                        SYN_ASSERT(q->in_flight > 0);
+                        q->in_flight--;
                 }
         } else {
                 SYN_ASSERT(q->reads > 0);
@@ -84,7 +99,7 @@ enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item)
         /* Proposals keep queue order: a write waits behind an unproposed write (one
          * Raft refused for now: pl_next hands it back first) and behind a barrier;
          * reads ahead of it run before its entry is applied (pl_pop_read). */
-        bool held = q->unproposed > 0 || q->barriers > 0;
+        bool held = q->unproposed > 0 || q->barriers > 0 || q->reads > q->overtake_reads_max;
         append(q, item);
         return held ? PL_QUEUED : PL_PROPOSE_NOW;
 }
@@ -97,6 +112,8 @@ void pl_proposed(struct pl_queue *q, struct pl_item *item, uint64_t index)
         item->proposed = true;
         item->index = index;
         q->unproposed--;
+        if (!item->barrier)
+                q->in_flight++;
 }
 
 struct pl_item *pl_pop_read(struct pl_queue *q)
@@ -123,8 +140,9 @@ struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads)
                 return pop(q);
         if (head->kind == PL_WRITE && !head->proposed)
                 return head;
-        if (head->barrier || q->unproposed == 0)
-                return NULL; /* a barrier in progress, or nothing to propose */
+        if (head->barrier || q->unproposed == 0 || q->reads > q->overtake_reads_max)
+                return NULL; /* a barrier in progress, nothing to propose, or too many
+                              * reads to overtake (rule 2) */
         /* The first unproposed write, unless a barrier comes first. Reads and
          * proposed writes stay what they are until popped, so the scan resumes
          * where the last one stopped: without that, every apply of a long run of

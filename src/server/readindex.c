@@ -19,9 +19,9 @@
 #include "base/log.h"
 #include "server/server.h"
 
-#ifndef NDEBUG
+#ifdef SYNOD_PLANTS
 /*
- * PLANTED BUG, test builds only (NDEBUG unset), for the fault harness's
+ * PLANTED BUG, test builds only (SYNOD_PLANTS, CMake option), for the fault harness's
  * checker_catches_stale_read (tests/faults/test_plants.py): with
  * SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1 in the environment a wait asks Raft nothing
  * and is ready at what this server has applied, so sync answers from the server's own
@@ -56,7 +56,6 @@ int readindex_start(struct srv *srv, struct srv_read_wait *w,
         w->ctx = ++srv->next_read_ctx;
         w->index = 0;
         w->have_index = false;
-        w->resend = false;
         w->started_ms = (int64_t)net_now_ms(&srv->net);
         w->done = done;
         struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
@@ -88,30 +87,32 @@ int readindex_start(struct srv *srv, struct srv_read_wait *w,
 
 void readindex_resend(struct srv *srv)
 {
-        for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
-                w->resend = !w->have_index && !w->starting;
-        /* Bounded by the waits marked, each asked once. A step may complete or cancel
-         * other waits (its update's applies and read states), so the walk restarts from
-         * the head after each; the one being asked is `starting`, which keeps it. */
-        for (;;) {
-                struct srv_read_wait *w = srv->read_waits;
-                while (w != NULL && !w->resend)
-                        w = w->next;
-                if (w == NULL)
-                        return;
-                w->resend = false;
-                if (srv->leader_id == RAFT_NONE || srv->replica.obeying)
-                        continue; /* left to expire; the client retries */
-                w->ctx = ++srv->next_read_ctx;
-                struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
-                ev.read_index.ctx = w->ctx;
+        if (srv->leader_id == RAFT_NONE)
+                return; /* left to expire; the clients retry */
+        /* One request for every wait without an answer: they all share its ctx, so
+         * one round of the new leader answers them all. The waits stay `starting`
+         * through the step: none completes inside it (as in readindex_start). */
+        uint64_t ctx = ++srv->next_read_ctx;
+        size_t asked = 0;
+        for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next) {
+                if (w->have_index || w->starting)
+                        continue;
+                w->ctx = ctx;
                 w->starting = true;
-                int rc = host_step(srv, &ev);
-                w->starting = false;
-                if (rc != 0)
-                        SYN_DEBUG("read index %llu not asked again: %s", (unsigned long long)w->ctx,
-                                  syn_strerror(rc));
+                asked++;
         }
+        if (asked == 0)
+                return;
+        struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
+        ev.read_index.ctx = ctx;
+        int rc = host_step(srv, &ev);
+        /* The step may have cancelled some (their connections closed): only the
+         * waits still listed are touched. */
+        for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
+                if (w->ctx == ctx)
+                        w->starting = false;
+        if (rc != 0)
+                SYN_DEBUG("%zu read index waits not asked again: %s", asked, syn_strerror(rc));
 }
 
 void readindex_cancel(struct srv *srv, struct srv_read_wait *w)
@@ -133,12 +134,12 @@ void readindex_cancel(struct srv *srv, struct srv_read_wait *w)
 void readindex_states(struct srv *srv, const struct raft_read_state *states, size_t n)
 {
         for (size_t i = 0; i < n; i++)
-                /* Bounded by the waits in flight (RAFT_READ_PENDING_MAX at most). */
+                /* Bounded by the waits in flight. Several share a ctx when they were
+                 * asked again together (readindex_resend). */
                 for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
                         if (w->ctx == states[i].ctx) {
                                 w->index = states[i].index;
                                 w->have_index = true;
-                                break;
                         }
 }
 

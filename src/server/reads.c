@@ -18,6 +18,7 @@
 #include "base/assert.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/zk_path.h"
 #include "proto/jute.h"
 #include "server/server.h"
 
@@ -31,7 +32,7 @@ static void reply(struct srv *srv, struct srv_conn *conn, int32_t xid, int32_t e
 /* Validates and looks up path; on failure sets *err (ZBADARGUMENTS / ZNONODE). */
 static const struct tree_node *find(struct srv *srv, struct zk_bytes path, int32_t *err)
 {
-        if (zk_path_validate(path.data, path.len, false) != ZOK) {
+        if (zk_path_validate(path.data, (size_t)path.len, false) != ZOK) {
                 *err = ZBADARGUMENTS;
                 return NULL;
         }
@@ -313,7 +314,7 @@ static void do_add_watch(struct srv *srv, struct srv_conn *conn, const struct zk
 {
         struct zk_bytes path = req->add_watch.path;
         int32_t mode = req->add_watch.mode;
-        if (zk_path_validate(path.data, path.len, false) != ZOK ||
+        if (zk_path_validate(path.data, (size_t)path.len, false) != ZOK ||
             (mode != ZK_ADD_WATCH_PERSISTENT && mode != ZK_ADD_WATCH_PERSISTENT_RECURSIVE)) {
                 reply(srv, conn, req->xid, ZBADARGUMENTS, NULL);
                 return;
@@ -329,7 +330,7 @@ static void do_watches(struct srv *srv, struct srv_conn *conn, const struct zk_r
 {
         struct zk_bytes path = req->watches.path;
         int32_t err;
-        if (zk_path_validate(path.data, path.len, false) != ZOK)
+        if (zk_path_validate(path.data, (size_t)path.len, false) != ZOK)
                 err = ZBADARGUMENTS;
         else if (req->type == ZK_OP_REMOVE_WATCHES)
                 err = watch_remove(&srv->sm.watches, conn->id, (const char *)path.data,
@@ -437,8 +438,9 @@ void reads_run(struct srv *srv, struct srv_conn *conn, const struct zk_request *
                  * before the sync began is applied here. */
                 body.path = req->path_only.path;
                 reply(srv, conn, req->xid,
-                      zk_path_validate(body.path.data, body.path.len, false) == ZOK ? ZOK
-                                                                                    : ZBADARGUMENTS,
+                      zk_path_validate(body.path.data, (size_t)body.path.len, false) == ZOK
+                          ? ZOK
+                          : ZBADARGUMENTS,
                       &body);
                 break;
         case ZK_OP_EXISTS:

@@ -223,6 +223,7 @@ static int make_dirs(const char *path)
 
 static int start_net(struct srv *srv)
 {
+        srv->reads_overtaken_max = pl_overtake_reads_max((size_t)srv->config.jute_max_buffer);
         struct net_options no = {
             .address = srv->config.client_port_address,
             .port = (int)srv->config.client_port,

@@ -79,7 +79,6 @@ struct srv_read_wait {
         bool have_index;
         bool active;   /* on srv.read_waits */
         bool starting; /* inside readindex_start: not completed yet */
-        bool resend;   /* asked of a leader that is gone: ask the new one */
         int64_t started_ms;
         void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok);
         struct srv_read_wait *prev, *next;
@@ -255,12 +254,16 @@ struct srv {
         struct replica replica;
         enum raft_role role;
         uint64_t term;
-        uint64_t leader_id;     /* RAFT_NONE while unknown */
-        int64_t leader_lost_ms; /* mono ms when the leader became unknown */
-        bool inflight_doomed;   /* the leader changed: close connections with writes */
-        bool reads_orphaned;    /* the leader changed: ReadIndex waits to ask again */
-        bool serving;           /* caught up: clients are accepted (server.c) */
-        uint64_t ready_index;   /* applied must reach this before serving */
+        uint64_t leader_id;            /* RAFT_NONE while unknown */
+        int64_t leader_lost_ms;        /* mono ms when the leader became unknown */
+        bool inflight_doomed;          /* the leader changed: close connections with writes */
+        bool reads_orphaned;           /* the leader changed: ReadIndex waits to ask again */
+        uint32_t reads_overtaken_max;  /* pipeline rule 2, from jute.maxbuffer */
+        uint64_t members_written_term; /* the term in which this server, leading, proposed
+                                        * writing the membership to the tree: once per term
+                                        * (it commits within the term or is lost with it) */
+        bool serving;                  /* caught up: clients are accepted (server.c) */
+        uint64_t ready_index;          /* applied must reach this before serving */
         /* cluster.c, members.c */
         bool clustered; /* server.N lines: Raft over the network */
         struct srv_members members;

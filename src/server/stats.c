@@ -295,6 +295,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_conn_requests_inflight_max", SRV_CONN_REQUESTS_INFLIGHT_MAX},
             {"synod_conn_output_bytes_soft_max", NET_CONN_OUTPUT_BYTES_SOFT_MAX},
             {"synod_conn_output_bytes_hard_max", NET_CONN_OUTPUT_BYTES_HARD_MAX},
+            {"synod_conn_reads_overtaken_max", srv->reads_overtaken_max},
             {"synod_watches_per_conn_max", WATCH_PER_CONN_MAX},
             {"synod_snap_count", srv->config.snap_count},
             {"synod_snap_size_limit_kb", srv->config.snap_size_limit_kb},

@@ -368,9 +368,9 @@ static int open_start(struct wal *wal)
         return SYN_OK;
 }
 
-#ifndef NDEBUG
+#ifdef SYNOD_PLANTS
 /*
- * PLANTED BUG, test builds only (NDEBUG unset), for the fault harness's
+ * PLANTED BUG, test builds only (SYNOD_PLANTS, CMake option), for the fault harness's
  * checker_catches_lost_write (tests/faults/test_plants.py). A server that acknowledged
  * records before fsyncing them loses the unsynced tail when the machine loses power; a
  * kill -9 keeps the page cache, so the harness cannot cause that loss itself. With

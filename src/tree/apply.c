@@ -16,6 +16,7 @@
 
 #include "base/assert.h"
 #include "base/err.h"
+#include "base/zk_path.h"
 #include "tree/tree_int.h"
 
 struct apply_ctx {
@@ -365,7 +366,7 @@ static int op_create(struct apply_ctx *c, const struct txn_op *op, int32_t idx)
         if (rc == ZOK)
                 rc = op_path(op, &path, &len);
         if (rc == ZOK)
-                rc = tree_path_validate(path, len, create_sequential(op->flags));
+                rc = zk_path_validate((const uint8_t *)path, len, create_sequential(op->flags));
         if (rc == ZOK && !data_ok(op->data))
                 rc = ZBADARGUMENTS;
         if (rc != ZOK)
@@ -414,7 +415,7 @@ static int lookup_versioned_node(const struct apply_ctx *c, const struct txn_op 
         if (rc == ZOK)
                 rc = op_path(op, path, len);
         if (rc == ZOK)
-                rc = tree_path_validate(*path, *len, false);
+                rc = zk_path_validate((const uint8_t *)*path, *len, false);
         if (rc != ZOK)
                 return rc;
         *out = tree_index_find(c->t, *path, *len);
@@ -434,7 +435,7 @@ static int op_delete(struct apply_ctx *c, const struct txn_op *op)
         if (rc == ZOK)
                 rc = op_path(op, &path, &len);
         if (rc == ZOK)
-                rc = tree_path_validate(path, len, false);
+                rc = zk_path_validate((const uint8_t *)path, len, false);
         if (rc == ZOK && is_system_path(path, len))
                 rc = ZBADARGUMENTS;
         if (rc != ZOK)
@@ -502,7 +503,7 @@ static int op_set_acl(struct apply_ctx *c, const struct txn_op *op, int32_t idx)
         if (rc == ZOK)
                 rc = op_path(op, &path, &len);
         if (rc == ZOK)
-                rc = tree_path_validate(path, len, false);
+                rc = zk_path_validate((const uint8_t *)path, len, false);
         if (rc != ZOK)
                 return rc;
         struct zk_acl *fixed;
@@ -724,9 +725,8 @@ static int reap_eligible(const struct tree_node *n, enum txn_reap_reason reason,
 static int apply_reap(struct apply_ctx *c)
 {
         const struct zk_bytes *p = &c->txn->reap.path;
-        int rc = p->len < 0 || p->data == NULL
-                     ? ZBADARGUMENTS
-                     : tree_path_validate((const char *)p->data, (size_t)p->len, false);
+        int rc = p->len < 0 || p->data == NULL ? ZBADARGUMENTS
+                                               : zk_path_validate(p->data, (size_t)p->len, false);
         struct tree_node *n = NULL;
         if (rc == ZOK) {
                 n = tree_index_find(c->t, (const char *)p->data, (size_t)p->len);

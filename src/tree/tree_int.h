@@ -121,10 +121,6 @@ struct tree_node *tree_index_find_child(const struct tree *t, const struct tree_
                                         const char *name, size_t len);
 
 /* ---- path.c ---- */
-/* ZOK or ZBADARGUMENTS (PathUtils.validatePath); sequential allows a trailing '/'. */
-int tree_path_validate(const char *p, size_t len, bool sequential);
-/* Validates a single name (a path component): ZOK or ZBADARGUMENTS. */
-int tree_name_validate(const char *p, size_t len);
 /* Length of the parent path of a valid non-root path ("/a" -> 1, "/a/b" -> 2). */
 size_t tree_parent_len(const char *p, size_t len);
 

@@ -26,6 +26,7 @@
 #include "base/assert.h"
 #include "base/crc32c.h"
 #include "base/err.h"
+#include "base/zk_path.h"
 #include "tree/tree_int.h"
 
 #define SNAP_MAGIC          "SYNSNAP"
@@ -426,7 +427,7 @@ static int check_node_rec(const struct tree *t, const struct snap_node_rec *rec,
         const struct tree_node *parent = nodes[rec->parent];
         if (tree_owner_is_ephemeral(parent->owner))
                 return SYN_ECORRUPT;
-        if (tree_name_validate((const char *)rec->name.data, (size_t)rec->name.len) != ZOK)
+        if (zk_name_validate(rec->name.data, (size_t)rec->name.len) != ZOK)
                 return SYN_ECORRUPT;
         uint64_t base = rec->parent == 0 ? 0 : path_len[rec->parent]; /* "/" adds nothing */
         if (base + 1 + (uint64_t)rec->name.len > ZK_PATH_BYTES_MAX)

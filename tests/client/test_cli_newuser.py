@@ -108,7 +108,7 @@ def test_values_from_stdin_and_files(cli, prefix, tmp_path):
     assert cli(["get", p]).stdout == "again\n"
 
 
-def test_create_refuses_to_drop_piped_data(cli, prefix):
+def test_create_refuses_to_drop_piped_data(cli, server, prefix):
     p = prefix + "/piped"
     r = cli(["create", p], input="data that would be lost")
     assert r.returncode == 2
@@ -118,6 +118,18 @@ def test_create_refuses_to_drop_piped_data(cli, prefix):
     # With nothing on stdin (/dev/null, as from cron or systemd): an empty node, as in zkCli.
     assert cli(["create", p]).returncode == 0
     assert cli(["get", p]).stdout == "\n"
+    # An idle pipe nobody writes to (ssh host synod create ..., a supervisor): no data to
+    # lose, so an empty node as well, at once rather than waiting for the pipe to close.
+    idle = p + "-idle-pipe"
+    read_end, write_end = os.pipe()
+    try:
+        r = subprocess.run([cli_path(), "--server", server.hosts, "create", idle],
+                           stdin=read_end, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert r.returncode == 0, r.stderr
+    assert cli(["get", idle]).stdout == "\n"
 
 
 def test_sizes_over_jute_maxbuffer_name_the_limit(cli, prefix, tmp_path):

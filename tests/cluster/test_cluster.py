@@ -272,6 +272,34 @@ def test_hung_leader_steps_down_and_never_answers_a_write_of_its_old_term(cluste
     assert back.get("/after")[0] == b"new term"
 
 
+@pytest.mark.synod_only(reason="a ZooKeeper follower that loses its leader closes every "
+                        "client connection; a synod follower keeps them and their waits")
+def test_sync_waiting_on_a_follower_is_answered_by_the_next_leader(cluster, clients):
+    leader = cluster.leader()
+    follower = next(i for i in cluster.ids() if i != leader)
+    host, port = cluster.host(follower).split(":")
+    raw = zkwire.RawClient(host, int(port), io_timeout_s=10.0)
+    raw.connect(timeout_ms=30000)
+    assert raw.create("/ri", b"before").err == 0
+    cluster.pause(leader)
+    try:
+        # The follower forwards the ReadIndex request to the stopped leader, which never
+        # answers it; Raft does not pass a follower's pending requests on to the next
+        # leader, so the server must ask again once it knows that leader. Had it not, the
+        # wait would expire (10 election timeouts) and the server would close this
+        # connection; the reply below would then be ConnectionClosed, not a timeout.
+        reply = raw.call(zkwire.OP_SYNC, zkwire.Writer().ustring("/ri").bytes(),
+                         timeout_s=60.0)
+        new_leader = cluster.wait_leader(exclude=leader)
+    finally:
+        cluster.resume(leader)
+    assert reply.err == 0, "sync answered %r" % (reply,)
+    assert raw.set_data("/ri", b"after").err == 0
+    raw.close()
+    print("sync on server.%d answered after server.%d took over from server.%d"
+          % (follower, new_leader, leader))
+
+
 def test_ephemerals_of_a_vanished_client_go_on_every_server_at_one_zxid(cluster, clients):
     ids = cluster.ids()
     host, port = cluster.host(ids[0]).split(":")

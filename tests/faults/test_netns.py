@@ -194,13 +194,18 @@ def test_destroy_removes_everything(net):
     assert not [n for n in netns.list_namespaces() if n.startswith(tag)]
 
 
-def test_namespaces_of_a_dead_harness_are_removed_at_start():
-    # A child makes its network and is killed -9: no atexit, no handler runs.
+def start_child_with_a_network():
+    """A python child that makes a 2-server network, says `up`, then sleeps."""
     here = os.path.dirname(os.path.abspath(__file__))
     code = ("import sys, time; sys.path.insert(0, %r); import netns; "
             "netns.Network(2, log=lambda m: None).create(); print('up', flush=True); "
             "time.sleep(60)" % here)
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def test_namespaces_of_a_dead_harness_are_removed_at_start():
+    # A child makes its network and is killed -9: no atexit, no handler runs.
+    child = start_child_with_a_network()
     try:
         assert child.stdout.readline().strip() == "up"
     finally:
@@ -213,11 +218,7 @@ def test_namespaces_of_a_dead_harness_are_removed_at_start():
 
 
 def test_sigterm_removes_the_namespaces():
-    here = os.path.dirname(os.path.abspath(__file__))
-    code = ("import sys, time; sys.path.insert(0, %r); import netns; "
-            "netns.Network(2, log=lambda m: None).create(); print('up', flush=True); "
-            "time.sleep(60)" % here)
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = start_child_with_a_network()
     assert child.stdout.readline().strip() == "up"
     child.terminate()
     assert child.wait(timeout=30) == 128 + 15

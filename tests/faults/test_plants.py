@@ -38,6 +38,10 @@ PLANT_DURATION_S = 10
 # The stale read and the second holder show without any fault; one short fault is kept so
 # the bug also meets a failover.
 PLANT_SHORT_DURATION_S = 4
+# A stale read needs a read to meet a lagging server while a write it misses is committed:
+# on a loaded machine one short run now and then has no such read (each run's seed and
+# timing differ), so the plant gets up to this many runs to show.
+STALE_READ_RUNS = 3
 # Records a planted start-up drops: more than the writes acknowledged in the last moments
 # before a kill, fewer than a run's whole log.
 LOSE_TAIL_RECORDS = 40
@@ -60,9 +64,12 @@ def run_harness(*args):
 
 
 def test_checker_catches_stale_read():
-    rc, anomalies, out = run_harness("--duration", str(PLANT_DURATION_S),
-                                     "--kinds", "partition-leader",
-                                     "--server-env", "SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1")
+    for _ in range(STALE_READ_RUNS):
+        rc, anomalies, out = run_harness("--duration", str(PLANT_DURATION_S),
+                                         "--kinds", "partition-leader",
+                                         "--server-env", "SYNOD_PLANT_SYNC_WITHOUT_READ_INDEX=1")
+        if anomalies > 0:
+            break
     assert rc == 1 and anomalies > 0
     # The planted stale sync shows in whichever reader met a lagging server first: a
     # register read (sync+get) the checker cannot linearize, or the ephemeral observer's

@@ -179,9 +179,11 @@ def test_pipelined_requests_answered_in_order(raw, prefix):
 
 # Gets of a large node that fill the connection's output past synod's 4 MiB backpressure
 # threshold (its reads are then held back), queued behind a setData and followed by
-# another, all sent in one write before any reply is read.
-HELD_BACK_VALUE_BYTES = 512 * 1024
-HELD_BACK_GETS = 40
+# another, all sent in one write before any reply is read. 130 gets of nearly 1 MiB are
+# more than the 64 MiB at which synod closes a connection that does not read: the
+# second setData must not be proposed past so many (the reads ahead of it would all
+# have to run, whatever the output, before its entry is applied).
+HELD_BACK_CASES = [(512 * 1024, 40), (1024 * 1024 - 1024, 130)]
 
 
 def _mntr_value(member, key):
@@ -192,18 +194,21 @@ def _mntr_value(member, key):
     raise AssertionError("mntr has no %s" % key)
 
 
-def test_held_back_reads_answer_before_a_later_write(server, raw, prefix, target):
+@pytest.mark.parametrize("value_bytes,gets", HELD_BACK_CASES,
+                         ids=["%dx%dKiB" % (g, v // 1024) for v, g in HELD_BACK_CASES])
+def test_held_back_reads_answer_before_a_later_write(server, raw, prefix, target, value_bytes,
+                                                     gets):
     """Reads queued ahead of a write answer with the state before it, even when the
     server held them back for a full output and proposed the write past them."""
     member = server.pick()
     c = raw(host=member.host, port=member.port)
     path = prefix + "/big"
-    big = b"a" * HELD_BACK_VALUE_BYTES
+    big = b"a" * value_bytes
     assert c.create(path, b"", op=zkwire.OP_CREATE).err == 0
     before = _mntr_value(member, "zk_synod_reads_before_apply") if target == "synod" else 0
     body = zkwire.Writer().ustring(path).buffer(big).int(-1).bytes()
     frames = [struct.pack(">ii", c.next_xid(), zkwire.OP_SET_DATA) + body]
-    for _ in range(HELD_BACK_GETS):
+    for _ in range(gets):
         body = zkwire.Writer().ustring(path).bool(False).bytes()
         frames.append(struct.pack(">ii", c.next_xid(), zkwire.OP_GET_DATA) + body)
     body = zkwire.Writer().ustring(path).buffer(b"b").int(-1).bytes()
@@ -215,7 +220,7 @@ def test_held_back_reads_answer_before_a_later_write(server, raw, prefix, target
     first = replies[0].xid
     assert [r.xid for r in replies] == list(range(first, first + len(frames)))
     assert all(r.err == 0 for r in replies)
-    for r in replies[1:HELD_BACK_GETS + 1]:
+    for r in replies[1:gets + 1]:
         data, stat = zkwire.decode_get_data(r.body)
         assert data == big and stat.version == 1
     data, stat = zkwire.decode_get_data(replies[-1].body)

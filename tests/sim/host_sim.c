@@ -678,6 +678,13 @@ static void sim_host_observe(void *ctx, const struct raft_update *u)
 
 /* ---- the host order: the server's, over the simulated disk and network ---- */
 
+static void sim_host_failed(void *ctx, int err, const char *what)
+{
+        struct sim_node *n = ctx;
+        sim_fail(n->cluster, "n%llu: the replica failed %s: %s", (unsigned long long)n->id, what,
+                 syn_strerror(err));
+}
+
 static const struct replica_ops sim_replica_ops = {
     .persist = sim_host_persist,
     .send = sim_host_send,
@@ -690,6 +697,7 @@ static const struct replica_ops sim_replica_ops = {
     .read_states = sim_host_read_states,
     .observe = sim_host_observe,
     .settled = NULL,
+    .failed = sim_host_failed,
 };
 
 /* Rounds of flushing at the end of a step: a flush's durable marks may step the

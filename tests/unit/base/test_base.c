@@ -8,10 +8,12 @@
 
 #include <cmocka.h>
 
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/crc32c.h"
 #include "base/err.h"
 #include "base/rand.h"
+#include "base/utf8.h"
 #include "base/zk_types.h"
 
 static void reader_stops_at_end_and_stays_failed(void **state)
@@ -115,6 +117,53 @@ static void rand_is_deterministic_and_bounded(void **state)
                 assert_true(seen[i] > 800); /* roughly uniform: expected 1000 each */
 }
 
+static void base64_pads_like_rfc4648(void **state)
+{
+        (void)state;
+        char out[16];
+        assert_int_equal(syn_base64_encode((const uint8_t *)"f", 1, out, sizeof out), 4);
+        assert_string_equal(out, "Zg==");
+        syn_base64_encode((const uint8_t *)"fo", 2, out, sizeof out);
+        assert_string_equal(out, "Zm8=");
+        syn_base64_encode((const uint8_t *)"foobar", 6, out, sizeof out);
+        assert_string_equal(out, "Zm9vYmFy");
+        assert_int_equal(syn_base64_size(6), 9);
+        assert_int_equal(syn_base64_encode((const uint8_t *)"foobar", 6, out, 8), 0);
+        assert_int_equal(syn_base64_encode((const uint8_t *)"", 0, out, 1), 0);
+        assert_string_equal(out, "");
+}
+
+/* Decodes s (n bytes) as one sequence: its length, and *cp. */
+static size_t utf8_one(const char *s, size_t n, uint32_t *cp)
+{
+        return syn_utf8_decode((const uint8_t *)s, n, cp);
+}
+
+static void utf8_is_strict(void **state)
+{
+        (void)state;
+        uint32_t cp = 0;
+        assert_int_equal(utf8_one("A", 1, &cp), 1);
+        assert_int_equal(cp, 0x41);
+        assert_int_equal(utf8_one("\xc3\xa9", 2, &cp), 2);
+        assert_int_equal(cp, 0xe9);
+        assert_int_equal(utf8_one("\xe2\x82\xac", 3, &cp), 3);
+        assert_int_equal(cp, 0x20ac);
+        assert_int_equal(utf8_one("\xf0\x9f\x98\x80", 4, &cp), 4);
+        assert_int_equal(cp, 0x1f600);
+        assert_int_equal(utf8_one("\xf4\x8f\xbf\xbf", 4, &cp), 4);
+        assert_int_equal(cp, 0x10ffff);
+        assert_int_equal(utf8_one("\x80", 1, &cp), 0);             /* stray continuation */
+        assert_int_equal(utf8_one("\xc0\x80", 2, &cp), 0);         /* overlong NUL */
+        assert_int_equal(utf8_one("\xe0\x80\xaf", 3, &cp), 0);     /* overlong '/' */
+        assert_int_equal(utf8_one("\xf0\x8f\xbf\xbf", 4, &cp), 0); /* overlong */
+        assert_int_equal(utf8_one("\xed\xa0\x80", 3, &cp), 0);     /* a surrogate */
+        assert_int_equal(utf8_one("\xf4\x90\x80\x80", 4, &cp), 0); /* past U+10FFFF */
+        assert_int_equal(utf8_one("\xf5\x80\x80\x80", 4, &cp), 0);
+        assert_int_equal(utf8_one("\xe2\x82", 2, &cp), 0);     /* cut short */
+        assert_int_equal(utf8_one("\xe2\x41\xac", 3, &cp), 0); /* not a continuation */
+}
+
 static void error_tables_name_every_code(void **state)
 {
         (void)state;
@@ -135,6 +184,8 @@ int main(void)
             cmocka_unit_test(crc32c_known_vectors),
             cmocka_unit_test(rand_is_deterministic_and_bounded),
             cmocka_unit_test(error_tables_name_every_code),
+            cmocka_unit_test(base64_pads_like_rfc4648),
+            cmocka_unit_test(utf8_is_strict),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

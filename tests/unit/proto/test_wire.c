@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/limits.h"
+#include "base/zk_path.h"
 #include "proto/frame.h"
 #include "proto/jute.h"
 #include "proto/zk_records.h"
@@ -222,7 +223,7 @@ static void frame_writer_patches_and_rolls_back(void **state)
 
 static int validate(const char *p, bool seq)
 {
-        return zk_path_validate((const uint8_t *)p, (int32_t)strlen(p), seq);
+        return zk_path_validate((const uint8_t *)p, strlen(p), seq);
 }
 
 static void path_validation_cases(void **state)
@@ -280,7 +281,8 @@ static void path_validation_cases(void **state)
         /* An embedded NUL. */
         assert_int_equal(zk_path_validate((const uint8_t *)"/a\0b", 4, false), ZBADARGUMENTS);
         /* Null, and longer than the limit. */
-        assert_int_equal(zk_path_validate(NULL, -1, false), ZBADARGUMENTS);
+        assert_int_equal(zk_path_validate(NULL, (size_t)-1, false),
+                         ZBADARGUMENTS); /* a null string */
         uint8_t *longp = malloc(ZK_PATH_BYTES_MAX + 1);
         memset(longp, 'a', ZK_PATH_BYTES_MAX + 1);
         longp[0] = '/';
