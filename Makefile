@@ -8,7 +8,7 @@ TBUILD := build-test
 SYNOD := $(BUILD)/src/server/synod
 
 .PHONY: all deps build build-test run cluster cluster-stop cluster-clean test test-reference unit bench \
-	bench-cluster etcd-loadgen sim fuzz faults format check-format clean examples example-chat \
+	bench-cluster etcd-loadgen sim fuzz faults hostile format check-format clean examples example-chat \
 	example-booking examples-stop install uninstall deb
 
 all: build
@@ -95,6 +95,12 @@ etcd-loadgen: deps
 # `anomalies: N` and fails when N > 0. SEED=n replays a schedule; FAULTSFLAGS adds options.
 faults: deps build
 	/usr/bin/python3 tests/faults/run_faults.py --bin $(SYNOD) --duration $(or $(DURATION),120) $(if $(SEED),--seed $(SEED)) $(FAULTSFLAGS)
+
+# Hostile and careless clients (tests/hostile, docs/testing.md): every scenario with the full
+# counts against the release build and against ZooKeeper 3.8, then a table of the good
+# client's latency and the servers' RSS. HOSTILEFLAGS adds options (--only SCENARIO).
+hostile: deps build
+	/usr/bin/python3 tests/hostile/run_hostile.py --bin $(SYNOD) --zookeeper $(HOSTILEFLAGS)
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries, libsynod (shared, static,
 # header, pkg-config), man pages, bash completion, the systemd unit, its sysusers entry

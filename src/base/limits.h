@@ -199,8 +199,38 @@
 #define NET_LISTEN_BACKLOG 511
 /* Longest accepted host name / address string in the config, bytes. */
 #define NET_ADDRESS_BYTES_MAX 256
-/* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients). */
+/* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients): a
+ * longer listing is cut at a line end and ends with FOURLW_TRUNCATED_MARKER. */
 #define NET_FOURLW_OUTPUT_BYTES_MAX (4 * 1024 * 1024)
+/* Room kept under NET_FOURLW_OUTPUT_BYTES_MAX for the truncation marker line, bytes. */
+#define NET_FOURLW_MARKER_BYTES 128
+/*
+ * Server-wide budget for what clients make the server hold, bytes: unsent output,
+ * input buffers and queued request copies of every client connection (Redis's
+ * maxmemory-clients). Per-connection caps alone let 100 clients that pipeline large
+ * reads and never read the replies pin 100 x ~7.5 MB. Above 3/4 of it the connections
+ * using more than NET_CONN_SMALL_BYTES are not read from; above it the largest are
+ * closed, those whose output stopped draining first, until the total is under it
+ * again. Tunable as clientMemoryLimitInMb.
+ */
+#define NET_CLIENT_MEMORY_MB_DEFAULT 256
+#define NET_CLIENT_MEMORY_MB_MIN     16
+#define NET_CLIENT_MEMORY_MB_MAX     (1024 * 1024)
+/* A connection holding no more than this is never paused or closed by the budget above:
+ * a well-behaved client's drained output and one read chunk of input stay under it. */
+#define NET_CONN_SMALL_BYTES (256 * 1024)
+/* Output pending this long without a byte written marks a client that does not read its
+ * replies: the budget closes such connections before any that still drain, ms. */
+#define NET_CONN_OUTPUT_STUCK_MS 500
+/* How much the clients' memory must have shrunk since the last malloc_trim before the
+ * server gives freed heap pages back to the system again, bytes (and at most once per
+ * SRV_MALLOC_TRIM_INTERVAL_MS): buffers of a few MB come from the heap, and glibc keeps
+ * freed heap memory resident otherwise. */
+#define SRV_MALLOC_TRIM_BYTES       (16 * 1024 * 1024)
+#define SRV_MALLOC_TRIM_INTERVAL_MS 1000
+/* Likewise once the tree has this many nodes fewer than at its largest since the last
+ * trim (an expired session's ephemerals, a deleted subtree), nodes. */
+#define SRV_MALLOC_TRIM_NODES 65536
 
 /* ---- admin server (src/admin; docs/operations.md "Admin server") ---- */
 
@@ -500,6 +530,11 @@ _Static_assert(RAFT_ENTRY_BYTES_MAX <= WAL_ENTRY_BYTES_MAX,
                "every Raft entry fits in a WAL record");
 _Static_assert(NET_CONN_OUTPUT_BYTES_SOFT_MAX < NET_CONN_OUTPUT_BYTES_HARD_MAX,
                "backpressure must start before the connection is dropped");
+_Static_assert(NET_CONN_OUTPUT_BYTES_HARD_MAX < NET_CLIENT_MEMORY_MB_DEFAULT * 1024ll * 1024,
+               "one connection at its own cap fits in the default budget");
+_Static_assert(NET_CONN_SMALL_BYTES < NET_CONN_OUTPUT_BYTES_SOFT_MAX,
+               "a connection the budget spares is below the per-connection backpressure");
+_Static_assert(NET_FOURLW_MARKER_BYTES < NET_FOURLW_OUTPUT_BYTES_MAX, "room for the marker");
 _Static_assert(ZK_FRAME_BYTES_MAX < NET_CONN_OUTPUT_BYTES_SOFT_MAX,
                "one maximal reply must fit under the backpressure threshold");
 _Static_assert(SRV_CONN_AUTH_IDS_MAX <= TXN_AUTH_IDS_MAX,

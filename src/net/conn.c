@@ -15,6 +15,10 @@
  * out when it completes. Output above the soft limit pauses reading; at the hard
  * limit the connection is closed. Idle buffers above NET_CONN_BUFFER_KEEP_BYTES
  * are freed.
+ *
+ * Budget: every change of a connection's buffers goes through recharge(), which keeps
+ * net.client_bytes equal to the sum of what each open connection holds, so the
+ * budget checks (net.h) cost O(1) per frame; only closing over the budget scans.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,18 +33,66 @@ void net_conn_accept(struct net *net);
 void net_conn_flush_all(struct net *net);
 void net_conn_deliver_pending(struct net *net);
 void net_conn_close_all(struct net *net);
+void net_conn_enforce_budget(struct net *net);
 
 struct conn_write {
         uv_write_t req;
         struct net_conn *conn;
         uint8_t *data; /* owned; freed when the write completes */
         size_t len;
+        size_t held; /* bytes of data, the part the socket took at once included */
 };
 
 static void update_reading(struct net_conn *conn);
 static void process_input(struct net_conn *conn);
 static void queue_pending_input(struct net_conn *conn);
 static void mark_dirty(struct net_conn *conn);
+
+/* Brings conn's charge in net.client_bytes up to date; a closed connection holds nothing. */
+static void recharge(struct net_conn *conn)
+{
+        struct net *net = conn->net;
+        size_t output = net_conn_output_bytes(conn);
+        size_t now_bytes = 0;
+        if (!uv_is_closing((uv_handle_t *)&conn->tcp))
+                now_bytes =
+                    conn->in.cap + conn->out.cap + conn->out_inflight_held + conn->queued_bytes;
+        SYN_ASSERT(net->client_bytes >= conn->charged);
+        net->client_bytes = net->client_bytes - conn->charged + now_bytes;
+        conn->charged = now_bytes;
+        if (output == 0)
+                conn->output_since_ms = 0;
+        else if (conn->output_since_ms == 0)
+                conn->output_since_ms = uv_now(&net->loop);
+}
+
+static void set_budget_paused(struct net_conn *conn, bool paused)
+{
+        struct net *net = conn->net;
+        if (conn->budget_paused == paused)
+                return;
+        conn->budget_paused = paused;
+        if (paused) {
+                net->budget_paused_count++;
+                net->budget_pauses++;
+        } else {
+                SYN_ASSERT(net->budget_paused_count > 0);
+                net->budget_paused_count--;
+        }
+}
+
+/* Whether conn may not take more work: the clients hold over 3/4 of the budget and this
+ * one more than a well-behaved client does. Marks it paused (resumed by the budget pass
+ * or when its own use falls back). */
+static bool budget_blocks(struct net_conn *conn)
+{
+        struct net *net = conn->net;
+        if (conn->charged <= NET_CONN_SMALL_BYTES ||
+            net->client_bytes <= net->options.client_memory_max / 4 * 3)
+                return false;
+        set_budget_paused(conn, true);
+        return true;
+}
 
 static void on_handle_closed(uv_handle_t *handle)
 {
@@ -89,7 +141,9 @@ static void conn_finish(struct net_conn *conn)
         list_remove_all(net, conn);
         SYN_ASSERT(net->conn_count > 0);
         net->conn_count--;
+        set_budget_paused(conn, false);
         uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
+        recharge(conn); /* closing: its charge drops to 0 */
 }
 
 static void conn_notify_close(struct net_conn *conn)
@@ -134,6 +188,10 @@ static void after_output_drained(struct net_conn *conn)
                 conn_finish(conn);
                 return;
         }
+        conn->output_since_ms = 0; /* written to: the client reads */
+        recharge(conn);
+        if (conn->budget_paused && conn->charged <= NET_CONN_SMALL_BYTES)
+                set_budget_paused(conn, false);
         update_reading(conn);
         queue_pending_input(conn); /* frames held back by backpressure */
         if (conn->out.len > 0)
@@ -145,7 +203,9 @@ static void on_write_done(uv_write_t *req, int status)
         struct conn_write *w = (struct conn_write *)req;
         struct net_conn *conn = w->conn;
         SYN_ASSERT(conn->out_inflight_bytes >= w->len);
+        SYN_ASSERT(conn->out_inflight_held >= w->held);
         conn->out_inflight_bytes -= w->len;
+        conn->out_inflight_held -= w->held;
         if (status == 0) {
                 conn->bytes_sent += w->len;
                 conn->net->bytes_sent += w->len;
@@ -192,12 +252,16 @@ static bool write_rest(struct net_conn *conn, size_t skip)
         w->conn = conn;
         w->data = syn_writer_take(&conn->out, &total);
         w->len = total - skip;
+        w->held = total;
         syn_writer_init(&conn->out, NET_CONN_OUTPUT_BYTES_HARD_MAX);
         conn->out_inflight_bytes += w->len;
+        conn->out_inflight_held += w->held;
+        recharge(conn);
         uv_buf_t buf = uv_buf_init((char *)w->data + skip, (unsigned)w->len);
         int rc = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_write_done);
         if (rc != 0) {
                 conn->out_inflight_bytes -= w->len;
+                conn->out_inflight_held -= w->held;
                 free(w->data);
                 free(w);
                 SYN_DEBUG("write to %s:%d failed: %s", conn->ip, conn->port, uv_strerror(rc));
@@ -235,6 +299,7 @@ static void conn_write(struct net_conn *conn)
         } else {
                 conn->out.len = 0;
                 trim_buffer(&conn->out);
+                recharge(conn);
         }
         if (sent > 0)
                 after_output_drained(conn);
@@ -287,6 +352,7 @@ static int check_output(struct net_conn *conn)
                 mark_dirty(conn);
                 return SYN_ELIMIT;
         }
+        recharge(conn);
         mark_dirty(conn);
         update_reading(conn);
         return 0;
@@ -341,6 +407,7 @@ static bool deliver_one(struct net_conn *conn)
                 return false;
         case ZK_FRAME_FOURLW:
                 conn->got_first_bytes = true;
+                conn->fourlw = true;
                 conn->in.len = 0;
                 conn->in_start = 0;
                 net->options.callbacks.on_fourlw(net->options.arg, conn, frame.word);
@@ -383,7 +450,8 @@ static void process_input(struct net_conn *conn)
 {
         /* Bounded: every pass consumes one frame of the finite input buffer. */
         while (!conn->closing && !conn->close_pending && !conn->read_paused_by_user &&
-               net_conn_output_bytes(conn) <= NET_CONN_OUTPUT_BYTES_SOFT_MAX) {
+               net_conn_output_bytes(conn) <= NET_CONN_OUTPUT_BYTES_SOFT_MAX &&
+               !budget_blocks(conn)) {
                 if (!deliver_one(conn))
                         break;
         }
@@ -409,9 +477,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
                 protocol_error(conn, "input buffer over the frame limit", (uint32_t)nread);
                 return;
         }
+        recharge(conn);
         process_input(conn);
         if (!conn->closing) {
                 trim_buffer(&conn->in);
+                recharge(conn);
                 update_reading(conn);
         }
 }
@@ -422,7 +492,7 @@ static void update_reading(struct net_conn *conn)
         if (conn->closing)
                 return;
         bool backpressure = net_conn_output_bytes(conn) > NET_CONN_OUTPUT_BYTES_SOFT_MAX;
-        bool want = !conn->read_paused_by_user && !backpressure;
+        bool want = !conn->read_paused_by_user && !backpressure && !conn->budget_paused;
         if (want && !conn->reading) {
                 uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, on_read);
                 conn->reading = true;
@@ -438,7 +508,7 @@ static void update_reading(struct net_conn *conn)
  * prepare hook delivers them (never from here: the caller may be the server). */
 static void queue_pending_input(struct net_conn *conn)
 {
-        if (conn->in_pending || conn->closing || conn->read_paused_by_user ||
+        if (conn->in_pending || conn->closing || conn->read_paused_by_user || conn->budget_paused ||
             net_conn_output_bytes(conn) > NET_CONN_OUTPUT_BYTES_SOFT_MAX || !frame_buffered(conn))
                 return;
         conn->in_pending = true;
@@ -516,4 +586,83 @@ void net_conn_close_all(struct net *net)
         /* Bounded by the number of connections: each close removes one from the list. */
         while (net->all != NULL)
                 net_conn_close(net->all, false);
+}
+
+void net_conn_set_queued(struct net_conn *conn, size_t bytes)
+{
+        conn->queued_bytes = bytes;
+        recharge(conn);
+}
+
+size_t net_fourlw_unsent(const struct net *net, const char *ip, bool *same_ip)
+{
+        size_t total = 0;
+        *same_ip = false;
+        /* Bounded by the number of connections; words are rare admin requests. */
+        for (const struct net_conn *c = net->all; c != NULL; c = c->all_next) {
+                size_t unsent = net_conn_output_bytes(c);
+                if (!c->fourlw || unsent == 0)
+                        continue;
+                total += unsent;
+                if (strcmp(c->ip, ip) == 0)
+                        *same_ip = true;
+        }
+        return total;
+}
+
+/* Closing order over the budget: clients that stopped reading their replies, then the
+ * largest. */
+static bool evict_before(const struct net_conn *a, const struct net_conn *b, uint64_t now)
+{
+        bool a_stuck =
+            a->output_since_ms != 0 && now - a->output_since_ms >= NET_CONN_OUTPUT_STUCK_MS;
+        bool b_stuck =
+            b->output_since_ms != 0 && now - b->output_since_ms >= NET_CONN_OUTPUT_STUCK_MS;
+        if (a_stuck != b_stuck)
+                return a_stuck;
+        return a->charged > b->charged;
+}
+
+static struct net_conn *eviction_victim(struct net *net)
+{
+        uint64_t now = uv_now(&net->loop);
+        struct net_conn *victim = NULL;
+        /* Bounded by the number of connections. */
+        for (struct net_conn *c = net->all; c != NULL; c = c->all_next) {
+                if (c->charged <= NET_CONN_SMALL_BYTES || uv_is_closing((uv_handle_t *)&c->tcp))
+                        continue;
+                if (victim == NULL || evict_before(c, victim, now))
+                        victim = c;
+        }
+        return victim;
+}
+
+/* The prepare hook's budget pass, after the iteration's writes: closes connections while
+ * the clients hold more than the budget, and lets the paused ones read again once they
+ * hold less than half of it. */
+void net_conn_enforce_budget(struct net *net)
+{
+        uint64_t max = net->options.client_memory_max;
+        /* Bounded: every pass closes one connection, which drops its charge to 0. */
+        while (net->client_bytes > max) {
+                struct net_conn *victim = eviction_victim(net);
+                if (victim == NULL)
+                        break; /* only small connections left: the budget spares them */
+                SYN_WARN("closing %s:%d: clients hold %llu bytes, over clientMemoryLimitInMb; "
+                         "it holds %zu%s",
+                         victim->ip, victim->port, (unsigned long long)net->client_bytes,
+                         victim->charged, victim->output_since_ms != 0 ? " (output not read)" : "");
+                net->budget_evictions++;
+                net_conn_close(victim, false);
+        }
+        if (net->budget_paused_count == 0 || net->client_bytes > max / 2)
+                return;
+        /* Bounded by the number of connections. */
+        for (struct net_conn *c = net->all; c != NULL; c = c->all_next) {
+                if (!c->budget_paused)
+                        continue;
+                set_budget_paused(c, false);
+                update_reading(c);
+                queue_pending_input(c);
+        }
 }

@@ -5,8 +5,9 @@
  * Order inside the prepare hook, every iteration:
  *   1. deliver frames buffered on connections whose reading was resumed;
  *   2. the server's before_sleep (persist → send → apply → reply, see server/host.c);
- *   3. one write per connection with everything queued for it, then the flush hooks
- *      (net_hook_add: peer links write what was queued for them the same way).
+ *   3. one write per connection with everything queued for it, then the clients'
+ *      memory budget (net.h), then the flush hooks (net_hook_add: peer links write
+ *      what was queued for them the same way).
  * If step 1 or 2 left work (more buffered frames), an idle handle keeps the next
  * poll from blocking. This file is the only reader of the clock in synod.
  */
@@ -25,6 +26,7 @@ void net_conn_accept(struct net *net);
 void net_conn_flush_all(struct net *net);
 void net_conn_deliver_pending(struct net *net);
 void net_conn_close_all(struct net *net);
+void net_conn_enforce_budget(struct net *net);
 
 static const int net_signal_numbers[3] = {SIGINT, SIGTERM, SIGCHLD};
 
@@ -65,6 +67,7 @@ static void on_prepare(uv_prepare_t *prepare)
         if (net->options.callbacks.before_sleep)
                 net->options.callbacks.before_sleep(net->options.arg);
         net_conn_flush_all(net);
+        net_conn_enforce_budget(net);
         /* Bounded by the hooks registered (one per peer-link set). */
         for (struct net_hook *h = net->flush_hooks; h != NULL; h = h->next)
                 h->fn(h->arg);
@@ -116,6 +119,7 @@ int net_init(struct net *net, const struct net_options *options)
 {
         SYN_ASSERT(options->frame_bytes_max > 0);
         SYN_ASSERT(options->tick_ms > 0);
+        SYN_ASSERT(options->client_memory_max > 0);
         memset(net, 0, sizeof *net);
         net->options = *options;
         if (uv_loop_init(&net->loop) != 0)

@@ -18,6 +18,15 @@
  * NET_CONN_OUTPUT_BYTES_HARD_MAX it is closed. A frame with a negative or too
  * large length closes the connection with one log line.
  *
+ * Across connections, what clients make the server hold (output buffers and writes
+ * in flight, input buffers, and the request copies the server queues, reported with
+ * net_conn_set_queued) is charged to one budget, client_memory_max (Redis's
+ * maxmemory-clients): above 3/4 of it no connection holding more than
+ * NET_CONN_SMALL_BYTES is read from; above it, at the end of the iteration, the
+ * connections holding the most are closed (those whose output stopped draining for
+ * NET_CONN_OUTPUT_STUCK_MS first) until the total is back under it. A connection
+ * holding NET_CONN_SMALL_BYTES or less is never paused or closed by the budget.
+ *
  * ZooKeeper's four-letter words share the client port: if the first four bytes
  * of a connection are four ASCII letters (as a length that would be far
  * over any frame limit), they are handed to on_fourlw instead.
@@ -63,6 +72,7 @@ struct net_options {
         int port;            /* 0 = pick a free port (see net_port) */
         uint32_t frame_bytes_max;
         uint32_t tick_ms;
+        uint64_t client_memory_max; /* the budget above, bytes (> 0) */
         struct net_callbacks callbacks;
         void *arg;
 };
@@ -78,14 +88,20 @@ struct net_conn {
         size_t in_start; /* in.data[0, in_start) is delivered; 0 outside frame delivery */
         struct syn_writer out;     /* queued, not yet handed to uv_write */
         size_t out_inflight_bytes; /* handed to uv_write, not yet completed */
+        size_t out_inflight_held;  /* the buffers of those writes, sent parts included */
         bool got_first_bytes;      /* the 4lw check has been done */
         bool reading;              /* uv_read_start is in effect */
         bool read_paused_by_user;  /* net_conn_pause_reading(conn, true) */
         bool close_after_flush;
-        bool close_pending; /* over the hard output limit: closed by the next flush */
-        bool closing;       /* uv_close called or about to be; no more callbacks but on_close */
-        bool dirty;         /* on net.dirty: has output to write this iteration */
-        bool in_pending;    /* on net.pending_input: buffered frames to deliver */
+        bool close_pending;  /* over the hard output limit: closed by the next flush */
+        bool closing;        /* uv_close called or about to be; no more callbacks but on_close */
+        bool dirty;          /* on net.dirty: has output to write this iteration */
+        bool in_pending;     /* on net.pending_input: buffered frames to deliver */
+        bool budget_paused;  /* not read while the clients' memory is over the budget */
+        bool fourlw;         /* answers a four-letter word */
+        size_t queued_bytes; /* the server's request copies (net_conn_set_queued) */
+        size_t charged;      /* what this connection counts in net.client_bytes */
+        uint64_t output_since_ms; /* output pending and nothing written since then; 0: none */
         uint64_t bytes_received;
         uint64_t bytes_sent;
         struct net_conn *dirty_next;
@@ -127,6 +143,10 @@ struct net {
         uint64_t bytes_sent;
         uint64_t protocol_errors;
         uint64_t backpressure_pauses;
+        uint64_t client_bytes;        /* sum of every connection's charge (the budget's total) */
+        uint32_t budget_paused_count; /* connections with budget_paused set */
+        uint64_t budget_pauses;       /* times a connection was paused by the budget */
+        uint64_t budget_evictions;    /* connections closed by the budget */
 };
 
 /*
@@ -189,5 +209,12 @@ void net_conn_close(struct net_conn *conn, bool flush);
 
 /* Bytes queued or in flight on the connection. */
 size_t net_conn_output_bytes(const struct net_conn *conn);
+
+/* The server holds `bytes` of queued requests for this connection: charged to the budget. */
+void net_conn_set_queued(struct net_conn *conn, size_t bytes);
+
+/* Bytes not yet written of the four-letter-word answers still being sent, over every
+ * connection; *same_ip tells whether one of them goes to `ip`. */
+size_t net_fourlw_unsent(const struct net *net, const char *ip, bool *same_ip);
 
 #endif

@@ -154,6 +154,25 @@ int fourlw_write_not_allowed(struct syn_writer *w, enum fourlw_cmd cmd)
         return writer_status(w);
 }
 
+bool fourlw_is_listing(enum fourlw_cmd cmd)
+{
+        return cmd == FOURLW_STAT || cmd == FOURLW_CONS || cmd == FOURLW_WCHC ||
+               cmd == FOURLW_WCHP || cmd == FOURLW_DUMP;
+}
+
+int fourlw_write_busy(struct syn_writer *w, enum fourlw_cmd cmd)
+{
+        putf(w, "synod: %s not run: earlier answers are still being sent; retry later\n",
+             fourlw_name(cmd));
+        return writer_status(w);
+}
+
+int fourlw_write_truncated(struct syn_writer *w, size_t limit)
+{
+        putf(w, "synod: answer truncated at %zu bytes\n", limit);
+        return writer_status(w);
+}
+
 /* ---- numbers and dates the Java way ---- */
 
 /* Splits v (finite, non-zero) into its shortest round-trip digits and decimal exponent. */
@@ -332,7 +351,7 @@ int fourlw_write_srvr(struct syn_writer *w, const struct fourlw_server *s, bool 
                 put(w, "READ-ONLY mode; serving only read-only clients\n");
         if (with_clients) {
                 put(w, "Clients:\n");
-                for (size_t i = 0; i < s->conn_count; i++)
+                for (size_t i = 0; i < s->conn_count && !w->failed; i++)
                         conn_line(w, &s->conns[i], true);
                 put(w, "\n");
         }
@@ -352,7 +371,7 @@ int fourlw_write_srvr(struct syn_writer *w, const struct fourlw_server *s, bool 
 
 int fourlw_write_cons(struct syn_writer *w, const struct fourlw_server *s)
 {
-        for (size_t i = 0; i < s->conn_count; i++)
+        for (size_t i = 0; i < s->conn_count && !w->failed; i++)
                 conn_line(w, &s->conns[i], false);
         put(w, "\n");
         return writer_status(w);
@@ -527,7 +546,7 @@ static bool same_path(const struct fourlw_watch_pair *a, const struct fourlw_wat
 
 int fourlw_write_wchc(struct syn_writer *w, const struct fourlw_watch_pair *pairs, size_t count)
 {
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; i < count && !w->failed; i++) {
                 if (i == 0 || pairs[i].session_id != pairs[i - 1].session_id)
                         putf(w, "0x%" PRIx64 "\n", pairs[i].session_id);
                 put(w, "\t");
@@ -540,7 +559,7 @@ int fourlw_write_wchc(struct syn_writer *w, const struct fourlw_watch_pair *pair
 
 int fourlw_write_wchp(struct syn_writer *w, const struct fourlw_watch_pair *pairs, size_t count)
 {
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; i < count && !w->failed; i++) {
                 if (i == 0 || !same_path(&pairs[i], &pairs[i - 1])) {
                         syn_write_bytes(w, pairs[i].path, pairs[i].path_len);
                         put(w, "\n");
@@ -566,10 +585,10 @@ static void dump_sessions(struct syn_writer *w, const struct fourlw_dump *d)
         for (size_t i = 0; i < d->session_bucket_count; i++)
                 total += d->session_buckets[i].count;
         putf(w, "Session Sets (%zu)/(%zu):\n", d->session_bucket_count, total);
-        for (size_t i = 0; i < d->session_bucket_count; i++) {
+        for (size_t i = 0; i < d->session_bucket_count && !w->failed; i++) {
                 const struct fourlw_session_bucket *b = &d->session_buckets[i];
                 bucket_header(w, b->count, b->expire_at_ms);
-                for (size_t j = 0; j < b->count; j++)
+                for (size_t j = 0; j < b->count && !w->failed; j++)
                         putf(w, "\t0x%" PRIx64 "\n", b->session_ids[j]);
         }
 }
@@ -580,10 +599,10 @@ static void dump_connections(struct syn_writer *w, const struct fourlw_dump *d)
         for (size_t i = 0; i < d->conn_bucket_count; i++)
                 total += d->conn_buckets[i].count;
         putf(w, "Connections Sets (%zu)/(%zu):\n", d->conn_bucket_count, total);
-        for (size_t i = 0; i < d->conn_bucket_count; i++) {
+        for (size_t i = 0; i < d->conn_bucket_count && !w->failed; i++) {
                 const struct fourlw_conn_bucket *b = &d->conn_buckets[i];
                 bucket_header(w, b->count, b->expire_at_ms);
-                for (size_t j = 0; j < b->count; j++)
+                for (size_t j = 0; j < b->count && !w->failed; j++)
                         putf(w, "\tip: /%s sessionId: 0x%" PRIx64 "\n", or_na(b->conns[j].remote),
                              b->conns[j].session_id);
         }
@@ -595,10 +614,10 @@ int fourlw_write_dump(struct syn_writer *w, const struct fourlw_dump *d)
         dump_sessions(w, d);
         put(w, "ephemeral nodes dump:\n");
         putf(w, "Sessions with Ephemerals (%zu):\n", d->ephemerals_count);
-        for (size_t i = 0; i < d->ephemerals_count; i++) {
+        for (size_t i = 0; i < d->ephemerals_count && !w->failed; i++) {
                 const struct fourlw_ephemerals *e = &d->ephemerals[i];
                 putf(w, "0x%" PRIx64 ":\n", e->session_id);
-                for (size_t j = 0; j < e->count; j++)
+                for (size_t j = 0; j < e->count && !w->failed; j++)
                         putf(w, "\t%s\n", e->paths[j]);
         }
         put(w, "Connections dump:\n");

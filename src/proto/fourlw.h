@@ -21,7 +21,8 @@
  * Every input pointer is borrowed for the duration of the call only. Every
  * writing function appends to a struct syn_writer (base/buf.h) and returns
  * SYN_OK, or SYN_ETOOBIG if the writer failed (its cap was reached or memory
- * ran out; the writer is then in its sticky failed state).
+ * ran out; the writer is then in its sticky failed state). A listing stops at
+ * the first failed write, so a cap bounds the work as well as the bytes.
  */
 #ifndef SYN_PROTO_FOURLW_H
 #define SYN_PROTO_FOURLW_H
@@ -88,6 +89,17 @@ bool fourlw_allowed(const struct fourlw_whitelist *wl, enum fourlw_cmd cmd);
 
 /* "<cmd> is not executed because it is not in the whitelist.\n" */
 int fourlw_write_not_allowed(struct syn_writer *w, enum fourlw_cmd cmd);
+
+/*
+ * Whether the answer to cmd grows with the server's state (stat, cons, wchc, wchp,
+ * dump): such words are cut at the server's answer limit and not run while earlier
+ * answers are still being sent (synod's own rules; ZooKeeper has neither).
+ */
+bool fourlw_is_listing(enum fourlw_cmd cmd);
+/* synod's refusal of a listing word while earlier answers are unsent (one line). */
+int fourlw_write_busy(struct syn_writer *w, enum fourlw_cmd cmd);
+/* The line that ends an answer cut at `limit` bytes (the writer must have room for it). */
+int fourlw_write_truncated(struct syn_writer *w, size_t limit);
 
 /* ---- inputs ---- */
 

@@ -92,6 +92,8 @@ static const struct config_row config_rows[] = {
     ROW_INT("maxClientCnxns", max_client_cnxns, 0, SRV_CLIENT_CNXNS_PER_IP_MAX,
             SRV_CLIENT_CNXNS_PER_IP_DEFAULT),
     ROW_INT("jute.maxbuffer", jute_max_buffer, 1024, ZK_FRAME_BYTES_MAX, ZK_FRAME_BYTES_MAX),
+    ROW_INT("clientMemoryLimitInMb", client_memory_limit_mb, NET_CLIENT_MEMORY_MB_MIN,
+            NET_CLIENT_MEMORY_MB_MAX, NET_CLIENT_MEMORY_MB_DEFAULT),
     ROW_INT("autopurge.snapRetainCount", snap_retain_count, SRV_SNAP_RETAIN_COUNT_MIN,
             SRV_SNAP_RETAIN_COUNT_MAX, SRV_SNAP_RETAIN_COUNT_DEFAULT),
     ROW_INT("autopurge.purgeInterval", purge_interval_hours, 0, SRV_PURGE_INTERVAL_HOURS_MAX, 0),

@@ -45,6 +45,7 @@ struct srv_config {
         int64_t max_session_timeout_ms; /* -1 until resolved: then 20 * tickTime */
         int64_t max_client_cnxns;       /* per IP address; 0 = unlimited */
         int64_t jute_max_buffer;        /* largest client frame, bytes */
+        int64_t client_memory_limit_mb; /* what all clients may make us hold (net.h) */
         int64_t snap_retain_count;
         int64_t purge_interval_hours;
         char fourlw_whitelist[SRV_CONFIG_STRING_BYTES_MAX];

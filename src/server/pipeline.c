@@ -235,6 +235,7 @@ void pipeline_pump(struct srv *srv, struct srv_conn *conn)
         }
         if (conn->net == NULL)
                 return;
+        net_conn_set_queued(conn->net, conn->queue.bytes); /* charged to the clients' budget */
         if (conn->state == SRV_CONN_CONNECTING) {
                 pipeline_set_stalled(srv, conn, busy); /* reading is paused until the session */
                 return;

@@ -351,6 +351,16 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_admin_refused", (int64_t)srv->stats.admin_refused},
             {"synod_admin_connections_max", ADMIN_CONNECTIONS_MAX},
             {"synod_admin_response_bytes_max", ADMIN_RESPONSE_BYTES_MAX},
+            {"synod_client_memory_bytes", (int64_t)srv->net.client_bytes},
+            {"synod_client_memory_max", (int64_t)srv->net.options.client_memory_max},
+            {"synod_client_memory_pauses", (int64_t)srv->net.budget_pauses},
+            {"synod_client_memory_evictions", (int64_t)srv->net.budget_evictions},
+            {"synod_conn_small_bytes", NET_CONN_SMALL_BYTES},
+            {"synod_conn_output_stuck_ms", NET_CONN_OUTPUT_STUCK_MS},
+            {"synod_fourlw_output_bytes_max", NET_FOURLW_OUTPUT_BYTES_MAX},
+            {"synod_fourlw_refused", (int64_t)srv->stats.fourlw_refused},
+            {"synod_fourlw_truncated", (int64_t)srv->stats.fourlw_truncated},
+            {"synod_malloc_trims", (int64_t)srv->stats.malloc_trims},
         };
         _Static_assert(sizeof rows / sizeof rows[0] <= EXTRA_METRICS_MAX, "mntr rows fit");
         extra->count = 0;
@@ -521,7 +531,11 @@ static size_t fill_ephemerals(struct srv *srv, struct dump_store *d, size_t path
         struct tree_paths tp;
         tree_paths_init(&tp);
         size_t eph_count = 0;
-        for (uint32_t i = 0; i < d->count && d->used <= path_total; i++) {
+        /* The answer is cut at NET_FOURLW_OUTPUT_BYTES_MAX: paths beyond it are not copied. */
+        size_t path_bytes = 0;
+        for (uint32_t i = 0;
+             i < d->count && d->used <= path_total && path_bytes < NET_FOURLW_OUTPUT_BYTES_MAX;
+             i++) {
                 if (d->list[i]->ephemeral_count == 0)
                         continue;
                 int32_t n = tree_session_ephemerals(&srv->sm.tree, d->list[i]->id, "/", 1, &tp,
@@ -535,6 +549,7 @@ static size_t fill_ephemerals(struct srv *srv, struct dump_store *d, size_t path
                         d->owned[d->used] = strndup((const char *)tp.items[k].path.data,
                                                     (size_t)tp.items[k].path.len);
                         d->paths[d->used] = d->owned[d->used] ? d->owned[d->used] : "";
+                        path_bytes += (size_t)tp.items[k].path.len + 2;
                         d->used++;
                 }
                 eph_count++;

@@ -13,6 +13,7 @@
  * finish what was handed to it, wait for a running snapshot child, free all.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,30 @@ static void shutdown_tick(struct srv *srv)
         net_stop(&srv->net);
 }
 
+/* Gives freed heap pages back to the system once clients released a good deal of memory
+ * (their buffers of a few MB come from the heap, which glibc keeps resident) or the tree
+ * shrank by many nodes. */
+static void trim_tick(struct srv *srv, int64_t now)
+{
+        uint64_t held = srv->net.client_bytes;
+        uint64_t nodes = tree_node_count(&srv->sm.tree);
+        if (held > srv->trim_peak_bytes)
+                srv->trim_peak_bytes = held;
+        if (nodes > srv->trim_peak_nodes)
+                srv->trim_peak_nodes = nodes;
+        if (!srv->trim_due && srv->trim_peak_bytes - held < SRV_MALLOC_TRIM_BYTES &&
+            srv->trim_peak_nodes - nodes < SRV_MALLOC_TRIM_NODES)
+                return;
+        if (now - srv->last_trim_ms < SRV_MALLOC_TRIM_INTERVAL_MS)
+                return;
+        malloc_trim(0);
+        srv->stats.malloc_trims++;
+        srv->last_trim_ms = now;
+        srv->trim_peak_bytes = held;
+        srv->trim_peak_nodes = nodes;
+        srv->trim_due = false;
+}
+
 static void on_tick(void *arg)
 {
         struct srv *srv = arg;
@@ -153,6 +178,7 @@ static void on_tick(void *arg)
         }
         sessions_tick(srv);
         snapshot_purge_tick(srv);
+        trim_tick(srv, now);
 }
 
 static void on_signal(void *arg, int signum)
@@ -203,6 +229,7 @@ static int start_net(struct srv *srv)
             .port = (int)srv->config.client_port,
             .frame_bytes_max = (uint32_t)srv->config.jute_max_buffer,
             .tick_ms = (uint32_t)srv->config.raft_tick_ms,
+            .client_memory_max = (uint64_t)srv->config.client_memory_limit_mb * 1024 * 1024,
             .callbacks = {.on_accept = on_accept,
                           .on_frame = on_frame,
                           .on_fourlw = on_fourlw,

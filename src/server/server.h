@@ -241,6 +241,9 @@ struct srv_stats {
         struct wal_status wal;             /* the WAL's last polled status: fsync histograms */
         uint64_t admin_requests;           /* answered by the admin server */
         uint64_t admin_refused;            /* refused: auth, whitelist, limits */
+        uint64_t fourlw_refused;           /* listings not run: earlier answers unsent */
+        uint64_t fourlw_truncated;         /* listings cut at NET_FOURLW_OUTPUT_BYTES_MAX */
+        uint64_t malloc_trims;
 };
 
 struct srv {
@@ -325,6 +328,13 @@ struct srv {
         bool shutting_down; /* SIGTERM: handing leadership over, then stopping */
         int64_t shutdown_deadline_ms;
         int64_t last_slow_tick_ms;
+        /* Giving freed heap back (server.c): the clients' memory and the tree's node count
+         * at their highest since the last malloc_trim, and a large four-letter answer was
+         * built since. */
+        uint64_t trim_peak_bytes;
+        uint64_t trim_peak_nodes;
+        bool trim_due;
+        int64_t last_trim_ms;
         struct srv_stats stats;
         struct admin_server *admin; /* NULL: disabled or not started (admin_host.c) */
         struct net_async admin_async;

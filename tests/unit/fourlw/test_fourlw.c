@@ -639,6 +639,38 @@ static void test_writer_cap(void **state)
         free(path);
 }
 
+/* A listing under a cap stops at the cap (the work is bounded, not just the bytes), and
+ * the busy and truncated lines are synod's one-liners. */
+static void test_listing_limits(void **state)
+{
+        (void)state;
+        assert_true(fourlw_is_listing(FOURLW_WCHP));
+        assert_true(fourlw_is_listing(FOURLW_DUMP));
+        assert_true(fourlw_is_listing(FOURLW_CONS));
+        assert_false(fourlw_is_listing(FOURLW_MNTR));
+        assert_false(fourlw_is_listing(FOURLW_RUOK));
+        enum { PAIRS = 10000 };
+        struct fourlw_watch_pair *pairs = calloc(PAIRS, sizeof *pairs);
+        assert_non_null(pairs);
+        for (size_t i = 0; i < PAIRS; i++)
+                pairs[i] = (struct fourlw_watch_pair){i + 1, "/probe", 6};
+        struct syn_writer w;
+        syn_writer_init(&w, 1000);
+        assert_int_equal(fourlw_write_wchc(&w, pairs, PAIRS), SYN_ETOOBIG);
+        assert_true(w.len <= 1000);
+        assert_true(w.len > 900);
+        syn_writer_close(&w);
+        free(pairs);
+        syn_writer_init(&w, 0);
+        assert_int_equal(fourlw_write_busy(&w, FOURLW_WCHP), SYN_OK);
+        assert_int_equal(fourlw_write_truncated(&w, 4096), SYN_OK);
+        const char *expected = "synod: wchp not run: earlier answers are still being sent; "
+                               "retry later\nsynod: answer truncated at 4096 bytes\n";
+        assert_int_equal(w.len, strlen(expected));
+        assert_memory_equal(w.data, expected, w.len);
+        syn_writer_close(&w);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -661,6 +693,7 @@ int main(void)
             cmocka_unit_test(test_dirs_and_resets),
             cmocka_unit_test(test_not_serving),
             cmocka_unit_test(test_writer_cap),
+            cmocka_unit_test(test_listing_limits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,13 @@
  * blocking sockets: frames split into single bytes arrive whole and in order,
  * replies queued in one iteration arrive, a four-letter word is recognised and
  * answered before the close, a hostile length closes the connection, and a
- * server that pauses a connection gets no frames until it resumes, and replies
- * far larger than the socket buffers arrive whole and in order.
+ * server that pauses a connection gets no frames until it resumes, replies
+ * far larger than the socket buffers arrive whole and in order, and over the
+ * clients' memory budget the connection holding the most is closed while a
+ * small one goes on.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -45,7 +49,15 @@ struct fixture {
         /* big replies: every frame is answered with BIG_REPLY_BYTES of a pattern */
         bool big_replies;
         int big_frames_verified;
+        /* budget: a frame of BURST_VALUE is answered with BURST_REPLIES big replies */
+        uint64_t budget; /* client_memory_max; 0: 64 MiB */
+        int small_replies_read;
+        bool burster_closed;
 };
+
+/* One frame's answer: 16 MiB, more than the kernel's socket buffers take (tcp_wmem's
+ * default maximum is 4 MiB), so most of it stays with the server, over BUDGET_BYTES. */
+enum { BURST_VALUE = 0xb0b0b0, BURST_REPLIES = 64, BUDGET_BYTES = 1024 * 1024 };
 
 /* 40 replies of 256 KiB: far over the socket buffers and the output soft limit, so
  * writes go out in part, the rest through uv_write, and reading pauses and resumes
@@ -82,6 +94,11 @@ static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size
         f->frames++;
         if (f->big_replies) {
                 send_big_reply(conn, syn_get_be32(data));
+                return;
+        }
+        if (syn_get_be32(data) == BURST_VALUE) {
+                for (int i = 0; i < BURST_REPLIES; i++)
+                        send_big_reply(conn, BURST_VALUE);
                 return;
         }
         uint8_t echo[8];
@@ -163,6 +180,7 @@ static void run(struct fixture *f)
             .port = 0,
             .frame_bytes_max = 1024,
             .tick_ms = 20,
+            .client_memory_max = f->budget != 0 ? f->budget : 64 * 1024 * 1024,
             .callbacks = {.on_accept = on_accept,
                           .on_frame = on_frame,
                           .on_fourlw = on_fourlw,
@@ -334,6 +352,71 @@ static void big_output_arrives_whole_and_in_order(void **state)
         assert_int_equal(f.net.bytes_sent, (uint64_t)BIG_FRAMES * (4 + BIG_REPLY_BYTES));
 }
 
+static void send_value(int fd, uint32_t value)
+{
+        uint8_t frame[8];
+        syn_put_be32(frame, 4);
+        syn_put_be32(frame + 4, value);
+        assert_int_equal(write(fd, frame, sizeof frame), (ssize_t)sizeof frame);
+}
+
+/* Whether the echo of `value` comes back whole on fd. */
+static bool echo_arrives(int fd, uint32_t value)
+{
+        send_value(fd, value);
+        uint8_t echo[8];
+        size_t have = 0;
+        while (have < sizeof echo) {
+                ssize_t n = read(fd, echo + have, sizeof echo - have);
+                if (n <= 0)
+                        return false;
+                have += (size_t)n;
+        }
+        return syn_get_be32(echo) == 4 && syn_get_be32(echo + 4) == value;
+}
+
+static void burst_beside_small(struct fixture *f)
+{
+        int small = client_connect(f);
+        int burster = socket(AF_INET, SOCK_STREAM, 0);
+        int rcvbuf = 4096;
+        setsockopt(burster, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        struct timeval limit = {.tv_sec = 10}; /* a server that never closes fails the test */
+        setsockopt(burster, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        assert_int_equal(connect(burster, (struct sockaddr *)&a, sizeof a), 0);
+        f->small_replies_read += echo_arrives(small, 1);
+        send_value(burster, BURST_VALUE); /* never reads its answer */
+        usleep(200 * 1000);
+        f->small_replies_read += echo_arrives(small, 2);
+        /* Bounded by the receive timeout; a server that closed it sends EOF or a reset. */
+        static uint8_t sink[65536];
+        ssize_t n;
+        size_t got = 0;
+        while ((n = read(burster, sink, sizeof sink)) > 0)
+                got += (size_t)n;
+        f->burster_closed =
+            got < (size_t)BURST_REPLIES * BIG_REPLY_BYTES && (n == 0 || errno != EAGAIN);
+        close(burster);
+        close(small);
+}
+
+static void budget_closes_the_largest_and_spares_the_small(void **state)
+{
+        (void)state;
+        static struct fixture f;
+        memset(&f, 0, sizeof f);
+        f.client = burst_beside_small;
+        f.budget = BUDGET_BYTES;
+        run(&f);
+        assert_int_equal(f.small_replies_read, 2);
+        assert_true(f.burster_closed);
+        assert_int_equal(f.net.budget_evictions, 1);
+        assert_int_equal(f.closes, 2);
+        assert_int_equal(f.net.client_bytes, 0); /* every charge went with its connection */
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -342,6 +425,7 @@ int main(void)
             cmocka_unit_test(hostile_length_closes_the_connection),
             cmocka_unit_test(paused_connection_gets_buffered_frames_after_resume),
             cmocka_unit_test(big_output_arrives_whole_and_in_order),
+            cmocka_unit_test(budget_closes_the_largest_and_spares_the_small),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,7 @@ static void output_allocation_failure_closes_the_connection(void **state)
             .port = 0,
             .frame_bytes_max = 1024,
             .tick_ms = 20,
+            .client_memory_max = 64 * 1024 * 1024,
             .callbacks = {.on_accept = on_accept,
                           .on_frame = on_frame,
                           .on_fourlw = on_fourlw,

@@ -210,8 +210,11 @@ static int setup(void **state)
         struct fixture *f = calloc(1, sizeof *f);
         assert_non_null(f);
         syn_log_configure(SYN_LOG_DEBUG, log_sink, f);
-        struct net_options o = {
-            .address = "127.0.0.1", .port = 0, .frame_bytes_max = 1024, .tick_ms = 1000};
+        struct net_options o = {.address = "127.0.0.1",
+                                .port = 0,
+                                .frame_bytes_max = 1024,
+                                .tick_ms = 1000,
+                                .client_memory_max = 64 * 1024 * 1024};
         assert_int_equal(net_init(&f->net, &o), 0);
         uv_timer_init(&f->net.loop, &f->poll);
         f->poll.data = f;
