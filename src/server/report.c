@@ -144,7 +144,7 @@ static int collect_conns(struct srv *srv, struct conn_list *out)
 
 /* synod's own mntr rows (fill_server): the fixed ones (their number is checked there),
  * then two per peer (connected, and on the leader its lag behind the commit index). */
-enum { EXTRA_METRICS_MAX = 56, PEER_ROWS_MAX = 2 * RAFT_NODES_MAX, PEER_KEY_BYTES = 48 };
+enum { EXTRA_METRICS_MAX = 72, PEER_ROWS_MAX = 2 * RAFT_NODES_MAX, PEER_KEY_BYTES = 48 };
 
 struct mntr_extra {
         struct fourlw_metric items[EXTRA_METRICS_MAX + PEER_ROWS_MAX];
