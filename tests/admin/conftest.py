@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from kazoo.client import KazooClient  # noqa: E402
+from kazoo_clients import kazoo_client_factory  # noqa: E402
 
 import servers  # noqa: E402
 import suite  # noqa: E402
@@ -64,20 +64,7 @@ def _admin_servers():
 
 
 def _kazoo_clients():
-    made = []
-
-    def make(hosts, **kwargs):
-        zk = KazooClient(hosts=hosts, timeout=KAZOO_TIMEOUT_S, **kwargs)
-        zk.start(timeout=KAZOO_TIMEOUT_S)
-        made.append(zk)
-        return zk
-
-    yield make
-    for zk in made:
-        try:
-            zk.stop()
-        finally:
-            zk.close()
+    yield from kazoo_client_factory(KAZOO_TIMEOUT_S)
 
 
 # Per test, and per module for the tests that share one pair of servers (a JVM start

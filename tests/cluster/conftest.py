@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from kazoo.client import KazooClient  # noqa: E402
+from kazoo_clients import kazoo_client_factory  # noqa: E402
 
 import cluster as cluster_lib  # noqa: E402
 import servers  # noqa: E402
@@ -80,18 +80,4 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def clients():
-    made = []
-
-    def make(hosts, timeout=KAZOO_TIMEOUT_S, **kwargs):
-        zk = KazooClient(hosts=hosts, timeout=timeout, **kwargs)
-        zk.start(timeout=KAZOO_TIMEOUT_S)
-        made.append(zk)
-        return zk
-
-    yield make
-    for zk in made:
-        try:
-            zk.stop()
-            zk.close()
-        except Exception:
-            pass
+    yield from kazoo_client_factory(KAZOO_TIMEOUT_S)
