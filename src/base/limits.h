@@ -114,6 +114,10 @@
 /* Bytes appended but not yet durable before wal_append pushes back with SYN_EAGAIN:
  * bounds the I/O thread's queue when the disk is slower than the clients. */
 #define WAL_QUEUE_BYTES_MAX (256 * 1024 * 1024)
+/* How often the WAL's I/O thread tries again a write that found the disk full, ms:
+ * often enough that writes resume within a fraction of a second once space returns,
+ * rarely enough that a full disk costs nothing. */
+#define WAL_NOSPACE_RETRY_MS 250
 /* Longest path of any storage file, bytes (with the terminating NUL). */
 #define STORAGE_PATH_BYTES_MAX 4096
 /* Most names read from one storage directory listing. */

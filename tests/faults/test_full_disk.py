@@ -1,0 +1,145 @@
+"""A full disk on one synod server: refused writes, reads served, recovery, nothing lost.
+
+The server's data directory is its own 6 MiB tmpfs (root: the test fails without it). Two
+kazoo sessions write nodes; then the file system is filled to the last byte. Writes still fit
+in the WAL's last page (tmpfs allocated it already); the first that needs a new page cannot be
+answered until there is room (it is in the WAL's queue); every later
+write must be refused at once with SystemZookeeperError (ZSYSTEMERROR), while reads go on
+working and mntr says zk_synod_wal_no_space 1; the server must not exit. Then the filler is
+removed: the pending write is acknowledged, new writes work, and after a kill -9 and a restart
+every acknowledged node is there with its data and no refused one is.
+"""
+
+import os
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import SystemZookeeperError
+from kazoo.handlers.threading import KazooTimeoutError
+
+import diskfull
+import faultlib
+
+TMPFS_BYTES = 6 * 1024 * 1024
+KAZOO_TIMEOUT_S = 15
+WRITE_WAIT_S = 3
+REFUSE_ATTEMPTS = 40
+FILL_WRITES_MAX = 400
+RECOVER_S = 20
+
+
+def connect(srv):
+    c = KazooClient(hosts=srv.hosts, timeout=KAZOO_TIMEOUT_S, connection_retry={"max_tries": 3})
+    c.start(timeout=KAZOO_TIMEOUT_S)
+    return c
+
+
+def mntr(srv):
+    rows = {}
+    for line in srv.four_letter("mntr").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2:
+            rows[parts[0]] = parts[1]
+    return rows
+
+
+@pytest.fixture
+def tmpfs_server(make_server):
+    if os.geteuid() != 0:
+        pytest.fail("a private tmpfs needs root (mount); this test never skips")
+    srv = make_server("synod", name="fulldisk")
+    diskfull.mount_tmpfs(srv.data_dir, TMPFS_BYTES, "synod-test-fulldisk-%d" % os.getpid())
+    try:
+        yield srv
+    finally:
+        faultlib.crash(srv)
+        diskfull.umount(srv.data_dir)
+
+
+def test_full_disk_refuses_writes_keeps_reads_and_loses_nothing(tmpfs_server):
+    srv = tmpfs_server
+    srv.start()
+    a, b = connect(srv), connect(srv)
+    acked, refused, pending = {}, set(), {}
+    try:
+        a.create("/fd", b"")
+        for i in range(50):
+            path = "/fd/before-%03d" % i
+            a.create(path, b"v-" + path.encode())
+            acked[path] = b"v-" + path.encode()
+
+        filled = diskfull.fill(srv.data_dir, 2 * TMPFS_BYTES)
+        assert filled > 0
+
+        # Writes go on into the WAL's last page, which tmpfs has already allocated, until
+        # one finds the disk full: its answer waits for room (bounded in attempts).
+        for i in range(FILL_WRITES_MAX):
+            path = "/fd/filling-%03d" % i
+            res = a.create_async(path, path.encode())
+            try:
+                res.get(timeout=WRITE_WAIT_S)
+                acked[path] = path.encode()
+            except KazooTimeoutError:
+                pending[path] = (res, path.encode())
+                break
+        assert pending, "%d writes all acknowledged on a full disk" % FILL_WRITES_MAX
+
+        # Every later write is refused at once (bounded in attempts).
+        for i in range(REFUSE_ATTEMPTS):
+            path = "/fd/full-%03d" % i
+            try:
+                b.create(path, b"x")
+                pytest.fail("%s was acknowledged while the disk was full" % path)
+            except SystemZookeeperError:
+                refused.add(path)
+                break
+        assert refused, "no write was refused with SystemZookeeperError"
+        assert b.get("/fd/before-001")[0] == acked["/fd/before-001"]
+        assert len(b.get_children("/fd")) >= 50
+        rows = mntr(srv)
+        assert rows.get("zk_synod_wal_no_space") == "1", rows
+        assert int(rows.get("zk_synod_writes_refused_no_space", "0")) >= 1, rows
+        assert srv.process.running(), "the server exited on a full disk"
+
+        assert diskfull.free(srv.data_dir)
+        deadline = time.monotonic() + RECOVER_S
+        done = False
+        # Bounded by RECOVER_S: refused until the WAL's next retry finds room.
+        while not done and time.monotonic() < deadline:
+            try:
+                b.create("/fd/after-first", b"after")
+                acked["/fd/after-first"] = b"after"
+                done = True
+            except SystemZookeeperError:
+                time.sleep(0.1)
+        assert done, "writes did not resume within %d s after space returned" % RECOVER_S
+        for path, (res, data) in pending.items():
+            res.get(timeout=RECOVER_S)
+            acked[path] = data
+        for i in range(50):
+            path = "/fd/after-%03d" % i
+            a.create(path, b"v-" + path.encode())
+            acked[path] = b"v-" + path.encode()
+        assert mntr(srv).get("zk_synod_wal_no_space") == "0"
+    finally:
+        for c in (a, b):
+            c.stop()
+            c.close()
+
+    faultlib.crash(srv)
+    srv.start()
+    c = connect(srv)
+    try:
+        names = set(c.get_children("/fd"))
+        for path, data in acked.items():
+            assert path.rsplit("/", 1)[1] in names, "acknowledged %s lost" % path
+            assert c.get(path)[0] == data
+        for path in refused:
+            assert path.rsplit("/", 1)[1] not in names, "refused %s was applied" % path
+    finally:
+        c.stop()
+        c.close()
+    log = open(srv.log_path, encoding="utf-8", errors="replace").read()
+    assert "no space left for the WAL" in log
+    assert "fatal" not in log, srv.log_tail()
