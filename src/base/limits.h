@@ -198,6 +198,9 @@
 #define NET_CONN_BUFFER_KEEP_BYTES (64 * 1024)
 /* Pending connections queued by the kernel on the listening socket. */
 #define NET_LISTEN_BACKLOG 511
+/* How often the test clock hook (SYNOD_TEST_CLOCK_FILE, net/clock.c) re-reads its file,
+ * ms of real time: a jump or drift the harness writes takes effect within this. */
+#define NET_TEST_CLOCK_POLL_MS 100
 /* Longest accepted host name / address string in the config, bytes. */
 #define NET_ADDRESS_BYTES_MAX 256
 /* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients). */
