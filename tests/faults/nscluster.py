@@ -5,6 +5,15 @@
     <dir>/sN/data/myid   N
     <dir>/sN/server.log  server N's output over all its lives (restarts append)
 
+Each server's data directory is its own tmpfs (disk_bytes, diskfull.py), mounted before the
+first start and kept across kills and restarts, so the disk-full fault fills exactly one
+server's disk. release_disks() copies the contents onto the run directory and unmounts them;
+a later harness unmounts those of a harness that died (kill -9) by their source name,
+`synf<harness pid>-sN`, as netns.py does with namespaces.
+
+Every server runs with SYNOD_TEST_CLOCK_FILE=<dir>/sN/clock, the server's test clock hook
+(src/net/clock.c): clock_jump / clock_rate write it to make that server's clocks jump or drift.
+
 Every server is started as `ip netns exec <ns of N> synod serve -c zoo.cfg --id N` by
 procs.ManagedProcess: `ip netns exec` execs synod in place, so the PID recorded is synod's,
 and kill9 / pause / resume / stop signal exactly that PID. The harness asks servers `srvr`
@@ -15,9 +24,12 @@ unexpected_exits(), which the runner polls; sanitizer_reports() scans the logs a
 """
 
 import os
+import shutil
 import signal
 import time
 
+import diskfull
+import netns
 import servers
 from procs import ManagedProcess
 
@@ -31,6 +43,9 @@ FOUR_LETTER_TIMEOUT_S = 1.0
 FOUR_LETTER_BYTES_MAX = 1 << 20
 LEADER_TIMEOUT_S = 60.0
 POLL_S = 0.2
+# Each server's tmpfs: room for the WAL segments (64 MiB each) and snapshots of an hour's run;
+# tmpfs takes memory only for what is written (and a fill for as long as it lasts).
+DISK_BYTES_DEFAULT = 512 * 1024 * 1024
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "SUMMARY: UndefinedBehaviorSanitizer", ": assertion failed: ")
 
@@ -45,6 +60,12 @@ class Server:
         self.process = None
         self.paused = False
         self.lives = 0
+        # The server's test clock (SYNOD_TEST_CLOCK_FILE): what the harness last wrote,
+        # and since when the rate holds (to take its drift back when it ends).
+        self.clock_path = os.path.join(self.dir, "clock")
+        self.clock_offset_ms = 0
+        self.clock_rate = 1.0
+        self.clock_rate_since = 0.0
 
     def line(self):
         return "server.%d=%s:%d:%d;%s:%d" % (self.id, self.addr, PEER_PORT, ELECTION_PORT,
@@ -52,7 +73,8 @@ class Server:
 
 
 class NetnsCluster:
-    def __init__(self, net, binary, root, cfg_overrides=None, log=print, env=None):
+    def __init__(self, net, binary, root, cfg_overrides=None, log=print, env=None,
+                 disk_bytes=DISK_BYTES_DEFAULT):
         self.net = net
         self.env = dict(env or {})  # added to every server's environment (planted bugs)
         self.binary = os.path.abspath(binary)
@@ -73,8 +95,18 @@ class NetnsCluster:
             "electionTimeoutMs": ELECTION_TIMEOUT_MS,
         }
         cfg.update(cfg_overrides or {})
+        self.disks = []  # data directories with a tmpfs mounted on them
+        clean_stale_disks(log)
         for s in self.servers.values():
             os.makedirs(s.data_dir, exist_ok=True)
+            if disk_bytes:
+                try:
+                    diskfull.mount_tmpfs(s.data_dir, disk_bytes, "%s%d-s%d"
+                                         % (netns.PREFIX, os.getpid(), s.id))
+                except Exception:
+                    self.release_disks()
+                    raise
+                self.disks.append(s.data_dir)
             with open(os.path.join(s.data_dir, "myid"), "w") as f:
                 f.write("%d\n" % s.id)
         with open(self.cfg_path, "w") as f:
@@ -103,6 +135,7 @@ class NetnsCluster:
                                        str(sid)])
             run_env = dict(os.environ)
             run_env.update(self.env)
+            run_env["SYNOD_TEST_CLOCK_FILE"] = s.clock_path
             with open(s.log_path, "a") as f:
                 f.write("==== harness: start (life %d) at monotonic %.3f ====\n"
                         % (s.lives + 1, time.monotonic()))
@@ -175,6 +208,63 @@ class NetnsCluster:
                     s.process.kill9()
                 s.process = None
 
+    # ---- clocks ----
+
+    def _write_clock(self, s):
+        tmp = s.clock_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d %.3f\n" % (s.clock_offset_ms, s.clock_rate))
+        os.replace(tmp, s.clock_path)  # the server never reads half a file
+
+    def clock_jump(self, i, ms):
+        """Server i's clocks jump by ms (negative: back; its monotonic clock then stands
+        still until real time catches up)."""
+        s = self.servers[i]
+        s.clock_offset_ms += int(ms)
+        self._write_clock(s)
+
+    def clock_rate(self, i, rate):
+        """Server i's clocks run at rate from now on; the drift of the previous rate is
+        taken back first (an NTP step), so a drift's end leaves the clock about right."""
+        s = self.servers[i]
+        now = time.monotonic()
+        if s.clock_rate != 1.0:
+            s.clock_offset_ms -= int(round((now - s.clock_rate_since) * (s.clock_rate - 1.0)
+                                           * 1000.0))
+        s.clock_rate = rate
+        s.clock_rate_since = now
+        self._write_clock(s)
+
+    def clock_reset(self, i):
+        """Back to the real rate. (The offset is left: each jump is undone by its fault, and
+        what remains takes back the drift of earlier rates.)"""
+        if self.servers[i].clock_rate != 1.0:
+            self.clock_rate(i, 1.0)
+
+    # ---- disks ----
+
+    def fill_disk(self, i):
+        """Fills server i's file system; returns the bytes written."""
+        assert self.servers[i].data_dir in self.disks, "server %d has no disk of its own" % i
+        return diskfull.fill(self.servers[i].data_dir, DISK_BYTES_DEFAULT * 2)
+
+    def free_disk(self, i):
+        return diskfull.free(self.servers[i].data_dir)
+
+    def release_disks(self):
+        """After stop_all: each tmpfs's contents copied into the run directory (as if the data
+        had been there all along), then unmounted. Idempotent."""
+        while self.disks:
+            path = self.disks.pop()
+            diskfull.free(path)
+            saved = path + ".saved"
+            try:
+                shutil.copytree(path, saved, symlinks=True)
+            finally:
+                diskfull.umount(path)
+            shutil.rmtree(path, ignore_errors=True)
+            os.rename(saved, path)
+
     # ---- asking servers ----
 
     def four_letter(self, i, cmd, timeout_s=FOUR_LETTER_TIMEOUT_S):
@@ -238,3 +328,17 @@ class NetnsCluster:
             except OSError:
                 pass
         return found
+
+
+def clean_stale_disks(log=print):
+    """Unmounts the data disks of harnesses whose PID is gone (killed with -9, say)."""
+    removed = []
+    for source, path in diskfull.mounts_with_source(netns.PREFIX):
+        m = netns.NAME_RE.match(source)
+        if m and not netns.pid_alive(int(m.group(1))):
+            diskfull.umount(path)
+            removed.append(path)
+    if removed:
+        log("nscluster: unmounted %d data disks of dead harnesses: %s"
+            % (len(removed), " ".join(removed)))
+    return removed

@@ -136,12 +136,14 @@ class Run:
                 w.kill9()
             if self.cluster is not None:
                 self.cluster.stop_all()
+                self.cluster.release_disks()
             self.net.destroy()
 
     def _execute(self):
         self.cluster = nscluster.NetnsCluster(self.net, self.args.bin, self.dir,
                                               cfg_overrides=self.args.cfg, log=log,
-                                              env=self.args.server_env)
+                                              env=self.args.server_env,
+                                              disk_bytes=self.args.disk_mb * 1024 * 1024)
         steps = nemesis.plan(self.seed, self.args.duration, every_kind=self.args.every_kind,
                              kinds=self.kinds, profile=self.args.profile)
         total = sum(h + q for _, h, q in steps)
@@ -476,6 +478,10 @@ def parse(argv):
                     help="session-and-ephemeral owners (0: none, and no observer)")
     ap.add_argument("--client-env", action="append", default=[],
                     help="KEY=VALUE in the lock clients' environment (planted bugs)")
+    ap.add_argument("--disk-mb", type=int,
+                    default=nscluster.DISK_BYTES_DEFAULT // (1024 * 1024),
+                    help="size of each server's own tmpfs data disk (MiB; 0: no tmpfs, and "
+                         "no disk-full faults)")
     ap.add_argument("--dir")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--kinds", help="comma-separated subset of " + ",".join(nemesis.KINDS))
