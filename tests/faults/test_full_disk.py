@@ -12,6 +12,7 @@ with its data and no refused one is.
 """
 
 import os
+import subprocess
 import threading
 import time
 
@@ -165,3 +166,29 @@ def test_full_disk_refuses_writes_keeps_reads_and_loses_nothing(tmpfs_server):
     log = open(srv.log_path, encoding="utf-8", errors="replace").read()
     assert "no space left for the WAL" in log
     assert "fatal" not in log, srv.log_tail()
+
+
+def test_harness_unmounts_disks_of_dead_harnesses(tmp_path):
+    """A harness killed -9 leaves its servers' tmpfs mounted; the next one unmounts them
+    (nscluster.clean_stale_disks, by the harness PID in the mount's source name)."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting needs root; this test never skips")
+    import netns
+    import nscluster
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    live_path, dead_path = tmp_path / "live", tmp_path / "dead"
+    live_path.mkdir()
+    dead_path.mkdir()
+    diskfull.mount_tmpfs(str(dead_path), 1 << 20, "%s%d-s1" % (netns.PREFIX, dead.pid))
+    diskfull.mount_tmpfs(str(live_path), 1 << 20, "%s%d-s1" % (netns.PREFIX, os.getpid()))
+    try:
+        removed = nscluster.clean_stale_disks(log=lambda msg: None)
+        assert removed == [str(dead_path)]
+        mounted = [path for _, path in diskfull.mounts_with_source(netns.PREFIX)]
+        assert str(dead_path) not in mounted
+        assert str(live_path) in mounted
+    finally:
+        for path in (live_path, dead_path):
+            if str(path) in [p for _, p in diskfull.mounts_with_source(netns.PREFIX)]:
+                diskfull.umount(str(path))
