@@ -33,6 +33,9 @@ Kinds (KINDS):
   clock-drift         the clocks of the leader or of a random server run at a rate of
                       CLOCK_DRIFT_RATES (twice as fast, half as fast); the drift taken back
                       at the end
+  member-remove       the leader or a random server removed from the cluster with a
+                      reconfig (synod members remove) and stopped; at the end it joins
+                      again with an empty data directory (--join, synod members add)
   combined            two of the kinds above at once (not kill-all), started in order
                       and undone in reverse: a kill during a partition, a pause on lossy
                       links, a partition inside a partition ...
@@ -54,7 +57,7 @@ import netns
 
 KINDS = ["kill-random", "kill-leader", "kill-all", "kill-torn-wal", "pause", "partition-majority", "partition-leader",
          "partition-bridge", "partition-one-way", "link-slow", "link-lossy", "link-reorder",
-         "disk-full", "clock-jump", "clock-drift", "combined"]
+         "disk-full", "clock-jump", "clock-drift", "member-remove", "combined"]
 # What `combined` draws two distinct kinds from: every single fault but the power cut
 # (all servers down leaves nothing for a second fault to act on).
 COMBINABLE = [k for k in KINDS if k not in ("kill-all", "kill-torn-wal", "combined")]
@@ -158,6 +161,8 @@ class Nemesis:
             self.cluster.free_disk(i)
             self.cluster.clock_reset(i)
         for i in self.cluster.ids():
+            if self.cluster.servers[i].removed:
+                self.log("heal: server.%d %s" % (i, self.cluster.add_member(i)))
             self.cluster.resume(i)
             if not self.cluster.running(i):
                 self.cluster.start(i)
@@ -278,6 +283,19 @@ class Nemesis:
         f.what = "server.%d%s: clocks run at %gx" % (victim, " (leader)" if is_leader else "",
                                                      rate)
         f.undo = lambda: self.cluster.clock_rate(victim, 1.0)
+
+    def _member_remove(self, f):
+        victim, is_leader = self._leader_or_any(f)
+        if self.cluster.servers[victim].removed:
+            f.skipped = True
+            f.what = "server.%d already removed" % victim
+            return
+        how = self.cluster.remove_member(victim)
+        f.what = "server.%d%s: %s" % (victim, " (leader)" if is_leader else "", how)
+
+        def undo():
+            f.what += "; " + self.cluster.add_member(victim)
+        f.undo = undo
 
     def _pause(self, f):
         victim, is_leader = self._leader_or_any(f)

@@ -26,6 +26,7 @@ unexpected_exits(), which the runner polls; sanitizer_reports() scans the logs a
 import os
 import shutil
 import signal
+import subprocess
 import time
 
 import diskfull
@@ -43,6 +44,10 @@ FOUR_LETTER_TIMEOUT_S = 1.0
 FOUR_LETTER_BYTES_MAX = 1 << 20
 LEADER_TIMEOUT_S = 60.0
 POLL_S = 0.2
+# The synod CLI's runs (member-remove): each bounded, and the wait for a change to show.
+CLI_TIMEOUT_S = 20.0
+CLI_CONNECT_MS = 5000
+MEMBERSHIP_WAIT_S = 20.0
 # Each server's tmpfs: room for the WAL segments (64 MiB each) and snapshots of an hour's run;
 # tmpfs takes memory only for what is written (and a fill for as long as it lasts).
 DISK_BYTES_DEFAULT = 512 * 1024 * 1024
@@ -66,6 +71,10 @@ class Server:
         self.clock_offset_ms = 0
         self.clock_rate = 1.0
         self.clock_rate_since = 0.0
+        # Membership (the member-remove fault): removed from the cluster (and stopped), and
+        # whether it must start with --join (it joined again with an empty data directory).
+        self.removed = False
+        self.join = False
 
     def line(self):
         return "server.%d=%s:%d:%d;%s:%d" % (self.id, self.addr, PEER_PORT, ELECTION_PORT,
@@ -93,6 +102,9 @@ class NetnsCluster:
             "4lw.commands.whitelist": "*",
             "maxClientCnxns": 200,
             "electionTimeoutMs": ELECTION_TIMEOUT_MS,
+            # member-remove: reconfig by the super user (synod members remove / add)
+            "reconfigEnabled": "true",
+            "superDigest": servers.SUPER_DIGEST,
         }
         cfg.update(cfg_overrides or {})
         self.disks = []  # data directories with a tmpfs mounted on them
@@ -128,11 +140,11 @@ class NetnsCluster:
         restarted inside a partition may not serve for a long time."""
         for sid in ([i] if i is not None else self.ids()):
             s = self.servers[sid]
-            if self.running(sid):
+            if self.running(sid) or s.removed:
                 continue
             argv = self.net.exec_argv(self.net.server_ns(sid),
                                       [self.binary, "serve", "-c", self.cfg_path, "--id",
-                                       str(sid)])
+                                       str(sid)] + (["--join"] if s.join else []))
             run_env = dict(os.environ)
             run_env.update(self.env)
             run_env["SYNOD_TEST_CLOCK_FILE"] = s.clock_path
@@ -207,6 +219,79 @@ class NetnsCluster:
                 except Exception:
                     s.process.kill9()
                 s.process = None
+
+    # ---- membership ----
+
+    def cli(self, args, timeout_s=CLI_TIMEOUT_S):
+        """Runs `synod <args>` (the client side of the same binary) as the super user in the
+        client namespace: (exit code, output); exit code None on timeout."""
+        argv = self.net.exec_argv(self.net.client_ns, [
+            self.binary, "--server", self.hosts(), "--connect-timeout", str(CLI_CONNECT_MS)]
+            + list(args))
+        env = dict(os.environ)
+        env["SYNOD_AUTH"] = "digest:%s:%s" % (servers.SUPER_USER, servers.SUPER_PASSWORD)
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=timeout_s, env=env)
+        except subprocess.TimeoutExpired:
+            return None, "timed out after %.0f s" % timeout_s
+        return p.returncode, p.stdout
+
+    def members(self):
+        """The ids /zookeeper/config lists (as one server answers), or None if unknown."""
+        rc, out = self.cli(["get", "/zookeeper/config"])
+        if rc != 0:
+            return None
+        return {int(line.split("=", 1)[0][len("server."):]) for line in out.splitlines()
+                if line.startswith("server.")}
+
+    def _wait_membership(self, i, listed, timeout_s):
+        """Polls until server i is (listed) or is not listed; bounded by timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        for _ in range(int(timeout_s / POLL_S) + 1):
+            members = self.members()
+            if members is not None and (i in members) == listed:
+                return True
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_S)
+        return False
+
+    def remove_member(self, i):
+        """Removes server i from the cluster (one reconfig) and stops it. Returns what
+        happened; the server stays a member (and running) when the cluster refused."""
+        rc, out = self.cli(["members", "remove", str(i)])
+        if not self._wait_membership(i, False, MEMBERSHIP_WAIT_S):
+            return "remove refused or undecided (exit %s: %s)" % (
+                rc, " ".join(out.split())[-160:])
+        s = self.servers[i]
+        self.kill9(i)
+        s.removed = True
+        return "removed (exit %s) and stopped" % rc
+
+    def add_member(self, i):
+        """Brings a removed server back: empty data directory, started with --join, added
+        with one reconfig (retried, bounded). Returns what happened."""
+        s = self.servers[i]
+        if not s.removed:
+            return "not removed"
+        for name in os.listdir(s.data_dir):
+            if name != "myid":
+                path = os.path.join(s.data_dir, name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+        s.removed = False
+        s.join = True
+        self.start(i)
+        line = "%d=%s:%d:%d;%s:%d" % (i, s.addr, PEER_PORT, ELECTION_PORT, s.addr, CLIENT_PORT)
+        deadline = time.monotonic() + MEMBERSHIP_WAIT_S
+        attempts = 0
+        # Bounded by MEMBERSHIP_WAIT_S: a partition or a lost leader may refuse it for a while.
+        while time.monotonic() < deadline:
+            attempts += 1
+            rc, out = self.cli(["members", "add", line])
+            if self._wait_membership(i, True, POLL_S * 5):
+                return "added back (%d attempts)" % attempts
+        return "NOT added back within %.0f s: %s" % (MEMBERSHIP_WAIT_S, " ".join(out.split())[-160:])
 
     # ---- clocks ----
 
