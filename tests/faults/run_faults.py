@@ -169,7 +169,8 @@ class Run:
             self._start_client("ephworker.py", EPH_OBSERVER, common + ["--role", "observer"])
         for k in range(self.args.watchers):
             self._start_client("watchworker.py", WATCHER_BASE + k,
-                               common + ["--keys", ",".join(self.keys)])
+                               common + ["--keys", ",".join(self.keys)] +
+                               ([] if self.args.eph_owners else ["--no-eph"]))
         time.sleep(WORKER_START_S + WARMUP_S)
         self.t_start = time.monotonic()
         self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
@@ -359,11 +360,15 @@ class Run:
                           "not all gone at the end"))
         if self.args.watchers:
             w = self.watch_records
-            out.append("watches: %d watchers, %d reads after a notification, %d after a new "
-                       "session, %d registers checked at the end"
-                       % (self.args.watchers, sum(1 for r in w if r["why"] == "event"),
-                          sum(1 for r in w if r["why"] == "session"),
-                          sum(1 for r in w if r["why"] == "final")))
+            def n(kind, why=None):
+                return sum(1 for r in w if r.get("kind", "data") == kind and
+                           (why is None or r["why"] == why))
+            out.append("watches: %d watchers; reads after a notification: %d of registers, %d "
+                       "of the ephemerals' directory; %d deletions notified; %d reads after a "
+                       "new session; %d registers checked at the end"
+                       % (self.args.watchers, n("data", "event"), n("children", "event"),
+                          n("deleted", "event"), sum(1 for r in w if r["why"] == "session"),
+                          n("data", "final")))
         if self.args.lock_workers:
             out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
                        "writes ok %d, refused by the guard %d, raced %d, unknown %d"

@@ -391,8 +391,36 @@ def test_watches():
             _w("r0", "event", 7, 4), _w("r0", "final", 7, 5, notified=7)]
     assert lin.watch_anomalies(good) == []
     back = good[:2] + [_w("r0", "event", 2, 2.5)] + good[2:]
-    assert [t for t in lin.watch_anomalies(back) if "went back" in t]
+    assert [t for t in lin.watch_anomalies(back) if "version 2 after a notification" in t]
+    twice = good[:2] + [_w("r0", "event", 3, 2.5)] + good[2:]
+    assert [t for t in lin.watch_anomalies(twice) if "version 3 after a notification" in t]
     missed = good[:-1] + [_w("r0", "final", 9, 5, notified=7)]
     assert [t for t in lin.watch_anomalies(missed) if "missed the last change" in t]
     fork = good + [_w("r0", "event", 3, 6, value="other", p=401)]
     assert [t for t in lin.watch_anomalies(fork) if "read as" in t]
+
+
+def _dir(why, cversion, children, t, p=400):
+    return {"type": "watch", "kind": "children", "p": p, "key": "eph", "why": why,
+            "cversion": cversion, "children": children, "t0": t - 0.01, "t": t}
+
+
+def _deleted(name, t, exists=False, p=400):
+    return {"type": "watch", "kind": "deleted", "p": p, "key": name, "why": "event",
+            "exists": exists, "t": t}
+
+
+def test_child_and_delete_watches():
+    good = [_dir("start", 4, ["a"], 1), _dir("event", 5, ["a", "b"], 2), _deleted("a", 3),
+            _dir("event", 6, ["b"], 4), _dir("session", 6, ["b"], 5)]
+    assert lin.watch_anomalies(good) == []
+    back = good + [_dir("session", 5, ["b"], 6)]
+    assert [t for t in lin.watch_anomalies(back) if "cversion 5" in t]
+    twice = good[:2] + [_dir("event", 5, ["a", "b"], 2.5)] + good[2:]
+    assert [t for t in lin.watch_anomalies(twice) if "after a notification" in t]
+    again = good + [_dir("event", 7, ["a", "b"], 6)]
+    assert [t for t in lin.watch_anomalies(again) if "listed a again" in t]
+    told_twice = good + [_deleted("a", 7)]
+    assert [t for t in lin.watch_anomalies(told_twice) if "told twice" in t]
+    still = good + [_deleted("b", 7, exists=True)]
+    assert [t for t in lin.watch_anomalies(still) if "but it exists" in t]
