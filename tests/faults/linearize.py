@@ -568,7 +568,7 @@ def ephemeral_anomalies(records, gone=None, limit=20):
     creates = {r["node"]: r for r in eph if r["event"] == "create"}
     lists = sorted((r for r in eph if r["event"] == "list"), key=lambda r: r["call"])
     list_calls = [r["call"] for r in lists]
-    out = {"vanished": [], "missing": [], "phantom": [], "gone": []}
+    out = {"vanished": [], "missing": [], "phantom": [], "gone": [], "expired": []}
     last_alive = {}
     for r in eph:
         if r["event"] != "alive":
@@ -598,11 +598,24 @@ def ephemeral_anomalies(records, gone=None, limit=20):
         for node in lst["nodes"]:
             if node not in creates:
                 out["phantom"].append("ephemeral: %s listed but never created" % node)
+    for r in eph:
+        if r["event"] != "expired" or r["gone"] is None:
+            continue
+        if r["back"] == "accepted":
+            out["expired"].append("ephemeral: abandoned session %#x let back in after its %s "
+                                  "was gone" % (r["session"], r["node"]))
+        k = bisect.bisect_right(list_calls, r["gone"])
+        for lst in lists[k:]:
+            if r["node"] in lst["nodes"]:
+                out["expired"].append("ephemeral: %s listed at %.3f, after its abandoned "
+                                      "session's expiry was seen at %.3f"
+                                      % (r["node"], lst["call"], r["gone"]))
+                break
     if gone is not None and gone.get("left") != []:
         out["gone"].append("ephemeral: %s still there %.0f s after every owner closed its "
                            "sessions" % (gone.get("left"), gone.get("seconds", 0.0)))
     found = []
-    for kind in ("vanished", "missing", "phantom", "gone"):
+    for kind in ("vanished", "missing", "phantom", "gone", "expired"):
         found += sorted(set(out[kind]))[:limit]
     return found
 

@@ -65,6 +65,8 @@ LOCK_PROCESS_BASE = 100
 EPH_OWNERS_DEFAULT = 2
 EPH_OWNER_BASE = 200
 EPH_OBSERVER = 300
+EPH_ABANDONERS_DEFAULT = 1
+EPH_ABANDONER_BASE = 250
 WATCHERS_DEFAULT = 1
 WATCHER_BASE = 400
 EPH_GONE_RUN_TIMEOUT_S = ephworker.EPH_GONE_TIMEOUT_S + worker.START_TIMEOUT_S + 10.0
@@ -167,6 +169,9 @@ class Run:
                 self._start_client("ephworker.py", EPH_OWNER_BASE + k,
                                    common + ["--role", "owner"])
             self._start_client("ephworker.py", EPH_OBSERVER, common + ["--role", "observer"])
+            for k in range(self.args.eph_abandoners):
+                self._start_client("ephworker.py", EPH_ABANDONER_BASE + k,
+                                   common + ["--role", "abandoner"])
         for k in range(self.args.watchers):
             self._start_client("watchworker.py", WATCHER_BASE + k,
                                common + ["--keys", ",".join(self.keys)] +
@@ -284,7 +289,8 @@ class Run:
                             "t": self.t_start or 0.0})
         processes = list(range(self.args.workers)) + \
             [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)] + \
-            ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER]
+            ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER] +
+             [EPH_ABANDONER_BASE + k for k in range(self.args.eph_abandoners)]
              if self.args.eph_owners else []) + \
             [WATCHER_BASE + k for k in range(self.args.watchers)]
         for p in processes:
@@ -358,6 +364,15 @@ class Run:
                           "all gone %.1f s after the owners stopped" % self.eph_gone["seconds"]
                           if self.eph_gone and self.eph_gone.get("left") == [] else
                           "not all gone at the end"))
+            expired = [r for r in eph if r["event"] == "expired"]
+            made = {c["node"]: c["ret"] for c in creates}
+            waits = sorted(r["gone"] - made[r["node"]] for r in expired
+                           if r["gone"] is not None and r["node"] in made)
+            out.append("abandoned sessions: %d, expiry seen for %d (median %s after the "
+                       "create), refused to come back %d"
+                       % (len(expired), len(waits),
+                          "%.1f s" % waits[len(waits) // 2] if waits else "-",
+                          sum(1 for r in expired if r["back"] == "refused")))
         if self.args.watchers:
             w = self.watch_records
             def n(kind, why=None):
@@ -481,6 +496,8 @@ def parse(argv):
     ap.add_argument("--watchers", type=int, default=WATCHERS_DEFAULT)
     ap.add_argument("--eph-owners", type=int, default=EPH_OWNERS_DEFAULT,
                     help="session-and-ephemeral owners (0: none, and no observer)")
+    ap.add_argument("--eph-abandoners", type=int, default=EPH_ABANDONERS_DEFAULT,
+                    help="clients whose sessions go silent until they expire")
     ap.add_argument("--client-env", action="append", default=[],
                     help="KEY=VALUE in the lock clients' environment (planted bugs)")
     ap.add_argument("--disk-mb", type=int,

@@ -424,3 +424,19 @@ def test_child_and_delete_watches():
     assert [t for t in lin.watch_anomalies(told_twice) if "told twice" in t]
     still = good + [_deleted("b", 7, exists=True)]
     assert [t for t in lin.watch_anomalies(still) if "but it exists" in t]
+
+
+def test_abandoned_sessions():
+    base = [_eph("create", 1, node="/e/x", session=9, ok=True),
+            _eph("list", 2, nodes=["/e/x"]),
+            {"type": "eph", "p": 250, "event": "expired", "node": "/e/x", "session": 9,
+             "gone": 6.0, "back": "refused", "t": 6.5},
+            _eph("list", 7, nodes=[])]
+    assert lin.ephemeral_anomalies(base) == []
+    again = base + [_eph("list", 8, nodes=["/e/x"])]
+    assert [t for t in lin.ephemeral_anomalies(again) if "after its abandoned" in t]
+    back = base[:2] + [dict(base[2], back="accepted")] + base[3:]
+    assert [t for t in lin.ephemeral_anomalies(back) if "let back in" in t]
+    unseen = base[:2] + [dict(base[2], gone=None, back=None)] + base[3:] + \
+        [_eph("list", 8, nodes=["/e/x"])]
+    assert lin.ephemeral_anomalies(unseen) == []
