@@ -379,11 +379,12 @@ class Run:
                 return sum(1 for r in w if r.get("kind", "data") == kind and
                            (why is None or r["why"] == why))
             out.append("watches: %d watchers; reads after a notification: %d of registers, %d "
-                       "of the ephemerals' directory; %d deletions notified; %d reads after a "
-                       "new session; %d registers checked at the end"
+                       "of the ephemerals' directory; %d deletions notified; %d reads re-arming "
+                       "after a reconnection, %d after a new session; %d registers checked at "
+                       "the end"
                        % (self.args.watchers, n("data", "event"), n("children", "event"),
-                          n("deleted", "event"), sum(1 for r in w if r["why"] == "session"),
-                          n("data", "final")))
+                          n("deleted", "event"), sum(1 for r in w if r["why"] == "reconnect"),
+                          sum(1 for r in w if r["why"] == "session"), n("data", "final")))
         if self.args.lock_workers:
             out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
                        "writes ok %d, refused by the guard %d, raced %d, unknown %d"

@@ -1,12 +1,14 @@
 """A watcher for the fault harness: data watches on every register, a child watch on the
 ephemerals' directory, and an exists watch on every ephemeral it sees there (which fires
 when the node is deleted, its owner's session closed or expired). Each watch is read again
-(and re-armed) when it fires, across reconnections to other servers (kazoo resends its
-watches with SetWatches) and across new sessions (it arms them all again). Every read is
+(and re-armed) when it fires, across reconnections to other servers (kazoo 2.8 drops its
+watches when the connection is lost and calls them with a NONE event: they are armed again)
+and across new sessions (it arms them all again). Every read is
 sync + read over one connection (a pair split by a reconnection is tried again), so a read
 after a notification sees the change that caused it, wherever the watcher now is.
 
-Records (JSON lines, CLOCK_MONOTONIC; why = "event" | "start" | "session"):
+Records (JSON lines, CLOCK_MONOTONIC; why = "event" (a notification) | "start" | "session" |
+"reconnect" (armed again)):
   {"type": "watch", "kind": "data", "p": P, "key": k, "why": w, "version": v, "value": x,
    "t": t}                      a register read after its watch fired, or after (re)arming
   {"type": "watch", "kind": "data", "p": P, "key": k, "why": "final", "version": v,
@@ -32,7 +34,7 @@ import sys
 import threading
 import time
 
-from kazoo.protocol.states import KazooState
+from kazoo.protocol.states import EventType, KazooState
 
 import worker
 from worker import make_client
@@ -90,7 +92,9 @@ class Watcher:
 
     def watch_of(self, target):
         def fire(event):
-            self.mark_due(target, "event")
+            # kazoo drops every watch when the connection is lost and calls it with a NONE
+            # event: no change, just "arm me again".
+            self.mark_due(target, "reconnect" if event.type == EventType.NONE else "event")
         return fire
 
     def synced(self, path, read):
