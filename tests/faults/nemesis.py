@@ -161,7 +161,7 @@ class Nemesis:
             self.cluster.free_disk(i)
             self.cluster.clock_reset(i)
         for i in self.cluster.ids():
-            if self.cluster.servers[i].removed:
+            if self.cluster.members[i].removed:
                 self.log("heal: server.%d %s" % (i, self.cluster.add_member(i)))
             self.cluster.resume(i)
             if not self.cluster.running(i):
@@ -210,7 +210,7 @@ class Nemesis:
         f.leader = self.cluster.leader()
         victim = self.rng.choice(self.cluster.ids())
         self.cluster.kill9(victim)
-        how = self.tear_wal(self.cluster.servers[victim].data_dir)
+        how = self.tear_wal(self.cluster.members[victim].data_dir)
         f.what = "kill -9 server.%d, WAL tail torn: %s" % (victim, how)
         f.undo = lambda: self.cluster.start(victim)
 
@@ -286,7 +286,7 @@ class Nemesis:
 
     def _member_remove(self, f):
         victim, is_leader = self._leader_or_any(f)
-        if self.cluster.servers[victim].removed:
+        if self.cluster.members[victim].removed:
             f.skipped = True
             f.what = "server.%d already removed" % victim
             return

@@ -1,5 +1,8 @@
 """A synod cluster whose servers each run in their own network namespace (netns.Network).
 
+A serverset.ServerSet, like the test suites' clusters (tests/lib/cluster.py): the same
+zoo.cfg keys, myid files, process signals and leader queries.
+
     <dir>/zoo.cfg        shared by every server: the suite's keys, electionTimeoutMs=1000,
                          and server.N=198.18.0.N:PEER_PORT:ELECTION_PORT;198.18.0.N:CLIENT_PORT
     <dir>/sN/data/myid   N
@@ -33,6 +36,7 @@ import diskfull
 import netns
 import servers
 from procs import ManagedProcess
+from serverset import ServerSet, ensemble_cfg, write_myid, write_zoo_cfg
 
 CLIENT_PORT = 2181
 PEER_PORT = 2888
@@ -42,7 +46,6 @@ ELECTION_PORT = 3888
 ELECTION_TIMEOUT_MS = 1000
 FOUR_LETTER_TIMEOUT_S = 1.0
 FOUR_LETTER_BYTES_MAX = 1 << 20
-LEADER_TIMEOUT_S = 60.0
 POLL_S = 0.2
 # The synod CLI's runs (member-remove): each bounded, and the wait for a change to show.
 CLI_TIMEOUT_S = 20.0
@@ -81,7 +84,7 @@ class Server:
                                             self.addr, CLIENT_PORT)
 
 
-class NetnsCluster:
+class NetnsCluster(ServerSet):
     def __init__(self, net, binary, root, cfg_overrides=None, log=print, env=None,
                  disk_bytes=DISK_BYTES_DEFAULT):
         self.net = net
@@ -90,26 +93,19 @@ class NetnsCluster:
         self.root = root
         self.log = log
         self.cfg_path = os.path.join(root, "zoo.cfg")
-        self.servers = {i: Server(i, root, net.server_addr(i)) for i in net.ids()}
+        self.members = {i: Server(i, root, net.server_addr(i)) for i in net.ids()}
         self.exits = []  # (time, id, returncode) of exits the harness did not cause
-        cfg = {
-            "tickTime": servers.TICK_TIME_MS,
-            "initLimit": 10,
-            "syncLimit": 5,
-            "dataDir": "data",
-            "minSessionTimeout": servers.MIN_SESSION_TIMEOUT_MS,
-            "maxSessionTimeout": servers.MAX_SESSION_TIMEOUT_MS,
-            "4lw.commands.whitelist": "*",
-            "maxClientCnxns": 200,
+        cfg = ensemble_cfg()
+        cfg.update({
             "electionTimeoutMs": ELECTION_TIMEOUT_MS,
             # member-remove: reconfig by the super user (synod members remove / add)
             "reconfigEnabled": "true",
             "superDigest": servers.SUPER_DIGEST,
-        }
+        })
         cfg.update(cfg_overrides or {})
         self.disks = []  # data directories with a tmpfs mounted on them
         clean_stale_disks(log)
-        for s in self.servers.values():
+        for s in self.members.values():
             os.makedirs(s.data_dir, exist_ok=True)
             if disk_bytes:
                 try:
@@ -119,19 +115,11 @@ class NetnsCluster:
                     self.release_disks()
                     raise
                 self.disks.append(s.data_dir)
-            with open(os.path.join(s.data_dir, "myid"), "w") as f:
-                f.write("%d\n" % s.id)
-        with open(self.cfg_path, "w") as f:
-            for key, value in cfg.items():
-                f.write("%s=%s\n" % (key, value))
-            for i in sorted(self.servers):
-                f.write(self.servers[i].line() + "\n")
-
-    def ids(self):
-        return sorted(self.servers)
+            write_myid(s.data_dir, s.id)
+        write_zoo_cfg(self.cfg_path, cfg, [self.members[i].line() for i in self.ids()])
 
     def hosts(self):
-        return ",".join("%s:%d" % (s.addr, CLIENT_PORT) for s in self.servers.values())
+        return ",".join("%s:%d" % (s.addr, CLIENT_PORT) for s in self.members.values())
 
     # ---- processes ----
 
@@ -139,7 +127,7 @@ class NetnsCluster:
         """Starts server i (or every server that is not running); does not wait: a server
         restarted inside a partition may not serve for a long time."""
         for sid in ([i] if i is not None else self.ids()):
-            s = self.servers[sid]
+            s = self.members[sid]
             if self.running(sid) or s.removed:
                 continue
             argv = self.net.exec_argv(self.net.server_ns(sid),
@@ -155,49 +143,22 @@ class NetnsCluster:
             s.paused = False
             s.lives += 1
 
-    def running(self, i):
-        s = self.servers[i]
-        return s.process is not None and s.process.running()
-
-    def pid(self, i):
-        s = self.servers[i]
-        return s.process.pid if s.process is not None else None
-
-    def kill9(self, i):
-        s = self.servers[i]
-        if s.process is not None:
-            s.process.kill9()
-        s.process = None
-        s.paused = False
-
     def kill9_all(self):
         """SIGKILL every running server before reaping any, so none outlives the others by
         more than the few microseconds between two kill(2) calls."""
-        live = [s for s in self.servers.values() if s.process is not None and
+        live = [s for s in self.members.values() if s.process is not None and
                 s.process.running()]
         for s in live:
             os.kill(s.process.pid, signal.SIGKILL)
         for sid in self.ids():
             self.kill9(sid)
 
-    def pause(self, i):
-        s = self.servers[i]
-        if s.process is not None and not s.paused:
-            s.process.signal(signal.SIGSTOP)
-            s.paused = True
-
-    def resume(self, i):
-        s = self.servers[i]
-        if s.process is not None and s.paused:
-            s.process.signal(signal.SIGCONT)
-            s.paused = False
-
     def unexpected_exits(self):
         """Servers that exited although the harness neither killed nor stopped them:
         recorded in self.exits and returned; their process slot is cleared so the caller
         may restart them."""
         found = []
-        for sid, s in self.servers.items():
+        for sid, s in self.members.items():
             if s.process is not None and not s.process.running():
                 rc = s.process.proc.returncode
                 s.process.proc = None
@@ -206,19 +167,6 @@ class NetnsCluster:
                 found.append((time.monotonic(), sid, rc))
         self.exits.extend(found)
         return found
-
-    def stop_all(self):
-        """SIGCONT what is paused, then SIGTERM (SIGKILL after a bound) each PID we own."""
-        for sid in self.ids():
-            self.resume(sid)
-        for sid in self.ids():
-            s = self.servers[sid]
-            if s.process is not None:
-                try:
-                    s.process.stop()
-                except Exception:
-                    s.process.kill9()
-                s.process = None
 
     # ---- membership ----
 
@@ -237,7 +185,7 @@ class NetnsCluster:
             return None, "timed out after %.0f s" % timeout_s
         return p.returncode, p.stdout
 
-    def members(self):
+    def listed_members(self):
         """The ids /zookeeper/config lists (as one server answers), or None if unknown."""
         rc, out = self.cli(["get", "/zookeeper/config"])
         if rc != 0:
@@ -249,7 +197,7 @@ class NetnsCluster:
         """Polls until server i is (listed) or is not listed; bounded by timeout_s."""
         deadline = time.monotonic() + timeout_s
         for _ in range(int(timeout_s / POLL_S) + 1):
-            members = self.members()
+            members = self.listed_members()
             if members is not None and (i in members) == listed:
                 return True
             if time.monotonic() >= deadline:
@@ -264,7 +212,7 @@ class NetnsCluster:
         if not self._wait_membership(i, False, MEMBERSHIP_WAIT_S):
             return "remove refused or undecided (exit %s: %s)" % (
                 rc, " ".join(out.split())[-160:])
-        s = self.servers[i]
+        s = self.members[i]
         self.kill9(i)
         s.removed = True
         return "removed (exit %s) and stopped" % rc
@@ -272,7 +220,7 @@ class NetnsCluster:
     def add_member(self, i):
         """Brings a removed server back: empty data directory, started with --join, added
         with one reconfig (retried, bounded). Returns what happened."""
-        s = self.servers[i]
+        s = self.members[i]
         if not s.removed:
             return "not removed"
         for name in os.listdir(s.data_dir):
@@ -304,14 +252,14 @@ class NetnsCluster:
     def clock_jump(self, i, ms):
         """Server i's clocks jump by ms (negative: back; its monotonic clock then stands
         still until real time catches up)."""
-        s = self.servers[i]
+        s = self.members[i]
         s.clock_offset_ms += int(ms)
         self._write_clock(s)
 
     def clock_rate(self, i, rate):
         """Server i's clocks run at rate from now on; the drift of the previous rate is
         taken back first (an NTP step), so a drift's end leaves the clock about right."""
-        s = self.servers[i]
+        s = self.members[i]
         now = time.monotonic()
         if s.clock_rate != 1.0:
             s.clock_offset_ms -= int(round((now - s.clock_rate_since) * (s.clock_rate - 1.0)
@@ -323,18 +271,18 @@ class NetnsCluster:
     def clock_reset(self, i):
         """Back to the real rate. (The offset is left: each jump is undone by its fault, and
         what remains takes back the drift of earlier rates.)"""
-        if self.servers[i].clock_rate != 1.0:
+        if self.members[i].clock_rate != 1.0:
             self.clock_rate(i, 1.0)
 
     # ---- disks ----
 
     def fill_disk(self, i):
         """Fills server i's file system; returns the bytes written."""
-        assert self.servers[i].data_dir in self.disks, "server %d has no disk of its own" % i
-        return diskfull.fill(self.servers[i].data_dir, DISK_BYTES_DEFAULT * 2)
+        assert self.members[i].data_dir in self.disks, "server %d has no disk of its own" % i
+        return diskfull.fill(self.members[i].data_dir, DISK_BYTES_DEFAULT * 2)
 
     def free_disk(self, i):
-        return diskfull.free(self.servers[i].data_dir)
+        return diskfull.free(self.members[i].data_dir)
 
     def release_disks(self):
         """After stop_all: each tmpfs's contents copied into the run directory (as if the data
@@ -353,7 +301,7 @@ class NetnsCluster:
     # ---- asking servers ----
 
     def four_letter(self, i, cmd, timeout_s=FOUR_LETTER_TIMEOUT_S):
-        s = self.servers[i]
+        s = self.members[i]
         sock = self.net.connect(self.net.client_ns, s.addr, CLIENT_PORT, timeout_s)
         with sock:
             sock.sendall(cmd.encode())
@@ -368,42 +316,11 @@ class NetnsCluster:
                 total += len(data)
         return b"".join(chunks).decode("utf-8", "replace")
 
-    def mode(self, i):
-        if not self.running(i) or self.servers[i].paused:
-            return None
-        try:
-            reply = self.four_letter(i, "srvr")
-        except OSError:
-            return None
-        for line in reply.splitlines():
-            if line.startswith("Mode:"):
-                return line.split(":", 1)[1].strip()
-        return None
-
-    def modes(self):
-        return {i: self.mode(i) for i in self.ids()}
-
-    def leader(self):
-        claims = [i for i, m in self.modes().items() if m == "leader"]
-        return claims[0] if len(claims) == 1 else None
-
-    def wait_leader(self, timeout_s=LEADER_TIMEOUT_S):
-        deadline = time.monotonic() + timeout_s
-        for _ in range(int(timeout_s / POLL_S) + 1):
-            leader = self.leader()
-            if leader is not None:
-                return leader
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_S)
-        raise RuntimeError("no leader after %.0fs; modes %s; logs in %s"
-                           % (timeout_s, self.modes(), self.root))
-
     def sanitizer_reports(self):
         """(server id, first matching line) for every log holding a sanitizer or assertion
         report."""
         found = []
-        for sid, s in self.servers.items():
+        for sid, s in self.members.items():
             try:
                 with open(s.log_path, errors="replace") as f:
                     for line in f:

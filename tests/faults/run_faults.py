@@ -189,7 +189,7 @@ class Run:
         try:
             leader = self.cluster.wait_leader(RECOVERY_TIMEOUT_S)
             log("leader after the heal: server.%d" % leader)
-        except RuntimeError as e:
+        except AssertionError as e:
             self.liveness.append(str(e))
         self._wait(TAIL_S)
         self.t_stop = time.monotonic()
@@ -268,7 +268,7 @@ class Run:
     def _poll(self):
         for t, sid, rc in self.cluster.unexpected_exits():
             log("server.%d EXITED by itself (status %s); see %s; restarting it"
-                % (sid, rc, self.cluster.servers[sid].log_path))
+                % (sid, rc, self.cluster.members[sid].log_path))
             self.cluster.start(sid)
 
     def _wait(self, seconds):
@@ -422,7 +422,7 @@ class Run:
         for t, sid, rc in exits:
             out.append("server.%d exited by itself at %.1f s, status %s (log %s)"
                        % (sid, t - (self.t_start or T0), rc,
-                          self.cluster.servers[sid].log_path))
+                          self.cluster.members[sid].log_path))
         reports = self.cluster.sanitizer_reports() if self.cluster else []
         for sid, line in reports:
             out.append("server.%d log has a report: %s" % (sid, line))
