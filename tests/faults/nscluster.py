@@ -35,7 +35,7 @@ import time
 import diskfull
 import netns
 import servers
-from procs import ManagedProcess
+from procs import ManagedProcess, four_letter_on
 from serverset import ServerSet, ensemble_cfg, write_myid, write_zoo_cfg
 
 CLIENT_PORT = 2181
@@ -45,7 +45,6 @@ ELECTION_PORT = 3888
 # the loop past the 200 ms default and start needless elections.
 ELECTION_TIMEOUT_MS = 1000
 FOUR_LETTER_TIMEOUT_S = 1.0
-FOUR_LETTER_BYTES_MAX = 1 << 20
 POLL_S = 0.2
 # The synod CLI's runs (member-remove): each bounded, and the wait for a change to show.
 CLI_TIMEOUT_S = 20.0
@@ -302,19 +301,8 @@ class NetnsCluster(ServerSet):
 
     def four_letter(self, i, cmd, timeout_s=FOUR_LETTER_TIMEOUT_S):
         s = self.members[i]
-        sock = self.net.connect(self.net.client_ns, s.addr, CLIENT_PORT, timeout_s)
-        with sock:
-            sock.sendall(cmd.encode())
-            chunks, total = [], 0
-            deadline = time.monotonic() + timeout_s
-            while total < FOUR_LETTER_BYTES_MAX:
-                sock.settimeout(max(0.05, deadline - time.monotonic()))
-                data = sock.recv(65536)
-                if not data:
-                    break
-                chunks.append(data)
-                total += len(data)
-        return b"".join(chunks).decode("utf-8", "replace")
+        return four_letter_on(self.net.connect(self.net.client_ns, s.addr, CLIENT_PORT,
+                                               timeout_s), cmd, timeout_s)
 
     def sanitizer_reports(self):
         """(server id, first matching line) for every log holding a sanitizer or assertion

@@ -69,6 +69,9 @@ EPH_ABANDONERS_DEFAULT = 1
 EPH_ABANDONER_BASE = 250
 WATCHERS_DEFAULT = 1
 WATCHER_BASE = 400
+# libsynod register clients (cworker/cworker.c), next to the kazoo ones.
+CWORKERS_DEFAULT = 2
+CWORKER_BASE = 500
 EPH_GONE_RUN_TIMEOUT_S = ephworker.EPH_GONE_TIMEOUT_S + worker.START_TIMEOUT_S + 10.0
 WARMUP_S = 3.0
 # After the last heal: long enough for an election and for clients to reconnect.
@@ -161,6 +164,9 @@ class Run:
                   "--seconds", "%.1f" % seconds, "--stop-file", self.stop_file]
         for p in range(self.args.workers):
             self._start_client("worker.py", p, common + ["--keys", ",".join(self.keys)])
+        for k in range(self.args.cworkers):
+            self._start_client(self.args.cworker_bin, CWORKER_BASE + k,
+                               common + ["--keys", ",".join(self.keys)])
         for k in range(self.args.lock_workers):
             self._start_client("lockworker.py", LOCK_PROCESS_BASE + k, common,
                                self.args.client_env)
@@ -211,9 +217,11 @@ class Run:
     def _start_client(self, script, p, args, env_extra=None):
         """Starts client process p (its history in history-p<p>.jsonl, its output in
         worker-p<p>.log) inside the client namespace."""
-        argv = self.net.exec_argv(self.net.client_ns, [
-            sys.executable, os.path.join(HERE, script), "--process", str(p),
-            "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)] + args)
+        program = [script] if os.path.isabs(script) else \
+            [sys.executable, os.path.join(HERE, script)]
+        argv = self.net.exec_argv(self.net.client_ns, program + [
+            "--process", str(p), "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)]
+            + args)
         env = None
         if env_extra:
             env = dict(os.environ)
@@ -288,6 +296,7 @@ class Run:
             records.append({"type": "init", "key": lockworker.FENCE_KEY, "state": 0,
                             "t": self.t_start or 0.0})
         processes = list(range(self.args.workers)) + \
+            [CWORKER_BASE + k for k in range(self.args.cworkers)] + \
             [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)] + \
             ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER] +
              [EPH_ABANDONER_BASE + k for k in range(self.args.eph_abandoners)]
@@ -333,8 +342,9 @@ class Run:
         for o in ops:
             by.setdefault((o.f, o.status), []).append(o)
         n = {s: sum(1 for o in ops if o.status == s) for s in ("ok", "fail", "info")}
-        out.append("faults: seed %d, %d servers, %d clients, %d registers, %.0f s under faults"
-                   % (self.seed, N_SERVERS, self.args.workers, len(self.keys),
+        out.append("faults: seed %d, %d servers, %d clients (kazoo) + %d (libsynod), %d registers, "
+                   "%.0f s under faults"
+                   % (self.seed, N_SERVERS, self.args.workers, self.args.cworkers, len(self.keys),
                       (self.t_heal or time.monotonic()) - (self.t_start or T0)))
         out.append("operations: %d (ok %d, fail %d, unknown %d)"
                    % (len(ops), n["ok"], n["fail"], n["info"]))
@@ -492,6 +502,11 @@ def parse(argv):
     ap.add_argument("--duration", type=float, default=120.0)
     ap.add_argument("--seed", type=int)
     ap.add_argument("--workers", type=int, default=WORKERS_DEFAULT)
+    ap.add_argument("--cworkers", type=int, default=CWORKERS_DEFAULT,
+                    help="register clients on libsynod (synod-fault-worker)")
+    ap.add_argument("--cworker-bin", default=os.environ.get("SYNOD_FAULT_WORKER"),
+                    help="synod-fault-worker (default: $SYNOD_FAULT_WORKER, else next to --bin "
+                         "in its build tree)")
     ap.add_argument("--keys", type=int, default=KEYS_DEFAULT)
     ap.add_argument("--lock-workers", type=int, default=LOCK_WORKERS_DEFAULT)
     ap.add_argument("--watchers", type=int, default=WATCHERS_DEFAULT)
@@ -519,6 +534,12 @@ def parse(argv):
     args = ap.parse_args(argv)
     if not args.bin:
         ap.error("--bin or SYNOD_BIN is required")
+    if not args.cworker_bin:
+        args.cworker_bin = os.path.join(os.path.dirname(os.path.abspath(args.bin)), "..", "..",
+                                        "tests", "faults", "cworker", "synod-fault-worker")
+    args.cworker_bin = os.path.abspath(args.cworker_bin)
+    if args.cworkers and not os.access(args.cworker_bin, os.X_OK):
+        ap.error("no synod-fault-worker at %s (build it, or --cworkers 0)" % args.cworker_bin)
     if args.seed is None and os.environ.get("SYNOD_FAULTS_SEED"):
         args.seed = int(os.environ["SYNOD_FAULTS_SEED"])
     if args.seed is None:
