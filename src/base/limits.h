@@ -292,6 +292,9 @@
  * a snapshot writes the whole tree, so this caps the bytes snapshots write per byte
  * logged at about this many, however big the tree grows. */
 #define SRV_SNAP_TREE_SHARE_DIVISOR 4
+/* After a background snapshot failed (a full disk, most likely), ms before the next try:
+ * without a pause the next loop iteration would fork the next doomed child at once. */
+#define SRV_SNAPSHOT_RETRY_MS 1000
 /* autopurge.snapRetainCount: snapshots (and the WAL needed by them) kept; ZooKeeper min 3. */
 #define SRV_SNAP_RETAIN_COUNT_DEFAULT 3
 #define SRV_SNAP_RETAIN_COUNT_MIN     3

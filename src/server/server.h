@@ -283,6 +283,7 @@ struct srv {
         uint64_t snapshot_child_term;
         int64_t last_reap_ms;
         int64_t last_purge_ms;
+        int64_t snapshot_failed_ms; /* mono ms of the last failed snapshot child */
         int64_t last_handshake_scan_ms;
         int64_t start_ms;
         int fatal; /* SYN_OK, or the error that stopped the server */

@@ -144,7 +144,7 @@ static int collect_conns(struct srv *srv, struct conn_list *out)
 
 /* synod's own mntr rows (fill_server): the fixed ones (their number is checked there),
  * then two per peer (connected, and on the leader its lag behind the commit index). */
-enum { EXTRA_METRICS_MAX = 60, PEER_ROWS_MAX = 2 * RAFT_NODES_MAX, PEER_KEY_BYTES = 48 };
+enum { EXTRA_METRICS_MAX = 61, PEER_ROWS_MAX = 2 * RAFT_NODES_MAX, PEER_KEY_BYTES = 48 };
 
 struct mntr_extra {
         struct fourlw_metric items[EXTRA_METRICS_MAX + PEER_ROWS_MAX];
@@ -272,6 +272,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_wal_no_space", srv->wal_no_space},
             {"synod_wal_no_space_stalls", (int64_t)srv->stats.wal_no_space_stalls},
             {"synod_wal_no_space_retry_ms", WAL_NOSPACE_RETRY_MS},
+            {"synod_snapshot_retry_ms", SRV_SNAPSHOT_RETRY_MS},
             {"synod_writes_refused_no_space", (int64_t)srv->stats.writes_refused_no_space},
             {"synod_snapshots_taken", (int64_t)srv->stats.snapshots_taken},
             {"synod_snapshots_failed", (int64_t)srv->stats.snapshots_failed},

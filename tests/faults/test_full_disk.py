@@ -12,6 +12,7 @@ with its data and no refused one is.
 """
 
 import os
+import re
 import subprocess
 import threading
 import time
@@ -31,6 +32,10 @@ REFUSE_ATTEMPTS = 40
 FILL_WRITES_MAX = 400
 RECOVER_S = 20
 FULL_START_S = 3
+SNAP_COUNT = 10
+# Snapshots that fail on the full disk are tried again after SRV_SNAPSHOT_RETRY_MS, not in
+# every loop iteration: a bound far below what a retry per iteration gives.
+FAILED_SNAPSHOTS_MAX = 20
 
 
 def connect(srv):
@@ -52,7 +57,8 @@ def mntr(srv):
 def tmpfs_server(make_server):
     if os.geteuid() != 0:
         pytest.fail("a private tmpfs needs root (mount); this test never skips")
-    srv = make_server("synod", name="fulldisk")
+    # A snapshot every 10 entries: some are due while the disk is full.
+    srv = make_server("synod", name="fulldisk", snapCount=SNAP_COUNT)
     diskfull.mount_tmpfs(srv.data_dir, TMPFS_BYTES, "synod-test-fulldisk-%d" % os.getpid())
     try:
         yield srv
@@ -166,6 +172,10 @@ def test_full_disk_refuses_writes_keeps_reads_and_loses_nothing(tmpfs_server):
     log = open(srv.log_path, encoding="utf-8", errors="replace").read()
     assert "no space left for the WAL" in log
     assert "fatal" not in log, srv.log_tail()
+    assert re.search(r"snapshot at index \d+ written", log), \
+        "no snapshot was taken (snapCount=%d)" % SNAP_COUNT
+    failed = len(re.findall(r"snapshot at index \d+ failed", log))
+    assert failed <= FAILED_SNAPSHOTS_MAX, "%d failed snapshots" % failed
 
 
 def test_harness_unmounts_disks_of_dead_harnesses(tmp_path):
