@@ -64,7 +64,7 @@ COMBINABLE = [k for k in KINDS if k not in ("kill-all", "kill-torn-wal", "combin
 # Holds and quiet gaps of each profile. Every hold outlasts the election timeout
 # (electionTimeoutMs=1000: a new leader within 1-2 s); some pauses outlast the workers'
 # session timeout (worker.SESSION_TIMEOUT_S = 10 s). The short profile (the ctest run) keeps
-# every kind once in about 80 s and always makes its first pause a long one.
+# every kind once in about 125 s and always makes its first pause a long one.
 PROFILES = {
     "default": {"hold": (4.0, 9.0), "quiet": (3.0, 6.0), "long_pause_share": 0.25,
                 "first_pause_long": False},

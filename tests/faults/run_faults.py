@@ -191,6 +191,10 @@ class Run:
             self._wait(quiet)
         self.nemesis.heal_all()
         self.t_heal = time.monotonic()
+        for sid, m in self.cluster.members.items():
+            if m.removed:
+                self.liveness.append("server.%d removed by member-remove could not be added "
+                                     "back after the final heal" % sid)
         log("healed everything; clients run on for %.0f s" % TAIL_S)
         try:
             leader = self.cluster.wait_leader(RECOVERY_TIMEOUT_S)
