@@ -238,6 +238,8 @@ class NetnsCluster(ServerSet):
             rc, out = self.cli(["members", "add", line])
             if self._wait_membership(i, True, POLL_S * 5):
                 return "added back (%d attempts)" % attempts
+        self.kill9(i)  # not a member: stopped again, to be added back later (heal_all)
+        s.removed = True
         return "NOT added back within %.0f s: %s" % (MEMBERSHIP_WAIT_S, " ".join(out.split())[-160:])
 
     # ---- clocks ----
