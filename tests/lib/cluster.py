@@ -11,7 +11,8 @@ against either. Like servers.TestServer, a cluster lives in a private temp dir:
     <tmp>/sN/data/myid     N (ZooKeeper's way; synod is also given --id N)
     <tmp>/sN/server.log    its output
 
-Servers are numbered like their server.N lines, from 1. Each is started in its own
+Servers are numbered like their server.N lines, from 1. A cluster is a serverset.ServerSet
+(shared with the fault harness's nscluster.py). Each is started in its own
 session by procs.ManagedProcess, which signals exactly the PID it started: kill9(i) SIGKILL,
 stop(i) SIGTERM (then SIGKILL after a bound), pause(i) SIGSTOP, resume(i) SIGCONT,
 restart(i). Ports come from ports.free_port() and stay the same across restarts.
