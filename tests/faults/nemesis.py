@@ -204,6 +204,7 @@ class Nemesis:
             for p in reversed(parts):
                 if p.undo is not None:
                     p.undo()
+            f.what = " + ".join("%s: %s" % (p.kind, p.what) for p in parts)  # with the undos'
         f.undo = undo
 
     def _kill_torn_wal(self, f):
