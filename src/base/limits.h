@@ -117,6 +117,10 @@
 /* An fdatasync slower than this, us, counts as slow: ZooKeeper's fsync.warningthresholdms
  * default (its fsync_threshold_exceed_count), and the last bucket of the fsync histogram. */
 #define WAL_FSYNC_SLOW_US 1000000
+/* How often the WAL's I/O thread tries again a write that found the disk full, ms:
+ * often enough that writes resume within a fraction of a second once space returns,
+ * rarely enough that a full disk costs nothing. */
+#define WAL_NOSPACE_RETRY_MS 250
 /* Longest path of any storage file, bytes (with the terminating NUL). */
 #define STORAGE_PATH_BYTES_MAX 4096
 /* Most names read from one storage directory listing. */
@@ -197,6 +201,9 @@
 #define NET_CONN_BUFFER_KEEP_BYTES (64 * 1024)
 /* Pending connections queued by the kernel on the listening socket. */
 #define NET_LISTEN_BACKLOG 511
+/* How often the test clock hook (SYNOD_TEST_CLOCK_FILE, net/clock.c) re-reads its file,
+ * ms of real time: a jump or drift the harness writes takes effect within this. */
+#define NET_TEST_CLOCK_POLL_MS 100
 /* Longest accepted host name / address string in the config, bytes. */
 #define NET_ADDRESS_BYTES_MAX 256
 /* Most bytes a four-letter-word answer may take (cons/wchc/dump grow with clients): a
@@ -336,6 +343,9 @@
  * a snapshot writes the whole tree, so this caps the bytes snapshots write per byte
  * logged at about this many, however big the tree grows. */
 #define SRV_SNAP_TREE_SHARE_DIVISOR 4
+/* After a background snapshot failed (a full disk, most likely), ms before the next try:
+ * without a pause the next loop iteration would fork the next doomed child at once. */
+#define SRV_SNAPSHOT_RETRY_MS 1000
 /* autopurge.snapRetainCount: snapshots (and the WAL needed by them) kept; ZooKeeper min 3. */
 #define SRV_SNAP_RETAIN_COUNT_DEFAULT 3
 #define SRV_SNAP_RETAIN_COUNT_MIN     3

@@ -9,7 +9,7 @@
  *      memory budget (net.h), then the flush hooks (net_hook_add: peer links write
  *      what was queued for them the same way).
  * If step 1 or 2 left work (more buffered frames), an idle handle keeps the next
- * poll from blocking. This file is the only reader of the clock in synod.
+ * poll from blocking. This file and clock.c are the only readers of the clock in synod.
  */
 #include "net/net.h"
 
@@ -43,6 +43,9 @@ static void on_connection(uv_stream_t *server, int status)
 static void on_tick(uv_timer_t *timer)
 {
         struct net *net = timer->data;
+        if (net_clock_poll(&net->clock, uv_now(&net->loop)))
+                uv_timer_set_repeat(timer,
+                                    net_clock_tick_period(&net->clock, net->options.tick_ms));
         if (net->options.callbacks.on_tick)
                 net->options.callbacks.on_tick(net->options.arg);
 }
@@ -131,6 +134,7 @@ int net_init(struct net *net, const struct net_options *options)
                 uv_loop_close(&net->loop);
                 return rc;
         }
+        net_clock_init(&net->clock, uv_now(&net->loop));
         uv_timer_init(&net->loop, &net->tick);
         net->tick.data = net;
         uv_timer_start(&net->tick, on_tick, options->tick_ms, options->tick_ms);
@@ -206,15 +210,15 @@ int net_port(const struct net *net)
 
 uint64_t net_now_ms(struct net *net)
 {
-        return uv_now(&net->loop);
+        return net_clock_mono(&net->clock, uv_now(&net->loop));
 }
 
 int64_t net_wall_ms(struct net *net)
 {
-        (void)net;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t real = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return net_clock_wall(&net->clock, real, uv_now(&net->loop));
 }
 
 void net_wake(struct net *net)

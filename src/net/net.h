@@ -1,7 +1,8 @@
 /*
  * net: the libuv side of synod. One loop thread owns every socket and every byte
  * of server state; this module is the only one that talks to libuv and the only
- * one that reads the clock (net_now_ms / net_wall_ms).
+ * one that reads the clock (net_now_ms / net_wall_ms; clock.c has the test hook that
+ * skews them, SYNOD_TEST_CLOCK_FILE).
  *
  * The loop runs in iterations. During an iteration libuv delivers reads (framed
  * here into whole packets and handed to the server), timer ticks, signals and
@@ -122,10 +123,35 @@ struct net_hook {
         struct net_hook *next;
 };
 
+/* The server's clock and its test hook (clock.c): plain fields, owned by struct net. */
+struct net_clock {
+        bool enabled; /* SYNOD_TEST_CLOCK_FILE is set */
+        bool warned_bad;
+        char path[256];
+        uint64_t last_poll_ms; /* real monotonic ms of the last read of the file */
+        int64_t offset_ms;
+        double rate;
+        double base_drift_ms;  /* drift when the rate was last set */
+        uint64_t base_real_ms; /* real monotonic ms when the rate was last set */
+        uint64_t last_mono_ms; /* the monotonic clock's last reading: it never goes back */
+};
+
+/* Sets the clock up from the environment (SYNOD_TEST_CLOCK_FILE; off without it). */
+void net_clock_init(struct net_clock *c, uint64_t real_mono_ms);
+/* Re-reads the hook's file when NET_TEST_CLOCK_POLL_MS have passed; true if the rate
+ * changed (the tick timer's period must follow). */
+bool net_clock_poll(struct net_clock *c, uint64_t real_mono_ms);
+/* The server's monotonic and wall clocks for the real ones. */
+uint64_t net_clock_mono(struct net_clock *c, uint64_t real_mono_ms);
+int64_t net_clock_wall(const struct net_clock *c, int64_t real_wall_ms, uint64_t real_mono_ms);
+/* Real ms between ticks so that the server sees one every tick_ms of its own time. */
+uint64_t net_clock_tick_period(const struct net_clock *c, uint64_t tick_ms);
+
 struct net {
         uv_loop_t loop;
         uv_tcp_t listener;
         uv_timer_t tick;
+        struct net_clock clock;
         uv_prepare_t prepare;
         uv_idle_t idle; /* keeps the loop from blocking while work is pending */
         uv_signal_t signals[3];
@@ -169,7 +195,8 @@ void net_close(struct net *net);
 /* The port actually bound (useful with port 0). */
 int net_port(const struct net *net);
 
-/* Monotonic milliseconds of the current loop iteration (uv_now). */
+/* Monotonic milliseconds of the current loop iteration (uv_now; skewed by the test
+ * clock hook, clock.c). */
 uint64_t net_now_ms(struct net *net);
 /* Wall-clock milliseconds since the epoch; read here only (house rule 9). */
 int64_t net_wall_ms(struct net *net);

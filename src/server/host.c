@@ -30,6 +30,15 @@
  * Replies reach the socket in the net flush that ends the loop iteration. A
  * failed fdatasync, a corrupt entry or an out-of-memory apply is fatal: the
  * server stops (house rule 7).
+ *
+ * A full disk is not: the WAL keeps what it could not write and tries again
+ * (storage.h), so nothing this server acknowledged or voted is lost, and its
+ * durable marks simply stop. Meanwhile it refuses client writes with
+ * ZSYSTEMERROR (propose.c; a write it took could not be answered before the disk
+ * has room: a follower answers once it applied the entry, and it applies only
+ * what it made durable), keeps answering reads from what it has applied, and,
+ * when it leads, hands leadership to a follower, again every election timeout,
+ * so the cluster goes on writing without it. It catches up when space returns.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +229,41 @@ int host_propose(struct srv *srv, const uint8_t *data, size_t len, uint64_t *ind
         return rc;
 }
 
+int host_transfer_leadership(struct srv *srv, const char *why)
+{
+        const struct raft_config *c = raft_config(&srv->raft);
+        uint64_t best = RAFT_NONE, best_match = 0;
+        for (uint32_t i = 0; i < c->n_voters; i++) {
+                uint64_t id = c->voters[i];
+                uint64_t match = raft_match_index(&srv->raft, id);
+                if (id != (uint64_t)srv->config.server_id &&
+                    (best == RAFT_NONE || match > best_match)) {
+                        best = id;
+                        best_match = match;
+                }
+        }
+        if (best == RAFT_NONE)
+                return SYN_ENOTFOUND;
+        struct raft_event ev = {.type = RAFT_EV_TRANSFER};
+        ev.transfer.target = best;
+        int rc = host_step(srv, &ev);
+        SYN_INFO("%s: handing leadership to %llu%s%s", why, (unsigned long long)best,
+                 rc != 0 ? ": " : "", rc != 0 ? syn_strerror(rc) : "");
+        return rc;
+}
+
+/* A leader whose disk is full hands leadership over (and asks again every election
+ * timeout while it still leads: a transfer may time out). */
+static void no_space_step_down(struct srv *srv)
+{
+        int64_t now = (int64_t)net_now_ms(&srv->net);
+        if (!srv->wal_no_space || srv->role != RAFT_LEADER || !srv->clustered ||
+            now - srv->no_space_transfer_ms < srv->config.election_timeout_ms)
+                return;
+        srv->no_space_transfer_ms = now;
+        host_transfer_leadership(srv, "no space for the WAL");
+}
+
 /* Hands the replica the tickets the WAL reports durable. */
 static void advance_persisted(struct srv *srv)
 {
@@ -227,11 +271,20 @@ static void advance_persisted(struct srv *srv)
         wal_poll(&srv->wal, &st);
         srv->stats.fsync_count = st.fsync_count;
         srv->stats.wal = st;
+        srv->stats.wal_no_space_stalls = st.no_space_stalls;
         if (st.error != SYN_OK) {
                 host_fatal(srv, st.error, "WAL I/O (fdatasync)");
                 return;
         }
+        if (st.no_space != srv->wal_no_space) {
+                srv->wal_no_space = st.no_space;
+                srv->no_space_transfer_ms = INT64_MIN / 2; /* ask at once */
+                SYN_WARN("%s", st.no_space ? "disk full: refusing client writes until the WAL has "
+                                             "space again"
+                                           : "accepting client writes again");
+        }
         replica_durable(&srv->replica, st.done_ticket);
+        no_space_step_down(srv);
 }
 
 void host_wal_done(void *arg)
@@ -265,6 +318,7 @@ void host_tick(struct srv *srv)
                 return;
         struct raft_event ev = {.type = RAFT_EV_TICK};
         host_step(srv, &ev);
+        no_space_step_down(srv);
 }
 
 void host_campaign(struct srv *srv)

@@ -143,6 +143,15 @@ static bool propose_item(struct srv *srv, struct srv_conn *conn, struct srv_req 
                 return true;
         if (rc == SYN_EBUSY)
                 return false;
+        if (rc == SYN_ENOSPC && r->item.op != ZK_OP_CREATE_SESSION) {
+                /* This server's disk is full: a definite refusal (the write never left
+                 * this server), with the code every client knows; it may retry, here or
+                 * elsewhere. A new session is closed instead, to find another server. */
+                srv->stats.writes_refused_no_space++;
+                r->canned_err = ZSYSTEMERROR;
+                pl_write_failed(&conn->queue, &r->item);
+                return true;
+        }
         SYN_INFO("write xid %d of %s:%d not proposed: %s", r->item.xid, conn->ip, conn->port,
                  syn_strerror(rc));
         if (rc != SYN_EINVAL || r->item.op == ZK_OP_CREATE_SESSION) {

@@ -254,6 +254,8 @@ int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item)
         struct srv_req *r = item->data;
         if (item->barrier)
                 return propose_sync(srv, conn, item);
+        if (srv->wal_no_space)
+                return SYN_ENOSPC; /* host.c: this server could not make it durable */
         bool session = item->op == ZK_OP_CREATE_SESSION;
         int rc;
         if (session)

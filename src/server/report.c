@@ -144,7 +144,7 @@ static int collect_conns(struct srv *srv, struct conn_list *out)
 
 /* synod's own mntr rows (fill_server): the fixed ones (their number is checked there),
  * then two per peer (connected, and on the leader its lag behind the commit index). */
-enum { EXTRA_METRICS_MAX = 72, PEER_ROWS_MAX = 2 * RAFT_NODES_MAX, PEER_KEY_BYTES = 48 };
+enum { EXTRA_METRICS_MAX = 80, PEER_ROWS_MAX = 2 * RAFT_NODES_MAX, PEER_KEY_BYTES = 48 };
 
 struct mntr_extra {
         struct fourlw_metric items[EXTRA_METRICS_MAX + PEER_ROWS_MAX];
@@ -309,6 +309,11 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_writes_forwarded", (int64_t)srv->stats.writes_forwarded},
             {"synod_connections_closed_inflight", (int64_t)srv->stats.conns_closed_inflight},
             {"synod_fsync_count", (int64_t)srv->stats.fsync_count},
+            {"synod_wal_no_space", srv->wal_no_space},
+            {"synod_wal_no_space_stalls", (int64_t)srv->stats.wal_no_space_stalls},
+            {"synod_wal_no_space_retry_ms", WAL_NOSPACE_RETRY_MS},
+            {"synod_snapshot_retry_ms", SRV_SNAPSHOT_RETRY_MS},
+            {"synod_writes_refused_no_space", (int64_t)srv->stats.writes_refused_no_space},
             {"synod_fsync_slow_count", (int64_t)s->fsync_threshold_exceed_count},
             {"synod_fsync_slow_us", WAL_FSYNC_SLOW_US},
             {"synod_snapshots_taken", (int64_t)srv->stats.snapshots_taken},

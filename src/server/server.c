@@ -99,26 +99,8 @@ static void shutdown_begin(struct srv *srv)
         srv->shutdown_deadline_ms =
             (int64_t)net_now_ms(&srv->net) + srv->config.election_timeout_ms * 2;
         srv->shutting_down = true;
-        if (srv->role != RAFT_LEADER || !srv->clustered)
-                return;
-        const struct raft_config *c = raft_config(&srv->raft);
-        uint64_t best = RAFT_NONE, best_match = 0;
-        for (uint32_t i = 0; i < c->n_voters; i++) {
-                uint64_t id = c->voters[i];
-                uint64_t match = raft_match_index(&srv->raft, id);
-                if (id != (uint64_t)srv->config.server_id &&
-                    (best == RAFT_NONE || match > best_match)) {
-                        best = id;
-                        best_match = match;
-                }
-        }
-        if (best == RAFT_NONE)
-                return;
-        struct raft_event ev = {.type = RAFT_EV_TRANSFER};
-        ev.transfer.target = best;
-        int rc = host_step(srv, &ev);
-        SYN_INFO("shutting down: handing leadership to %llu%s%s", (unsigned long long)best,
-                 rc != 0 ? ": " : "", rc != 0 ? syn_strerror(rc) : "");
+        if (srv->role == RAFT_LEADER && srv->clustered)
+                host_transfer_leadership(srv, "shutting down");
 }
 
 /* Leaves once leadership is handed over (or the handover timed out), after closing

@@ -228,6 +228,8 @@ struct srv_stats {
         uint64_t snapshots_failed;
         uint64_t entries_applied;
         uint64_t fsync_count;
+        uint64_t wal_no_space_stalls;
+        uint64_t writes_refused_no_space;
         uint64_t peer_msgs_sent;
         uint64_t peer_msgs_received;
         uint64_t peer_protocol_errors;
@@ -321,9 +323,13 @@ struct srv {
         int64_t snapshot_wall_ms;    /* wall ms the newest snapshot was written; 0 = none */
         int64_t last_reap_ms;
         int64_t last_purge_ms;
+        int64_t snapshot_failed_ms; /* mono ms of the last failed snapshot child */
         int64_t last_handshake_scan_ms;
         int64_t start_ms;
         int fatal; /* SYN_OK, or the error that stopped the server */
+        /* host.c: the WAL waits for disk space; client writes are refused meanwhile */
+        bool wal_no_space;
+        int64_t no_space_transfer_ms; /* mono ms of the last handover it asked for */
         bool stopping;
         bool shutting_down; /* SIGTERM: handing leadership over, then stopping */
         int64_t shutdown_deadline_ms;
@@ -377,6 +383,9 @@ int host_step(struct srv *srv, const struct raft_event *ev);
 void host_init(struct srv *srv);
 /* Stops the server: logs `what` and `err` once, records err as the exit status. */
 void host_fatal(struct srv *srv, int err, const char *what);
+/* A leader asks Raft to hand leadership to the voter with the longest log; `why` is
+ * logged. Returns raft's error, or SYN_ENOTFOUND when there is no other voter. */
+int host_transfer_leadership(struct srv *srv, const char *why);
 
 /* conns.c: the connection table. */
 /* net's on_accept: false refuses (maxClientCnxns, SRV_CONNS_MAX, shutting down). */

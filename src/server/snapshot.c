@@ -153,6 +153,11 @@ void snapshot_maybe_start(struct srv *srv)
         if (srv->snapshot_pid != 0 || srv->stopping || srv->sm.applied == 0 ||
             srv->sm.applied_config.n_voters == 0 || !snapshot_due(srv))
                 return;
+        /* A full disk (host.c) would fail it; after a failure, wait before the next one. */
+        if (srv->wal_no_space ||
+            (srv->snapshot_failed_ms != 0 &&
+             (int64_t)net_now_ms(&srv->net) - srv->snapshot_failed_ms < SRV_SNAPSHOT_RETRY_MS))
+                return;
         uint64_t index = srv->sm.applied;
         uint64_t term = raft_term_at(&srv->raft, index);
         if (term == 0)
@@ -186,6 +191,7 @@ void snapshot_reap_child(struct srv *srv)
                 SYN_WARN("snapshot at index %llu failed (status %d)",
                          (unsigned long long)srv->snapshot_child_index, status);
                 srv->stats.snapshots_failed++;
+                srv->snapshot_failed_ms = (int64_t)net_now_ms(&srv->net);
                 return;
         }
         srv->stats.snapshots_taken++;

@@ -75,6 +75,11 @@ int storage_fs_pread_full(const struct storage_fs *fs, int fd, void *buf, size_t
 int storage_fs_pwrite_full(const struct storage_fs *fs, int fd, const void *buf, size_t n,
                            uint64_t off);
 
+/* fdatasync for data that was reported written. A failed fdatasync may have dropped
+ * the dirty pages it could not write, so even "no space" there is an I/O error
+ * (SYN_EIO), never the retryable SYN_ENOSPC of a write that did not happen. */
+int storage_fs_sync_data(const struct storage_fs *fs, int fd);
+
 /* Reads a whole file of at most max bytes into a malloc'ed buffer (caller frees
  * with free()). SYN_ETOOBIG if it is larger; SYN_ENOTFOUND if it does not exist. */
 int storage_fs_read_file(const struct storage_fs *fs, const char *path, uint64_t max,

@@ -269,6 +269,12 @@ int storage_fs_pwrite_full(const struct storage_fs *fs, int fd, const void *buf,
         return SYN_OK;
 }
 
+int storage_fs_sync_data(const struct storage_fs *fs, int fd)
+{
+        int err = fs->fdatasync(fs->ctx, fd);
+        return err == SYN_ENOSPC ? SYN_EIO : err;
+}
+
 int storage_fs_read_file(const struct storage_fs *fs, const char *path, uint64_t max,
                          uint8_t **data, size_t *len)
 {

@@ -37,6 +37,7 @@ struct wal_job {
         struct wal_meta meta;
         uint8_t *data; /* owned (malloc) */
         size_t len;
+        size_t done; /* RECORDS: bytes of data already written (a retry starts there) */
         uint64_t first_index, last_index;
 };
 
@@ -64,8 +65,11 @@ int storage_path_join(char *buf, const char *dir, const char *name);
 int wal_segment_path(char *buf, const char *wal_dir, uint64_t first_index);
 
 /* I/O side (wal_io.c). Runs a list of jobs in order, then one fdatasync of the
- * active segment when records were written. Returns SYN_OK or the (fatal) error. */
-int wal_io_run(struct wal *wal, struct wal_job *jobs);
+ * active segment when records were written. Returns SYN_OK, SYN_ENOSPC when a
+ * write found the disk full (*stuck = the job to run again, from where it stopped;
+ * the jobs before it are done and durable, none after it was started), or another,
+ * fatal, error. stuck may be NULL when the caller treats a full disk as fatal. */
+int wal_io_run(struct wal *wal, struct wal_job *jobs, struct wal_job **stuck);
 
 /* Closes the active segment fd and frees the segment list. */
 void wal_io_close(struct wal *wal);

@@ -181,7 +181,7 @@ int wal_meta_store(const struct storage_fs *fs, const char *dir, uint64_t sequen
         if (err == SYN_OK)
                 err = fs->ftruncate(fs->ctx, fd, sizeof buf);
         if (err == SYN_OK)
-                err = fs->fdatasync(fs->ctx, fd);
+                err = storage_fs_sync_data(fs, fd);
         fs->close(fs->ctx, fd);
         if (err == SYN_OK && created)
                 err = fs->sync_dir(fs->ctx, dir);

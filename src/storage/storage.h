@@ -29,6 +29,12 @@
  *      and truncations, a later job never becomes durable before an earlier one.
  *   5. status.error != SYN_OK is fatal and sticky (a failed fdatasync is never
  *      retried): the host must stop serving. Every later call returns it.
+ *   6. A full disk is not fatal: status.no_space says the I/O side stopped at a
+ *      write that found no room; it keeps every job from there on and tries
+ *      again every WAL_NOSPACE_RETRY_MS (without an I/O thread: at each
+ *      wal_flush), so tickets simply stop advancing until space returns. The
+ *      host should refuse new work meanwhile: wal_append still queues (up to
+ *      queue_bytes_max).
  *
  * With options.io_thread = false (tools, tests, the simulator) wal_flush does the
  * work in the caller's thread; wal_sync is flush-and-wait in both modes.
@@ -162,6 +168,8 @@ struct wal_status {
                                           the index before the next one; 0 if nothing) */
         uint64_t durable_term;         /* its term; 0 if the WAL holds no entry */
         uint64_t fsync_count;          /* fdatasyncs of segments so far (group-commit metric) */
+        bool no_space;                 /* the last pass stopped at a full disk (not an error) */
+        uint64_t no_space_stalls;      /* times a pass found the disk full after one that did not */
         int error;                     /* SYN_OK, or the sticky fatal error */
         struct syn_hist fsync_us;      /* duration of each fdatasync of a segment, us */
         struct syn_hist batch_entries; /* entries made durable by each pass's fdatasync */
@@ -200,7 +208,9 @@ struct wal {
         /* I/O side (the I/O thread, or the caller when io_thread is false). */
         struct wal_segment *segments; /* sorted by first_index; the last is active */
         size_t segment_count, segment_cap;
-        int active_fd; /* -1 when no segment is open */
+        int active_fd;            /* -1 when no segment is open */
+        struct wal_job *io_retry; /* jobs a full disk stopped, first to run next pass */
+        uint64_t io_retry_ticket; /* the ticket they complete */
         uint64_t meta_sequence;
         uint64_t io_fsync_count;
         struct syn_hist io_fsync_us;      /* published into status.fsync_us */
@@ -278,7 +288,8 @@ int wal_flush(struct wal *wal, uint64_t *ticket);
 /* Reads the I/O side's progress (see struct wal_status). Never blocks on disk. */
 void wal_poll(struct wal *wal, struct wal_status *status);
 
-/* Flushes and waits until everything queued is durable. Returns the sticky error. */
+/* Flushes and waits until everything queued is durable. Returns the sticky error, or
+ * SYN_ENOSPC if the disk is full (what was queued stays queued). */
 int wal_sync(struct wal *wal);
 
 /* Flushes and waits (unless a fatal error happened), stops the I/O thread,

@@ -16,14 +16,19 @@
  * is durable: entries, truncations and term/vote alike.
  *
  * Errors on the I/O side are fatal and sticky: the status keeps the first one,
- * later passes do no I/O, and every loop-side call returns it.
+ * later passes do no I/O, and every loop-side call returns it. A full disk is
+ * not an error: the pass keeps the jobs from the one that found no room
+ * (io_retry), the I/O thread runs them again every WAL_NOSPACE_RETRY_MS, and
+ * batches flushed meanwhile wait behind them, so FIFO order and tickets hold.
  *
  * Without an I/O thread (options.io_thread false) wal_flush runs the pass in
  * the caller and the same status is updated, so tools, tests and the simulator
  * exercise the same code.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/assert.h"
 #include "base/err.h"
@@ -172,31 +177,82 @@ static void io_last_entry(const struct wal *wal, uint64_t *index, uint64_t *term
                 *index = wal->segments[0].first_index - 1;
 }
 
-/* Runs one pass over jobs (unless already failed) and publishes the status.
- * Called with mu NOT held. Frees the jobs. */
-static void io_pass(struct wal *wal, struct wal_job *jobs, uint64_t ticket)
+/* Prepends the jobs a full disk stopped to jobs; the pass then completes `ticket`,
+ * or the stopped jobs' own ticket when nothing new came. */
+static struct wal_job *io_take_retry(struct wal *wal, struct wal_job *jobs, uint64_t *ticket)
 {
-        pthread_mutex_lock(&wal->mu);
-        int failed = wal->status.error;
-        pthread_mutex_unlock(&wal->mu);
-        int err = failed != SYN_OK ? failed : wal_io_run(wal, jobs);
-        uint64_t bytes = 0;
-        for (struct wal_job *j = jobs; j; j = j->next)
-                bytes += j->len;
-        wal_jobs_free(jobs);
-        uint64_t index, term;
-        io_last_entry(wal, &index, &term);
+        struct wal_job *head = wal->io_retry;
+        if (head == NULL)
+                return jobs;
+        if (jobs == NULL)
+                *ticket = wal->io_retry_ticket;
+        struct wal_job *tail = head;
+        while (tail->next != NULL)
+                tail = tail->next;
+        tail->next = jobs;
+        wal->io_retry = NULL;
+        return head;
+}
 
-        pthread_mutex_lock(&wal->mu);
+/* Publishes a pass's outcome. Called with mu held. */
+static void io_publish(struct wal *wal, int err, uint64_t ticket)
+{
+        if (err == SYN_ENOSPC) {
+                if (!wal->status.no_space) {
+                        wal->status.no_space_stalls++;
+                        SYN_WARN("storage: no space left for the WAL in %s; writes wait and are "
+                                 "tried again every %d ms",
+                                 wal->log_dir, WAL_NOSPACE_RETRY_MS);
+                }
+                wal->status.no_space = true;
+                return;
+        }
         if (err != SYN_OK && wal->status.error == SYN_OK) {
                 SYN_ERROR("storage: WAL failed: %s; no further writes (fatal)", syn_strerror(err));
                 wal->status.error = err;
         }
-        if (wal->status.error == SYN_OK) {
-                wal->status.done_ticket = ticket;
-                wal->status.durable_index = index;
-                wal->status.durable_term = term;
+        if (wal->status.error != SYN_OK)
+                return;
+        if (wal->status.no_space)
+                SYN_WARN("storage: the WAL has space again; writes resumed");
+        wal->status.no_space = false;
+        uint64_t index, term;
+        io_last_entry(wal, &index, &term);
+        wal->status.done_ticket = ticket;
+        wal->status.durable_index = index;
+        wal->status.durable_term = term;
+}
+
+/* Runs one pass over the jobs a full disk stopped, then jobs (unless already
+ * failed), and publishes the status. Called with mu NOT held. Frees the jobs that
+ * ran; keeps those a full disk stopped in wal->io_retry. */
+static void io_pass(struct wal *wal, struct wal_job *jobs, uint64_t ticket)
+{
+        jobs = io_take_retry(wal, jobs, &ticket);
+        pthread_mutex_lock(&wal->mu);
+        int failed = wal->status.error;
+        pthread_mutex_unlock(&wal->mu);
+        struct wal_job *stuck = NULL;
+        int err = failed != SYN_OK ? failed : wal_io_run(wal, jobs, &stuck);
+        if (err != SYN_ENOSPC)
+                stuck = NULL;
+        uint64_t bytes = 0;
+        struct wal_job *ran = stuck == jobs ? NULL : jobs;
+        for (struct wal_job *j = ran; j != NULL; j = j->next) {
+                bytes += j->len;
+                if (j->next == stuck) {
+                        j->next = NULL; /* the ones that ran end here */
+                        break;
+                }
         }
+        wal_jobs_free(ran);
+        if (stuck != NULL) {
+                wal->io_retry = stuck;
+                wal->io_retry_ticket = ticket;
+        }
+
+        pthread_mutex_lock(&wal->mu);
+        io_publish(wal, err, ticket);
         wal->status.fsync_count = wal->io_fsync_count;
         wal->status.fsync_us = wal->io_fsync_us;
         wal->status.batch_entries = wal->io_batch_entries;
@@ -207,17 +263,37 @@ static void io_pass(struct wal *wal, struct wal_job *jobs, uint64_t ticket)
                 wal->options.notify(wal->options.notify_arg);
 }
 
+/* Waits WAL_NOSPACE_RETRY_MS, or until stop. Called with mu held. */
+static void io_wait_retry(struct wal *wal)
+{
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += (long)WAL_NOSPACE_RETRY_MS * 1000000L;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        /* Bounded by the deadline: spurious wake-ups and new work only wait again. */
+        while (!wal->stop &&
+               pthread_cond_timedwait(&wal->work_cond, &wal->mu, &deadline) != ETIMEDOUT)
+                ;
+}
+
 static void *io_thread_main(void *arg)
 {
         struct wal *wal = arg;
         pthread_mutex_lock(&wal->mu);
         /* The I/O thread's own loop: bounded by the queue, ends when stop is set
-         * and the queue is empty. */
+         * and the queue is empty (or only a full disk's jobs are left: dropped). */
         for (;;) {
-                while (!wal->queue_head && !wal->stop)
-                        pthread_cond_wait(&wal->work_cond, &wal->mu);
-                if (!wal->queue_head)
-                        break;
+                if (wal->io_retry != NULL) {
+                        io_wait_retry(wal);
+                        if (wal->stop)
+                                break;
+                } else {
+                        while (!wal->queue_head && !wal->stop)
+                                pthread_cond_wait(&wal->work_cond, &wal->mu);
+                        if (!wal->queue_head)
+                                break;
+                }
                 struct wal_job *jobs = wal->queue_head;
                 uint64_t ticket = wal->queued_ticket;
                 wal->queue_head = wal->queue_tail = NULL;
@@ -237,6 +313,12 @@ int wal_flush(struct wal *wal, uint64_t *ticket)
                 int err = batch_close_records(wal);
                 if (err != SYN_OK)
                         return err;
+        }
+        if (wal->loop_error == SYN_OK && !wal->batch_head && !wal->options.io_thread &&
+            wal->io_retry != NULL) {
+                io_pass(wal, NULL, 0); /* no thread to try a full disk again: now */
+                struct wal_status st;
+                wal_poll(wal, &st);
         }
         if (wal->loop_error != SYN_OK || !wal->batch_head) {
                 if (ticket)
@@ -287,11 +369,14 @@ int wal_sync(struct wal *wal)
         if (err != SYN_OK)
                 return err;
         pthread_mutex_lock(&wal->mu);
-        while (wal->status.done_ticket < ticket && wal->status.error == SYN_OK)
+        while (wal->status.done_ticket < ticket && wal->status.error == SYN_OK &&
+               !wal->status.no_space)
                 pthread_cond_wait(&wal->done_cond, &wal->mu);
         pthread_mutex_unlock(&wal->mu);
         struct wal_status st;
         wal_poll(wal, &st);
+        if (st.error == SYN_OK && st.done_ticket < ticket)
+                return SYN_ENOSPC;
         return st.error;
 }
 
@@ -356,7 +441,12 @@ static int open_start(struct wal *wal)
         wal->status.durable_index = index;
         wal->status.durable_term = term;
         pthread_mutex_init(&wal->mu, NULL);
-        pthread_cond_init(&wal->work_cond, NULL);
+        /* Monotonic: the full-disk retry waits on it, and wall time may jump. */
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&wal->work_cond, &attr);
+        pthread_condattr_destroy(&attr);
         pthread_cond_init(&wal->done_cond, NULL);
         if (!wal->options.io_thread)
                 return SYN_OK;
@@ -392,7 +482,7 @@ static int plant_lose_tail(struct wal *wal, struct wal_recovered *rec)
                 drop = rec->count;
         uint64_t first = rec->last_index - drop + 1;
         struct wal_job job = {.kind = WAL_JOB_TRUNCATE_SUFFIX, .index = first};
-        int err = wal_io_run(wal, &job);
+        int err = wal_io_run(wal, &job, NULL);
         if (err != SYN_OK)
                 return err;
         for (size_t i = rec->count - drop; i < rec->count; i++)
@@ -495,6 +585,8 @@ void wal_close(struct wal *wal)
         }
         wal_jobs_free(wal->batch_head);
         wal_jobs_free(wal->queue_head);
+        wal_jobs_free(wal->io_retry);
+        wal->io_retry = NULL;
         wal->batch_head = wal->batch_tail = wal->queue_head = wal->queue_tail = NULL;
         syn_writer_close(&wal->records);
         wal_io_close(wal);

@@ -10,7 +10,13 @@
  * segment is fdatasynced before the next one is created, so a segment that is
  * not the last is always complete on disk (recovery relies on it).
  *
- * Any error here is returned to the caller, which makes it fatal and sticky:
+ * A full disk (SYN_ENOSPC from a create, a write or a term/vote store) stops the
+ * pass where it is: what was written before is synced and stays, the job that hit
+ * it is run again later from where it stopped (a record span is rewritten at the
+ * same offset, a segment is created again with O_TRUNC), so nothing is written
+ * twice or out of order. Only writes can hit it: a failed fdatasync may have
+ * dropped pages it could not write, so it is an I/O error (storage_fs_sync_data).
+ * Any other error is returned to the caller, which makes it fatal and sticky:
  * after a failed write or fdatasync the state of the file is unknown.
  */
 #include <stdlib.h>
@@ -50,13 +56,15 @@ static void io_close_active(struct wal *wal)
         wal->active_fd = -1;
 }
 
-/* Preallocates the active file up to the segment size; unsupported is fine. */
+/* Preallocates the active file up to the segment size. Unsupported is fine, and so
+ * is a disk without room for a whole segment: the records may still fit, and when
+ * they do not, their write reports it. */
 static int io_preallocate(struct wal *wal, int fd)
 {
         if (!wal->options.preallocate)
                 return SYN_OK;
         int err = wal->fs.fallocate(wal->fs.ctx, fd, wal->options.segment_bytes);
-        return err == SYN_EINVAL ? SYN_OK : err;
+        return err == SYN_EINVAL || err == SYN_ENOSPC ? SYN_OK : err;
 }
 
 int wal_io_create_segment(struct wal *wal, uint64_t first_index)
@@ -142,7 +150,7 @@ static uint64_t io_now_us(void)
 static int io_sync_active(struct wal *wal)
 {
         uint64_t start = io_now_us();
-        int err = wal->fs.fdatasync(wal->fs.ctx, wal->active_fd);
+        int err = storage_fs_sync_data(&wal->fs, wal->active_fd);
         syn_hist_observe(&wal->io_fsync_us, io_now_us() - start);
         if (err != SYN_OK) {
                 SYN_ERROR("storage: fdatasync of the WAL failed: %s (fatal, not retried)",
@@ -182,9 +190,9 @@ static size_t io_span(const struct wal *wal, const struct wal_segment *seg, cons
         return span;
 }
 
-static int io_write_records(struct wal *wal, const struct wal_job *job)
+static int io_write_records(struct wal *wal, struct wal_job *job)
 {
-        size_t off = 0;
+        size_t off = job->done;
         while (off < job->len) {
                 uint64_t index = syn_get_be64(job->data + off + 24);
                 int err = SYN_OK;
@@ -206,13 +214,15 @@ static int io_write_records(struct wal *wal, const struct wal_job *job)
                 err = storage_fs_pwrite_full(&wal->fs, wal->active_fd, job->data + off, span,
                                              seg->end_offset);
                 if (err != SYN_OK) {
-                        SYN_ERROR("storage: WAL write failed: %s", syn_strerror(err));
+                        if (err != SYN_ENOSPC)
+                                SYN_ERROR("storage: WAL write failed: %s", syn_strerror(err));
                         return err;
                 }
                 seg->end_offset += span;
                 seg->last_index = last_index;
                 seg->last_term = last_term;
                 off += span;
+                job->done = off;
         }
         return SYN_OK;
 }
@@ -360,7 +370,7 @@ static void io_retain(struct wal *wal, size_t keep)
                 io_truncate_prefix(wal, oldest + 1);
 }
 
-static int io_run_job(struct wal *wal, const struct wal_job *job, bool *dirty)
+static int io_run_job(struct wal *wal, struct wal_job *job, bool *dirty)
 {
         int err = SYN_OK;
         switch (job->kind) {
@@ -372,7 +382,7 @@ static int io_run_job(struct wal *wal, const struct wal_job *job, bool *dirty)
                 err = wal_meta_store(&wal->fs, wal->log_dir, wal->meta_sequence + 1, &job->meta);
                 if (err == SYN_OK)
                         wal->meta_sequence++;
-                else
+                else if (err != SYN_ENOSPC)
                         SYN_ERROR("storage: writing term/vote failed: %s", syn_strerror(err));
                 break;
         case WAL_JOB_TRUNCATE_SUFFIX:
@@ -393,21 +403,32 @@ static int io_run_job(struct wal *wal, const struct wal_job *job, bool *dirty)
         return err;
 }
 
-int wal_io_run(struct wal *wal, struct wal_job *jobs)
+int wal_io_run(struct wal *wal, struct wal_job *jobs, struct wal_job **stuck)
 {
         bool dirty = false;
+        int err = SYN_OK;
         uint64_t entries = 0;
-        for (struct wal_job *j = jobs; j; j = j->next) {
-                int err = io_run_job(wal, j, &dirty);
+        struct wal_job *j;
+        for (j = jobs; j != NULL; j = j->next) {
+                err = io_run_job(wal, j, &dirty);
                 if (err != SYN_OK)
-                        return err;
+                        break;
                 if (j->kind == WAL_JOB_RECORDS && j->last_index >= j->first_index)
                         entries += j->last_index - j->first_index + 1;
         }
-        if (!dirty || wal->active_fd < 0)
-                return SYN_OK;
-        syn_hist_observe(&wal->io_batch_entries, entries);
-        return io_sync_active(wal);
+        if (dirty && wal->active_fd >= 0)
+                syn_hist_observe(&wal->io_batch_entries, entries);
+        if (err == SYN_ENOSPC && stuck != NULL) {
+                *stuck = j;
+                /* What was written before the full disk is durable like any pass. */
+                int serr = dirty && wal->active_fd >= 0 ? io_sync_active(wal) : SYN_OK;
+                return serr != SYN_OK ? serr : err;
+        }
+        if (err != SYN_OK)
+                return err;
+        if (dirty && wal->active_fd >= 0)
+                return io_sync_active(wal);
+        return SYN_OK;
 }
 
 void wal_io_close(struct wal *wal)

@@ -568,7 +568,7 @@ def ephemeral_anomalies(records, gone=None, limit=20):
     creates = {r["node"]: r for r in eph if r["event"] == "create"}
     lists = sorted((r for r in eph if r["event"] == "list"), key=lambda r: r["call"])
     list_calls = [r["call"] for r in lists]
-    out = {"vanished": [], "missing": [], "phantom": [], "gone": []}
+    out = {"vanished": [], "missing": [], "phantom": [], "gone": [], "expired": []}
     last_alive = {}
     for r in eph:
         if r["event"] != "alive":
@@ -598,25 +598,60 @@ def ephemeral_anomalies(records, gone=None, limit=20):
         for node in lst["nodes"]:
             if node not in creates:
                 out["phantom"].append("ephemeral: %s listed but never created" % node)
+    for r in eph:
+        if r["event"] != "expired" or r["gone"] is None:
+            continue
+        if r["back"] == "accepted":
+            out["expired"].append("ephemeral: abandoned session %#x let back in after its %s "
+                                  "was gone" % (r["session"], r["node"]))
+        k = bisect.bisect_right(list_calls, r["gone"])
+        for lst in lists[k:]:
+            if r["node"] in lst["nodes"]:
+                out["expired"].append("ephemeral: %s listed at %.3f, after its abandoned "
+                                      "session's expiry was seen at %.3f"
+                                      % (r["node"], lst["call"], r["gone"]))
+                break
     if gone is not None and gone.get("left") != []:
         out["gone"].append("ephemeral: %s still there %.0f s after every owner closed its "
                            "sessions" % (gone.get("left"), gone.get("seconds", 0.0)))
     found = []
-    for kind in ("vanished", "missing", "phantom", "gone"):
+    for kind in ("vanished", "missing", "phantom", "gone", "expired"):
         found += sorted(set(out[kind]))[:limit]
     return found
 
 
 def watch_anomalies(records, limit=20):
-    """Direct checks of the watchers (watchworker.py): per watcher and register, the
-    versions it read after notifications only grow; every version it read has one value
-    (across watchers too); and its final record's last notified version is the register's
-    last version. Returns [text]."""
+    """Direct checks of the watchers (watchworker.py). Registers: per watcher, the versions
+    read only grow, and strictly after a notification (one that brought no change came
+    twice); every version has one value (across watchers too); the final record's last
+    notified version is the register's last version. The ephemerals' directory: its
+    cversion only grows, strictly after a notification. Deletions: a node reported deleted
+    once per watcher, gone when reported, and in no listing invoked afterwards. Returns
+    [text]."""
     out = []
     last = {}
     values = {}
-    for r in sorted((r for r in records if r.get("type") == "watch"), key=lambda r: r["t"]):
+    deleted = {}
+    watch = sorted((r for r in records if r.get("type") == "watch"), key=lambda r: r["t"])
+    for r in watch:
+        kind = r.get("kind", "data")
         who = (r["p"], r["key"])
+        if kind == "deleted":
+            if (r["p"], r["key"]) in deleted:
+                out.append("watch: p%s was told twice that %s was deleted" % who)
+            deleted[(r["p"], r["key"])] = r["t"]
+            if r["exists"]:
+                out.append("watch: p%s was told %s was deleted, but it exists" % who)
+            continue
+        if kind == "children":
+            c = r["cversion"]
+            prev = last.get(("dir",) + who)
+            if prev is not None and (c < prev or (r["why"] == "event" and c == prev)):
+                out.append("watch: p%s read %s's cversion %d after a %s, the read before had "
+                           "%d" % (who[0], who[1], c, "notification" if r["why"] == "event"
+                                   else "re-arm", prev))
+            last[("dir",) + who] = max(prev if prev is not None else -1, c)
+            continue
         if r["why"] == "final":
             if r["version"] is None:
                 out.append("watch: p%s could not read %s at the end" % who)
@@ -625,14 +660,24 @@ def watch_anomalies(records, limit=20):
                            "%s, the register is at %s" % (who[0], who[1], r["notified"],
                                                          r["version"]))
             continue
-        if who in last and r["version"] < last[who]:
-            out.append("watch: p%s read %s version %d after version %d (went back)"
-                       % (who[0], who[1], r["version"], last[who]))
+        if who in last and (r["version"] < last[who] or
+                            (r["why"] == "event" and r["version"] == last[who])):
+            out.append("watch: p%s read %s version %d after %s, the read before had version %d"
+                       % (who[0], who[1], r["version"], "a notification" if r["why"] == "event"
+                          else "a re-arm", last[who]))
         last[who] = max(last.get(who, -1), r["version"])
         seen = values.setdefault((r["key"], r["version"]), r["value"])
         if seen != r["value"]:
             out.append("watch: %s version %d read as %s and as %s"
                        % (r["key"], r["version"], seen, r["value"]))
+    for r in watch:
+        if r.get("kind") != "children":
+            continue
+        for name in r["children"]:
+            t_del = deleted.get((r["p"], name))
+            if t_del is not None and r["t0"] > t_del:
+                out.append("watch: p%s listed %s again after it was told it was deleted"
+                           % (r["p"], name))
     return out[:limit]
 
 

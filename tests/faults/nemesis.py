@@ -25,6 +25,17 @@ Kinds (KINDS):
   link-slow           every server's link slow (netem delay with jitter, or a token bucket)
   link-lossy          every server's link drops LINK_LOSS_PERCENT of packets
   link-reorder        every server's link reorders (netem only; skipped without it)
+  disk-full           the data disk (its own tmpfs) of the leader or of a random server
+                      filled to the last byte; the filler removed at the end
+  clock-jump          the clocks of the leader or of a random server jump forward or back
+                      by CLOCK_JUMPS_S (through the server's test clock hook,
+                      SYNOD_TEST_CLOCK_FILE); jump back at the end
+  clock-drift         the clocks of the leader or of a random server run at a rate of
+                      CLOCK_DRIFT_RATES (twice as fast, half as fast); the drift taken back
+                      at the end
+  member-remove       the leader or a random server removed from the cluster with a
+                      reconfig (synod members remove) and stopped; at the end it joins
+                      again with an empty data directory (--join, synod members add)
   combined            two of the kinds above at once (not kill-all), started in order
                       and undone in reverse: a kill during a partition, a pause on lossy
                       links, a partition inside a partition ...
@@ -46,14 +57,14 @@ import netns
 
 KINDS = ["kill-random", "kill-leader", "kill-all", "kill-torn-wal", "pause", "partition-majority", "partition-leader",
          "partition-bridge", "partition-one-way", "link-slow", "link-lossy", "link-reorder",
-         "combined"]
+         "disk-full", "clock-jump", "clock-drift", "member-remove", "combined"]
 # What `combined` draws two distinct kinds from: every single fault but the power cut
 # (all servers down leaves nothing for a second fault to act on).
 COMBINABLE = [k for k in KINDS if k not in ("kill-all", "kill-torn-wal", "combined")]
 # Holds and quiet gaps of each profile. Every hold outlasts the election timeout
 # (electionTimeoutMs=1000: a new leader within 1-2 s); some pauses outlast the workers'
 # session timeout (worker.SESSION_TIMEOUT_S = 10 s). The short profile (the ctest run) keeps
-# every kind once in about 80 s and always makes its first pause a long one.
+# every kind once in about 125 s and always makes its first pause a long one.
 PROFILES = {
     "default": {"hold": (4.0, 9.0), "quiet": (3.0, 6.0), "long_pause_share": 0.25,
                 "first_pause_long": False},
@@ -61,6 +72,10 @@ PROFILES = {
               "first_pause_long": True},
 }
 PAUSE_LONG_S = 12.0
+# Clock faults: jumps by seconds, forward or back (below the clients' 10 s session timeout:
+# a forward jump of the leader's clock expires the sessions idle for the rest), and rates.
+CLOCK_JUMPS_S = (2.0, 5.0, 8.0)
+CLOCK_DRIFT_RATES = (2.0, 0.5)
 TORN_PAYLOAD_BYTES = 200
 POLL_S = 0.25
 LINK_LOSS_PERCENT = netns.LINK_LOSS_PERCENT
@@ -139,10 +154,15 @@ class Nemesis:
         return f
 
     def heal_all(self):
-        """Whatever state a fault left: links healed, paused servers continued, every
-        server running."""
+        """Whatever state a fault left: links healed, disks emptied, paused servers
+        continued, every server running."""
         self.net.heal()
         for i in self.cluster.ids():
+            self.cluster.free_disk(i)
+            self.cluster.clock_reset(i)
+        for i in self.cluster.ids():
+            if self.cluster.members[i].removed:
+                self.log("heal: server.%d %s" % (i, self.cluster.add_member(i)))
             self.cluster.resume(i)
             if not self.cluster.running(i):
                 self.cluster.start(i)
@@ -184,13 +204,14 @@ class Nemesis:
             for p in reversed(parts):
                 if p.undo is not None:
                     p.undo()
+            f.what = " + ".join("%s: %s" % (p.kind, p.what) for p in parts)  # with the undos'
         f.undo = undo
 
     def _kill_torn_wal(self, f):
         f.leader = self.cluster.leader()
         victim = self.rng.choice(self.cluster.ids())
         self.cluster.kill9(victim)
-        how = self.tear_wal(self.cluster.servers[victim].data_dir)
+        how = self.tear_wal(self.cluster.members[victim].data_dir)
         f.what = "kill -9 server.%d, WAL tail torn: %s" % (victim, how)
         f.undo = lambda: self.cluster.start(victim)
 
@@ -229,12 +250,56 @@ class Nemesis:
         return "%s at %s offset %d (after index %d)" % (way, os.path.basename(path), end,
                                                        index - 1)
 
-    def _pause(self, f):
+    def _leader_or_any(self, f):
+        """Half the time the leader (a random server if none is known), else a random
+        server: (victim, is_leader)."""
         if self.rng.random() < 0.5:
-            victim, is_leader = self._leader_or_random(f)
-        else:
-            victim, is_leader = self.rng.choice(self.cluster.ids()), False
-            f.leader = self.cluster.leader()
+            return self._leader_or_random(f)
+        f.leader = self.cluster.leader()
+        return self.rng.choice(self.cluster.ids()), False
+
+    def _disk_full(self, f):
+        victim, is_leader = self._leader_or_any(f)
+        if not self.cluster.disks:
+            f.skipped = True
+            f.what = "no disk of its own (--disk-mb 0)"
+            return
+        filled = self.cluster.fill_disk(victim)
+        f.what = "server.%d%s: data disk filled (%.1f MiB of filler)" % (
+            victim, " (leader)" if is_leader else "", filled / 1048576.0)
+        f.undo = lambda: self.cluster.free_disk(victim)
+
+    def _clock_jump(self, f):
+        victim, is_leader = self._leader_or_any(f)
+        ms = self.rng.choice(CLOCK_JUMPS_S) * 1000.0 * self.rng.choice((1, -1))
+        self.cluster.clock_jump(victim, ms)
+        f.what = "server.%d%s: clocks jump %+.0f s" % (victim, " (leader)" if is_leader else "",
+                                                     ms / 1000.0)
+        f.undo = lambda: self.cluster.clock_jump(victim, -ms)
+
+    def _clock_drift(self, f):
+        victim, is_leader = self._leader_or_any(f)
+        rate = self.rng.choice(CLOCK_DRIFT_RATES)
+        self.cluster.clock_rate(victim, rate)
+        f.what = "server.%d%s: clocks run at %gx" % (victim, " (leader)" if is_leader else "",
+                                                     rate)
+        f.undo = lambda: self.cluster.clock_rate(victim, 1.0)
+
+    def _member_remove(self, f):
+        victim, is_leader = self._leader_or_any(f)
+        if self.cluster.members[victim].removed:
+            f.skipped = True
+            f.what = "server.%d already removed" % victim
+            return
+        how = self.cluster.remove_member(victim)
+        f.what = "server.%d%s: %s" % (victim, " (leader)" if is_leader else "", how)
+
+        def undo():
+            f.what += "; " + self.cluster.add_member(victim)
+        f.undo = undo
+
+    def _pause(self, f):
+        victim, is_leader = self._leader_or_any(f)
         self.cluster.pause(victim)
         f.what = "SIGSTOP server.%d%s for %.1fs" % (victim, " (leader)" if is_leader else "",
                                                    f.hold_s)
@@ -268,11 +333,7 @@ class Nemesis:
         f.what += " (bridge server.%d)" % ids[mid]
 
     def _partition_one_way(self, f):
-        if self.rng.random() < 0.5:
-            victim, is_leader = self._leader_or_random(f)
-        else:
-            victim, is_leader = self.rng.choice(self.cluster.ids()), False
-            f.leader = self.cluster.leader()
+        victim, is_leader = self._leader_or_any(f)
         others = [i for i in self.cluster.ids() if i != victim]
         self.net.drop_from(victim, others)
         f.what = "server.%d%s hears no other server; its messages still arrive" % (

@@ -54,7 +54,7 @@ LINK_LOSS_PERCENT = 20
 LINK_SLOW_RATE = "200kbit"
 LINK_SLOW_BURST = "4kb"
 LINK_SLOW_LATENCY = "500ms"
-_NAME_RE = re.compile(r"^%s(\d+)-" % PREFIX)
+NAME_RE = re.compile(r"^%s(\d+)-" % PREFIX)
 
 
 class NetnsUnavailable(RuntimeError):
@@ -71,7 +71,7 @@ def _run(argv, input_text=None, check=True):
     return p
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -91,8 +91,8 @@ def clean_stale(log=print):
     """Deletes namespaces left by harnesses whose PID is gone (killed with -9, say)."""
     removed = []
     for name in list_namespaces():
-        m = _NAME_RE.match(name)
-        if m and not _pid_alive(int(m.group(1))):
+        m = NAME_RE.match(name)
+        if m and not pid_alive(int(m.group(1))):
             _run(["ip", "netns", "delete", name], check=False)
             removed.append(name)
     if removed:

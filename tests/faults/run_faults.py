@@ -65,8 +65,13 @@ LOCK_PROCESS_BASE = 100
 EPH_OWNERS_DEFAULT = 2
 EPH_OWNER_BASE = 200
 EPH_OBSERVER = 300
+EPH_ABANDONERS_DEFAULT = 1
+EPH_ABANDONER_BASE = 250
 WATCHERS_DEFAULT = 1
 WATCHER_BASE = 400
+# libsynod register clients (cworker/cworker.c), next to the kazoo ones.
+CWORKERS_DEFAULT = 2
+CWORKER_BASE = 500
 EPH_GONE_RUN_TIMEOUT_S = ephworker.EPH_GONE_TIMEOUT_S + worker.START_TIMEOUT_S + 10.0
 WARMUP_S = 3.0
 # After the last heal: long enough for an election and for clients to reconnect.
@@ -136,12 +141,14 @@ class Run:
                 w.kill9()
             if self.cluster is not None:
                 self.cluster.stop_all()
+                self.cluster.release_disks()
             self.net.destroy()
 
     def _execute(self):
         self.cluster = nscluster.NetnsCluster(self.net, self.args.bin, self.dir,
                                               cfg_overrides=self.args.cfg, log=log,
-                                              env=self.args.server_env)
+                                              env=self.args.server_env,
+                                              disk_bytes=self.args.disk_mb * 1024 * 1024)
         steps = nemesis.plan(self.seed, self.args.duration, every_kind=self.args.every_kind,
                              kinds=self.kinds, profile=self.args.profile)
         total = sum(h + q for _, h, q in steps)
@@ -157,6 +164,9 @@ class Run:
                   "--seconds", "%.1f" % seconds, "--stop-file", self.stop_file]
         for p in range(self.args.workers):
             self._start_client("worker.py", p, common + ["--keys", ",".join(self.keys)])
+        for k in range(self.args.cworkers):
+            self._start_client(self.args.cworker_bin, CWORKER_BASE + k,
+                               common + ["--keys", ",".join(self.keys)])
         for k in range(self.args.lock_workers):
             self._start_client("lockworker.py", LOCK_PROCESS_BASE + k, common,
                                self.args.client_env)
@@ -165,9 +175,13 @@ class Run:
                 self._start_client("ephworker.py", EPH_OWNER_BASE + k,
                                    common + ["--role", "owner"])
             self._start_client("ephworker.py", EPH_OBSERVER, common + ["--role", "observer"])
+            for k in range(self.args.eph_abandoners):
+                self._start_client("ephworker.py", EPH_ABANDONER_BASE + k,
+                                   common + ["--role", "abandoner"])
         for k in range(self.args.watchers):
             self._start_client("watchworker.py", WATCHER_BASE + k,
-                               common + ["--keys", ",".join(self.keys)])
+                               common + ["--keys", ",".join(self.keys)] +
+                               ([] if self.args.eph_owners else ["--no-eph"]))
         time.sleep(WORKER_START_S + WARMUP_S)
         self.t_start = time.monotonic()
         self.nemesis = nemesis.Nemesis(self.cluster, self.net, self.seed, log=log,
@@ -177,11 +191,15 @@ class Run:
             self._wait(quiet)
         self.nemesis.heal_all()
         self.t_heal = time.monotonic()
+        for sid, m in self.cluster.members.items():
+            if m.removed:
+                self.liveness.append("server.%d removed by member-remove could not be added "
+                                     "back after the final heal" % sid)
         log("healed everything; clients run on for %.0f s" % TAIL_S)
         try:
             leader = self.cluster.wait_leader(RECOVERY_TIMEOUT_S)
             log("leader after the heal: server.%d" % leader)
-        except RuntimeError as e:
+        except AssertionError as e:
             self.liveness.append(str(e))
         self._wait(TAIL_S)
         self.t_stop = time.monotonic()
@@ -203,9 +221,11 @@ class Run:
     def _start_client(self, script, p, args, env_extra=None):
         """Starts client process p (its history in history-p<p>.jsonl, its output in
         worker-p<p>.log) inside the client namespace."""
-        argv = self.net.exec_argv(self.net.client_ns, [
-            sys.executable, os.path.join(HERE, script), "--process", str(p),
-            "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)] + args)
+        program = [script] if os.path.isabs(script) else \
+            [sys.executable, os.path.join(HERE, script)]
+        argv = self.net.exec_argv(self.net.client_ns, program + [
+            "--process", str(p), "--out", os.path.join(self.dir, "history-p%d.jsonl" % p)]
+            + args)
         env = None
         if env_extra:
             env = dict(os.environ)
@@ -260,7 +280,7 @@ class Run:
     def _poll(self):
         for t, sid, rc in self.cluster.unexpected_exits():
             log("server.%d EXITED by itself (status %s); see %s; restarting it"
-                % (sid, rc, self.cluster.servers[sid].log_path))
+                % (sid, rc, self.cluster.members[sid].log_path))
             self.cluster.start(sid)
 
     def _wait(self, seconds):
@@ -280,8 +300,10 @@ class Run:
             records.append({"type": "init", "key": lockworker.FENCE_KEY, "state": 0,
                             "t": self.t_start or 0.0})
         processes = list(range(self.args.workers)) + \
+            [CWORKER_BASE + k for k in range(self.args.cworkers)] + \
             [LOCK_PROCESS_BASE + k for k in range(self.args.lock_workers)] + \
-            ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER]
+            ([EPH_OWNER_BASE + k for k in range(self.args.eph_owners)] + [EPH_OBSERVER] +
+             [EPH_ABANDONER_BASE + k for k in range(self.args.eph_abandoners)]
              if self.args.eph_owners else []) + \
             [WATCHER_BASE + k for k in range(self.args.watchers)]
         for p in processes:
@@ -324,8 +346,9 @@ class Run:
         for o in ops:
             by.setdefault((o.f, o.status), []).append(o)
         n = {s: sum(1 for o in ops if o.status == s) for s in ("ok", "fail", "info")}
-        out.append("faults: seed %d, %d servers, %d clients, %d registers, %.0f s under faults"
-                   % (self.seed, N_SERVERS, self.args.workers, len(self.keys),
+        out.append("faults: seed %d, %d servers, %d clients (kazoo) + %d (libsynod), %d registers, "
+                   "%.0f s under faults"
+                   % (self.seed, N_SERVERS, self.args.workers, self.args.cworkers, len(self.keys),
                       (self.t_heal or time.monotonic()) - (self.t_start or T0)))
         out.append("operations: %d (ok %d, fail %d, unknown %d)"
                    % (len(ops), n["ok"], n["fail"], n["info"]))
@@ -355,13 +378,27 @@ class Run:
                           "all gone %.1f s after the owners stopped" % self.eph_gone["seconds"]
                           if self.eph_gone and self.eph_gone.get("left") == [] else
                           "not all gone at the end"))
+            expired = [r for r in eph if r["event"] == "expired"]
+            made = {c["node"]: c["ret"] for c in creates}
+            waits = sorted(r["gone"] - made[r["node"]] for r in expired
+                           if r["gone"] is not None and r["node"] in made)
+            out.append("abandoned sessions: %d, expiry seen for %d (median %s after the "
+                       "create), refused to come back %d"
+                       % (len(expired), len(waits),
+                          "%.1f s" % waits[len(waits) // 2] if waits else "-",
+                          sum(1 for r in expired if r["back"] == "refused")))
         if self.args.watchers:
             w = self.watch_records
-            out.append("watches: %d watchers, %d reads after a notification, %d after a new "
-                       "session, %d registers checked at the end"
-                       % (self.args.watchers, sum(1 for r in w if r["why"] == "event"),
-                          sum(1 for r in w if r["why"] == "session"),
-                          sum(1 for r in w if r["why"] == "final")))
+            def n(kind, why=None):
+                return sum(1 for r in w if r.get("kind", "data") == kind and
+                           (why is None or r["why"] == why))
+            out.append("watches: %d watchers; reads after a notification: %d of registers, %d "
+                       "of the ephemerals' directory; %d deletions notified; %d reads re-arming "
+                       "after a reconnection, %d after a new session; %d registers checked at "
+                       "the end"
+                       % (self.args.watchers, n("data", "event"), n("children", "event"),
+                          n("deleted", "event"), sum(1 for r in w if r["why"] == "reconnect"),
+                          sum(1 for r in w if r["why"] == "session"), n("data", "final")))
         if self.args.lock_workers:
             out.append("lock: %d holds by %d clients (%d lost with their connection); fenced "
                        "writes ok %d, refused by the guard %d, raced %d, unknown %d"
@@ -399,7 +436,7 @@ class Run:
         for t, sid, rc in exits:
             out.append("server.%d exited by itself at %.1f s, status %s (log %s)"
                        % (sid, t - (self.t_start or T0), rc,
-                          self.cluster.servers[sid].log_path))
+                          self.cluster.members[sid].log_path))
         reports = self.cluster.sanitizer_reports() if self.cluster else []
         for sid, line in reports:
             out.append("server.%d log has a report: %s" % (sid, line))
@@ -469,13 +506,24 @@ def parse(argv):
     ap.add_argument("--duration", type=float, default=120.0)
     ap.add_argument("--seed", type=int)
     ap.add_argument("--workers", type=int, default=WORKERS_DEFAULT)
+    ap.add_argument("--cworkers", type=int, default=CWORKERS_DEFAULT,
+                    help="register clients on libsynod (synod-fault-worker)")
+    ap.add_argument("--cworker-bin", default=os.environ.get("SYNOD_FAULT_WORKER"),
+                    help="synod-fault-worker (default: $SYNOD_FAULT_WORKER, else next to --bin "
+                         "in its build tree)")
     ap.add_argument("--keys", type=int, default=KEYS_DEFAULT)
     ap.add_argument("--lock-workers", type=int, default=LOCK_WORKERS_DEFAULT)
     ap.add_argument("--watchers", type=int, default=WATCHERS_DEFAULT)
     ap.add_argument("--eph-owners", type=int, default=EPH_OWNERS_DEFAULT,
                     help="session-and-ephemeral owners (0: none, and no observer)")
+    ap.add_argument("--eph-abandoners", type=int, default=EPH_ABANDONERS_DEFAULT,
+                    help="clients whose sessions go silent until they expire")
     ap.add_argument("--client-env", action="append", default=[],
                     help="KEY=VALUE in the lock clients' environment (planted bugs)")
+    ap.add_argument("--disk-mb", type=int,
+                    default=nscluster.DISK_BYTES_DEFAULT // (1024 * 1024),
+                    help="size of each server's own tmpfs data disk (MiB; 0: no tmpfs, and "
+                         "no disk-full faults)")
     ap.add_argument("--dir")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--kinds", help="comma-separated subset of " + ",".join(nemesis.KINDS))
@@ -490,6 +538,12 @@ def parse(argv):
     args = ap.parse_args(argv)
     if not args.bin:
         ap.error("--bin or SYNOD_BIN is required")
+    if not args.cworker_bin:
+        args.cworker_bin = os.path.join(os.path.dirname(os.path.abspath(args.bin)), "..", "..",
+                                        "tests", "faults", "cworker", "synod-fault-worker")
+    args.cworker_bin = os.path.abspath(args.cworker_bin)
+    if args.cworkers and not os.access(args.cworker_bin, os.X_OK):
+        ap.error("no synod-fault-worker at %s (build it, or --cworkers 0)" % args.cworker_bin)
     if args.seed is None and os.environ.get("SYNOD_FAULTS_SEED"):
         args.seed = int(os.environ["SYNOD_FAULTS_SEED"])
     if args.seed is None:

@@ -391,8 +391,52 @@ def test_watches():
             _w("r0", "event", 7, 4), _w("r0", "final", 7, 5, notified=7)]
     assert lin.watch_anomalies(good) == []
     back = good[:2] + [_w("r0", "event", 2, 2.5)] + good[2:]
-    assert [t for t in lin.watch_anomalies(back) if "went back" in t]
+    assert [t for t in lin.watch_anomalies(back) if "version 2 after a notification" in t]
+    twice = good[:2] + [_w("r0", "event", 3, 2.5)] + good[2:]
+    assert [t for t in lin.watch_anomalies(twice) if "version 3 after a notification" in t]
     missed = good[:-1] + [_w("r0", "final", 9, 5, notified=7)]
     assert [t for t in lin.watch_anomalies(missed) if "missed the last change" in t]
     fork = good + [_w("r0", "event", 3, 6, value="other", p=401)]
     assert [t for t in lin.watch_anomalies(fork) if "read as" in t]
+
+
+def _dir(why, cversion, children, t, p=400):
+    return {"type": "watch", "kind": "children", "p": p, "key": "eph", "why": why,
+            "cversion": cversion, "children": children, "t0": t - 0.01, "t": t}
+
+
+def _deleted(name, t, exists=False, p=400):
+    return {"type": "watch", "kind": "deleted", "p": p, "key": name, "why": "event",
+            "exists": exists, "t": t}
+
+
+def test_child_and_delete_watches():
+    good = [_dir("start", 4, ["a"], 1), _dir("event", 5, ["a", "b"], 2), _deleted("a", 3),
+            _dir("event", 6, ["b"], 4), _dir("session", 6, ["b"], 5)]
+    assert lin.watch_anomalies(good) == []
+    back = good + [_dir("session", 5, ["b"], 6)]
+    assert [t for t in lin.watch_anomalies(back) if "cversion 5" in t]
+    twice = good[:2] + [_dir("event", 5, ["a", "b"], 2.5)] + good[2:]
+    assert [t for t in lin.watch_anomalies(twice) if "after a notification" in t]
+    again = good + [_dir("event", 7, ["a", "b"], 6)]
+    assert [t for t in lin.watch_anomalies(again) if "listed a again" in t]
+    told_twice = good + [_deleted("a", 7)]
+    assert [t for t in lin.watch_anomalies(told_twice) if "told twice" in t]
+    still = good + [_deleted("b", 7, exists=True)]
+    assert [t for t in lin.watch_anomalies(still) if "but it exists" in t]
+
+
+def test_abandoned_sessions():
+    base = [_eph("create", 1, node="/e/x", session=9, ok=True),
+            _eph("list", 2, nodes=["/e/x"]),
+            {"type": "eph", "p": 250, "event": "expired", "node": "/e/x", "session": 9,
+             "gone": 6.0, "back": "refused", "t": 6.5},
+            _eph("list", 7, nodes=[])]
+    assert lin.ephemeral_anomalies(base) == []
+    again = base + [_eph("list", 8, nodes=["/e/x"])]
+    assert [t for t in lin.ephemeral_anomalies(again) if "after its abandoned" in t]
+    back = base[:2] + [dict(base[2], back="accepted")] + base[3:]
+    assert [t for t in lin.ephemeral_anomalies(back) if "let back in" in t]
+    unseen = base[:2] + [dict(base[2], gone=None, back=None)] + base[3:] + \
+        [_eph("list", 8, nodes=["/e/x"])]
+    assert lin.ephemeral_anomalies(unseen) == []

@@ -1,18 +1,31 @@
-"""A watcher for the fault harness: keeps a data watch on every register and re-reads a
-register each time its watch fires, across reconnections to other servers (kazoo resends
-its watches with SetWatches) and across new sessions (it sets them again).
+"""A watcher for the fault harness: data watches on every register, a child watch on the
+ephemerals' directory, and an exists watch on every ephemeral it sees there (which fires
+when the node is deleted, its owner's session closed or expired). Each watch is read again
+(and re-armed) when it fires, across reconnections to other servers (kazoo 2.8 drops its
+watches when the connection is lost and calls them with a NONE event: they are armed again)
+and across new sessions (it arms them all again). Every read is
+sync + read over one connection (a pair split by a reconnection is tried again), so a read
+after a notification sees the change that caused it, wherever the watcher now is.
 
-Records (JSON lines, CLOCK_MONOTONIC):
-  {"type": "watch", "p": P, "key": k, "why": "event"|"start"|"session", "version": v,
-   "value": x, "t": t}          a read after the watch fired, or after (re)arming it
-  {"type": "watch", "p": P, "key": k, "why": "final", "version": v, "value": x,
-   "notified": v2, "t": t}      after the writers stopped: the register's last version
-                                (sync+get) and the last one a notification brought
+Records (JSON lines, CLOCK_MONOTONIC; why = "event" (a notification) | "start" | "session" |
+"reconnect" (armed again)):
+  {"type": "watch", "kind": "data", "p": P, "key": k, "why": w, "version": v, "value": x,
+   "t": t}                      a register read after its watch fired, or after (re)arming
+  {"type": "watch", "kind": "data", "p": P, "key": k, "why": "final", "version": v,
+   "value": x, "notified": v2, "t": t}   after the writers stopped: the register's last
+                                version and the last one a notification brought
+  {"type": "watch", "kind": "children", "p": P, "key": "eph", "why": w, "cversion": c,
+   "children": [...], "t0": t_invoked, "t": t}   the directory's children
+  {"type": "watch", "kind": "deleted", "p": P, "key": name, "why": "event"|"gone",
+   "exists": bool, "t": t}      an exists watch on the ephemeral fired NodeDeleted (or it
+                                was gone when armed); exists is what sync + exists said then
 
-Checks (linearize.watch_anomalies): per register, the versions read only grow (a watcher
-never goes back in time, whichever server it moves to); the same (version, value) always;
-and at the end the last version notified is the register's last version: the final change
-was not missed.
+Checks (linearize.watch_anomalies): per register, the versions read only grow, and a read
+after a notification has a higher version than the read before it (a notification without
+a change came twice, or the read went back); the same (version, value) always; at the end
+the last version notified is the register's last version. The directory's cversion only
+grows, strictly after a notification. A node is reported deleted at most once, really is
+gone then, and no listing invoked after that holds it again.
 """
 
 import argparse
@@ -21,12 +34,13 @@ import sys
 import threading
 import time
 
-from kazoo.protocol.states import KazooState
+from kazoo.protocol.states import EventType, KazooState
 
 import worker
 from worker import make_client
 
 OP_TIMEOUT_S = worker.OP_TIMEOUT_S
+EPH_DIR = worker.ROOT + "/eph"  # ephworker's directory
 WAKE_S = 0.2
 # After the writers stop: how long a notification of the last change may take to arrive
 # (a write applied late, a reconnection to another server).
@@ -34,21 +48,31 @@ SETTLE_S = 2 * worker.OP_TIMEOUT_S
 FINAL_POLL_S = 0.2
 
 
+DATA, CHILDREN, NODE = "data", "children", "node"
+
+
 class Watcher:
     def __init__(self, args):
         self.args = args
         self.keys = args.keys.split(",")
         self.f = open(args.out, "a", buffering=1)
-        self.fired = {k: threading.Event() for k in self.keys}
-        self.why = {k: "start" for k in self.keys}
-        self.last = {}
         self.lock = threading.Lock()
+        # target -> why its watch must be read again; a target is (kind, key)
+        self.due = {}
+        self.last = {}
+        self.nodes = set()  # ephemerals with an exists watch armed, or found deleted
+        self.deleted = set()
         self.zk = None
+        self.conn = None
         self.session = None
 
     def write(self, **rec):
         rec.update(type="watch", p=self.args.process, t=time.monotonic())
         self.f.write(json.dumps(rec) + "\n")
+
+    def mark_due(self, target, why):
+        with self.lock:
+            self.due.setdefault(target, why)
 
     def on_state(self, state):
         """Runs on kazoo's thread when the connection state changes."""
@@ -57,30 +81,69 @@ class Watcher:
         if self.zk.client_id[0] != self.session:
             # A new session has none of the old one's watches: arm them all again.
             self.session = self.zk.client_id[0]
-            for k in self.keys:
-                self.why[k] = "session"
-                self.fired[k].set()
+            for t in self.targets():
+                self.mark_due(t, "session")
 
-    def watch_of(self, key):
+    def targets(self):
+        with self.lock:
+            nodes = [(NODE, n) for n in self.nodes - self.deleted]
+        dirs = [(CHILDREN, "eph")] if self.args.eph else []
+        return [(DATA, k) for k in self.keys] + dirs + nodes
+
+    def watch_of(self, target):
         def fire(event):
-            self.why[key] = "event"
-            self.fired[key].set()
+            # kazoo drops every watch when the connection is lost and calls it with a NONE
+            # event: no change, just "arm me again".
+            self.mark_due(target, "reconnect" if event.type == EventType.NONE else "event")
         return fire
 
-    def read(self, key):
-        path = "%s/%s" % (worker.ROOT, key)
-        data, stat = self.zk.get_async(path, watch=self.watch_of(key)).get(
-            timeout=OP_TIMEOUT_S)
-        self.last[key] = stat.version
-        self.write(key=key, why=self.why[key], version=stat.version, value=data.decode())
+    def synced(self, path, read):
+        """sync + read(path) over one connection: the read's result, or raises."""
+        mark = self.conn.mark()
+        self.zk.sync_async(path).get(timeout=OP_TIMEOUT_S)
+        result = read()
+        if not self.conn.same(mark):
+            raise RuntimeError("reconnected between sync and read")
+        return result
+
+    def read(self, target, why):
+        kind, key = target
+        if kind == DATA:
+            path = "%s/%s" % (worker.ROOT, key)
+            data, stat = self.synced(path, lambda: self.zk.get_async(
+                path, watch=self.watch_of(target)).get(timeout=OP_TIMEOUT_S))
+            self.last[key] = stat.version
+            self.write(kind=DATA, key=key, why=why, version=stat.version, value=data.decode())
+        elif kind == CHILDREN:
+            t0 = time.monotonic()
+            children, stat = self.synced(EPH_DIR, lambda: self.zk.get_children_async(
+                EPH_DIR, watch=self.watch_of(target), include_data=True).get(
+                    timeout=OP_TIMEOUT_S))
+            self.write(kind=CHILDREN, key="eph", why=why, cversion=stat.cversion,
+                       children=sorted(children), t0=t0)
+            with self.lock:
+                new = [c for c in children if c not in self.nodes]
+                self.nodes.update(new)
+            for c in new:
+                self.mark_due((NODE, c), "start")
+        else:
+            path = "%s/%s" % (EPH_DIR, key)
+            stat = self.synced(path, lambda: self.zk.exists_async(
+                path, watch=self.watch_of(target)).get(timeout=OP_TIMEOUT_S))
+            if (why == "event" or stat is None) and key not in self.deleted:
+                # Deleted (the only change an ephemeral sees after its creation); once.
+                self.deleted.add(key)
+                self.write(kind="deleted", key=key, why=why if why == "event" else "gone",
+                           exists=stat is not None)
 
     def run(self):
         deadline = time.monotonic() + self.args.seconds
         self.zk = make_client(self.args.hosts)
+        self.conn = worker.Connection(self.zk)
         self.session = self.zk.client_id[0]
         self.zk.add_listener(self.on_state)
-        for k in self.keys:
-            self.fired[k].set()
+        for t in self.targets():
+            self.mark_due(t, "start")
         while time.monotonic() < deadline and not worker.stopped(self.args):
             self.serve(WAKE_S)
         # The writers are stopping too; notifications of their last writes may still come.
@@ -93,17 +156,17 @@ class Watcher:
         self.zk.close()
 
     def serve(self, wait_s):
-        """Re-reads every register whose watch fired; waits up to wait_s for one to."""
-        pending = [k for k in self.keys if self.fired[k].is_set()]
-        if not pending:
+        """Reads every target whose watch fired; waits up to wait_s for one to."""
+        with self.lock:
+            due, self.due = self.due, {}
+        if not due:
             time.sleep(wait_s)
             return
-        for k in pending:
-            self.fired[k].clear()
+        for target, why in due.items():
             try:
-                self.read(k)
+                self.read(target, why)
             except Exception:
-                self.fired[k].set()  # not armed: try again
+                self.mark_due(target, why)  # not armed: try again
                 time.sleep(wait_s)
 
     def final(self, key):
@@ -112,8 +175,8 @@ class Watcher:
         version = value = None
         for _ in range(int(SETTLE_S / FINAL_POLL_S)):
             try:
-                self.zk.sync_async(path).get(timeout=OP_TIMEOUT_S)
-                data, stat = self.zk.get_async(path).get(timeout=OP_TIMEOUT_S)
+                data, stat = self.synced(path, lambda: self.zk.get_async(path).get(
+                    timeout=OP_TIMEOUT_S))
                 version, value = stat.version, data.decode()
             except Exception:
                 time.sleep(FINAL_POLL_S)
@@ -121,13 +184,15 @@ class Watcher:
             if self.last.get(key) == version:
                 break
             self.serve(FINAL_POLL_S)  # a notification may still be on its way
-        self.write(key=key, why="final", version=version, value=value,
+        self.write(kind=DATA, key=key, why="final", version=version, value=value,
                    notified=self.last.get(key))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", required=True)
+    ap.add_argument("--no-eph", dest="eph", action="store_false",
+                    help="no ephemerals' directory to watch (the run has no owners)")
     args = worker.client_args(ap)
     Watcher(args).run()
     return 0

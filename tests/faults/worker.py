@@ -28,7 +28,8 @@ Operations on /faults/<key>:
   run every acknowledged one is there with its id and nothing else is.
 - cas(version, v): setData with that expected version (from this worker's last view of the
   key); BadVersion is a definite refusal (fail, error "badversion"), which the checker
-  checks too.
+  checks too; so is SystemZookeeperError (error "refused": a server whose disk is full
+  refuses a write before proposing it), which the checker holds to: never applied.
 A write or cas whose reply does not come (timeout, connection loss, session expiry) is
 unknown ("info"): it may have been applied, now or later.
 """
@@ -42,7 +43,7 @@ import sys
 import time
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import BadVersionError, NoNodeError
+from kazoo.exceptions import BadVersionError, NoNodeError, SystemZookeeperError
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import KazooState
 
@@ -258,6 +259,9 @@ def run(args):
                 hist.end(n, "fail", error="badversion")
             except NoNodeError:
                 hist.end(n, "fail", error="nonode")
+            except SystemZookeeperError:
+                # synod refuses a write before proposing it when its disk is full: definite.
+                hist.end(n, "fail", error="refused")
             except Exception as e:
                 hist.end(n, "info", error=error_name(e))
             else:

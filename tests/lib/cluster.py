@@ -11,7 +11,8 @@ against either. Like servers.TestServer, a cluster lives in a private temp dir:
     <tmp>/sN/data/myid     N (ZooKeeper's way; synod is also given --id N)
     <tmp>/sN/server.log    its output
 
-Servers are numbered like their server.N lines, from 1. Each is started in its own
+Servers are numbered like their server.N lines, from 1. A cluster is a serverset.ServerSet
+(shared with the fault harness's nscluster.py). Each is started in its own
 session by procs.ManagedProcess, which signals exactly the PID it started: kill9(i) SIGKILL,
 stop(i) SIGTERM (then SIGKILL after a bound), pause(i) SIGSTOP, resume(i) SIGCONT,
 restart(i). Ports come from ports.free_port() and stay the same across restarts.
@@ -30,7 +31,6 @@ Run by hand as a self-check (not part of ctest):
 
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -38,19 +38,14 @@ import time
 import servers
 from ports import free_port
 from procs import ManagedProcess, four_letter
+from serverset import (LEADER_TIMEOUT_S, POLL_INTERVAL_S, POLL_ROUNDS_MAX, ServerSet,
+                       ensemble_cfg, write_myid, write_zoo_cfg)
 
 HOST = "127.0.0.1"
-# ZooKeeper needs initLimit/syncLimit in an ensemble (in ticks); these are its sample's.
-INIT_LIMIT_TICKS = 10
-SYNC_LIMIT_TICKS = 5
-# Bounds of every wait: a port to accept connections, a leader to appear.
+# Bounds of every wait: a port to accept connections (a leader: serverset).
 LISTEN_TIMEOUT_S = 60.0
-LEADER_TIMEOUT_S = 60.0
-POLL_INTERVAL_S = 0.2
-POLL_ROUNDS_MAX = 2000
 FOUR_LETTER_TIMEOUT_S = 2.0
 PORT_PICK_TRIES = 100
-LOG_TAIL_BYTES = 3000
 
 
 class Member:
@@ -71,7 +66,7 @@ class Member:
                                             self.election_port, HOST, self.client_port)
 
 
-class Cluster:
+class Cluster(ServerSet):
     """n servers of one kind sharing one zoo.cfg. Subclasses supply the command line."""
 
     kind = None
@@ -102,24 +97,14 @@ class Cluster:
         server_id = max(self.members, default=0) + 1
         ports = (self._pick_port(), self._pick_port(), self._pick_port(), self._pick_port())
         m = Member(server_id, self.tmp_dir, ports)
-        os.makedirs(m.data_dir)
-        with open(os.path.join(m.data_dir, "myid"), "w") as f:
-            f.write("%d\n" % server_id)
+        write_myid(m.data_dir, server_id)
         self.members[server_id] = m
         return m
 
     def base_cfg(self):
-        return {
-            "tickTime": servers.TICK_TIME_MS,
-            "initLimit": INIT_LIMIT_TICKS,
-            "syncLimit": SYNC_LIMIT_TICKS,
-            "dataDir": "data",
-            "minSessionTimeout": servers.MIN_SESSION_TIMEOUT_MS,
-            "maxSessionTimeout": servers.MAX_SESSION_TIMEOUT_MS,
-            "4lw.commands.whitelist": "*",
-            "maxClientCnxns": 200,
-            "admin.enableServer": "false",
-        }
+        cfg = ensemble_cfg()
+        cfg["admin.enableServer"] = "false"
+        return cfg
 
     def cfg(self):
         return self.base_cfg()
@@ -128,11 +113,7 @@ class Cluster:
         """(Re)writes zoo.cfg: the keys, then one server line per member in id order."""
         cfg = self.cfg()
         cfg.update(self.cfg_overrides)
-        with open(self.cfg_path, "w") as f:
-            for key, value in cfg.items():
-                f.write("%s=%s\n" % (key, value))
-            for server_id in sorted(self.members):
-                f.write(self.members[server_id].server_line() + "\n")
+        write_zoo_cfg(self.cfg_path, cfg, [self.members[i].server_line() for i in self.ids()])
 
     def add_server(self):
         """Adds a server line for a new server (ports, data dir, myid) and returns its id.
@@ -153,13 +134,6 @@ class Cluster:
     def command(self, member):
         """argv and env that start `member` (its working directory is member.dir)."""
         raise NotImplementedError
-
-    def ids(self):
-        return sorted(self.members)
-
-    def running(self, i):
-        m = self.members[i]
-        return m.process is not None and m.process.running()
 
     def start(self, i=None):
         """Starts server i, or every server not running; waits until each accepts connections
@@ -194,53 +168,13 @@ class Cluster:
         raise RuntimeError("%s server.%d does not listen on %d after %.0fs; log tail:\n%s"
                            % (self.kind, i, m.client_port, LISTEN_TIMEOUT_S, self.log_tail(i)))
 
-    def stop(self, i):
-        """SIGTERM server i (SIGKILL after procs.STOP_TERM_WAIT_S); its data stays."""
-        m = self.members[i]
-        if m.process is None:
-            return
-        if m.paused:
-            self.resume(i)  # a stopped process would not act on SIGTERM
-        m.process.stop()
-        m.process = None
-
-    def kill9(self, i):
-        """SIGKILL server i (paused or not) and reap it."""
-        m = self.members[i]
-        if m.process is None:
-            return
-        m.process.kill9()
-        m.process = None
-        m.paused = False
-
-    def pause(self, i):
-        """SIGSTOP server i: it keeps its sockets but answers nothing (a hung server)."""
-        m = self.members[i]
-        if m.process is not None and not m.paused:
-            m.process.signal(signal.SIGSTOP)
-            m.paused = True
-
-    def resume(self, i):
-        m = self.members[i]
-        if m.process is not None and m.paused:
-            m.process.signal(signal.SIGCONT)
-            m.paused = False
-
     def restart(self, i):
         self.stop(i)
         return self.start(i)
 
-    def pid(self, i):
-        m = self.members[i]
-        return m.process.pid if m.process is not None else None
-
     def destroy(self):
         """Stops every server and removes the temp dir (kept when SYNOD_KEEP_TMP=1)."""
-        for server_id in self.ids():
-            try:
-                self.stop(server_id)
-            except Exception:  # keep stopping the others; kill9 as the last resort
-                self.kill9(server_id)
+        self.stop_all()
         if os.environ.get("SYNOD_KEEP_TMP") != "1":
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
@@ -262,61 +196,6 @@ class Cluster:
 
     def four_letter(self, i, cmd, timeout_s=FOUR_LETTER_TIMEOUT_S):
         return four_letter(HOST, self.members[i].client_port, cmd, timeout_s)
-
-    def mode(self, i):
-        """`Mode:` from server i's srvr (leader, follower, observer, standalone), or None if it
-        is not running, paused, not serving or does not answer in time."""
-        if not self.running(i) or self.members[i].paused:
-            return None
-        try:
-            reply = self.four_letter(i, "srvr")
-        except OSError:
-            return None
-        for line in reply.splitlines():
-            if line.startswith("Mode:"):
-                return line.split(":", 1)[1].strip()
-        return None
-
-    def modes(self):
-        return {i: self.mode(i) for i in self.ids()}
-
-    def leader(self):
-        """The id of the one server whose Mode is leader (standalone in a one-server
-        cluster); None if there is none or more than one claims it."""
-        claims = [i for i, mode in self.modes().items()
-                  if mode == "leader" or (mode == "standalone" and len(self.members) == 1)]
-        return claims[0] if len(claims) == 1 else None
-
-    def wait_leader(self, timeout_s=LEADER_TIMEOUT_S, exclude=None):
-        """Polls leader() until a server other than `exclude` leads; returns its id. Raises
-        AssertionError with the modes and log tails after timeout_s."""
-        deadline = time.monotonic() + timeout_s
-        for _ in range(POLL_ROUNDS_MAX):
-            leader = self.leader()
-            if leader is not None and leader != exclude:
-                return leader
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_INTERVAL_S)
-        raise AssertionError("%s cluster: no leader%s after %.0fs; modes %s\n%s"
-                             % (self.kind, "" if exclude is None else " other than %d" % exclude,
-                                timeout_s, self.modes(), self.log_tails()))
-
-    def log_tail(self, i, n_bytes=LOG_TAIL_BYTES):
-        try:
-            with open(self.members[i].log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - n_bytes))
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return "(no log)"
-
-    def log_tails(self, n_bytes=LOG_TAIL_BYTES):
-        """Every server's log tail, for failure messages."""
-        return "\n".join("---- server.%d (%s) ----\n%s" % (i, self.members[i].log_path,
-                                                          self.log_tail(i, n_bytes))
-                         for i in self.ids())
-
 
 class SynodCluster(Cluster):
     kind = "synod"

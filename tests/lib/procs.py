@@ -32,16 +32,23 @@ def four_letter(host, port, cmd, timeout_s=5.0):
     """Send a four-letter word and return the whole reply as str.
 
     Raises OSError on connection failure or timeout."""
+    return four_letter_on(socket.create_connection((host, port), timeout=timeout_s), cmd,
+                          timeout_s)
+
+
+def four_letter_on(sock, cmd, timeout_s=5.0):
+    """four_letter over a connected socket (closed afterwards): for callers that connect
+    their own way, such as from another network namespace."""
     if isinstance(cmd, str):
         cmd = cmd.encode()
-    with socket.create_connection((host, port), timeout=timeout_s) as s:
-        s.sendall(cmd)
+    with sock:
+        sock.sendall(cmd)
         chunks = []
         total = 0
         deadline = time.monotonic() + timeout_s
         while total < FOUR_LETTER_BYTES_MAX:
-            s.settimeout(max(0.05, deadline - time.monotonic()))
-            data = s.recv(65536)
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            data = sock.recv(65536)
             if not data:
                 break
             chunks.append(data)

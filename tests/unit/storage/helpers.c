@@ -37,8 +37,11 @@ static int ff_fdatasync(void *ctx, int fd)
 static int64_t ff_pwrite(void *ctx, int fd, const void *buf, size_t n, uint64_t off)
 {
         struct fault_fs *ff = ctx;
-        if (ff->pwrite_fail_after == 0)
+        if (ff->pwrite_fail_after == 0) {
+                if (ff->pwrite_fail_times > 0 && --ff->pwrite_fail_times == 0)
+                        ff->pwrite_fail_after = -1;
                 return ff->pwrite_err;
+        }
         if (ff->pwrite_fail_after > 0)
                 ff->pwrite_fail_after--;
         ff->pwrite_count++;

@@ -26,8 +26,10 @@ struct fault_fs {
         bool fdatasync_fail_once; /* fail one call, succeed afterwards */
         int pwrite_fail_after;
         int pwrite_err;
-        size_t pwrite_max; /* > 0: every pwrite writes at most this much */
-        int fallocate_err; /* returned by fallocate when non-zero */
+        int pwrite_fail_times; /* > 0: fail that many calls, then work again (a disk that
+                                  gets space back); 0: fail from then on */
+        size_t pwrite_max;     /* > 0: every pwrite writes at most this much */
+        int fallocate_err;     /* returned by fallocate when non-zero */
         unsigned fdatasync_delay_us;
 };
 

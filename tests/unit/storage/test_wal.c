@@ -503,7 +503,64 @@ static void single_bad_meta_beside_data_is_refused(void **state)
         test_rmrf(dir);
 }
 
-static void enospc_on_write_is_a_sticky_error(void **state)
+/* A full disk stops the WAL where it is, keeps everything queued (records cut in the
+ * middle of a span, a segment that could not be created, term/vote), and goes on once
+ * space returns: nothing lost, nothing twice. Without an I/O thread each flush retries. */
+static void enospc_waits_for_space_and_loses_nothing(void **state)
+{
+        (void)state;
+        char dir[256];
+        test_tmpdir(dir);
+        struct fault_fs ff;
+        fault_fs_init(&ff);
+        struct wal wal;
+        struct wal_recovered rec;
+        struct wal_options o = opts(&ff, 4096, false);
+        assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_OK);
+        wal_recovered_free(&rec);
+        append_range(&wal, 1, 10, 1);
+        assert_int_equal(wal_sync(&wal), SYN_OK);
+        ff.pwrite_max = 7; /* the disk fills in the middle of a span */
+        ff.pwrite_err = SYN_ENOSPC;
+        ff.pwrite_fail_after = 5;
+        append_range(&wal, 11, 60, 1); /* several segments of 4 KiB */
+        assert_int_equal(wal_sync(&wal), SYN_ENOSPC);
+        struct wal_status st;
+        wal_poll(&wal, &st);
+        assert_int_equal(st.error, SYN_OK);
+        assert_true(st.no_space);
+        assert_int_equal(st.no_space_stalls, 1);
+        assert_int_equal(st.durable_index, 10); /* never reported past the full disk */
+        uint64_t stuck_ticket = st.done_ticket;
+        /* Work queued meanwhile waits behind, in order. */
+        append_range(&wal, 61, 80, 1);
+        struct wal_meta meta = {.term = 2, .vote = 3};
+        assert_int_equal(wal_save_meta(&wal, &meta), SYN_OK);
+        append_range(&wal, 81, 90, 2);
+        assert_int_equal(wal_sync(&wal), SYN_ENOSPC);
+        wal_poll(&wal, &st);
+        assert_true(st.no_space);
+        assert_int_equal(st.no_space_stalls, 1);
+        assert_int_equal(st.done_ticket, stuck_ticket);
+        ff.pwrite_fail_after = -1; /* space again */
+        assert_int_equal(wal_sync(&wal), SYN_OK);
+        wal_poll(&wal, &st);
+        assert_false(st.no_space);
+        assert_int_equal(st.durable_index, 90);
+        wal_close(&wal);
+        ff.pwrite_max = 0;
+        assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_OK);
+        assert_int_equal(rec.count, 90);
+        assert_int_equal(rec.meta.term, 2);
+        assert_int_equal(rec.meta.vote, 3);
+        assert_false(rec.torn_tail);
+        wal_recovered_free(&rec);
+        wal_close(&wal);
+        test_rmrf(dir);
+}
+
+/* The I/O thread tries a full disk again by itself; tickets then advance. */
+static void enospc_io_thread_retries_alone(void **state)
 {
         (void)state;
         char dir[256];
@@ -518,18 +575,27 @@ static void enospc_on_write_is_a_sticky_error(void **state)
         append_range(&wal, 1, 10, 1);
         assert_int_equal(wal_sync(&wal), SYN_OK);
         ff.pwrite_err = SYN_ENOSPC;
+        ff.pwrite_fail_times = 3; /* the first pass and two retries find it full */
         ff.pwrite_fail_after = 0;
         append_range(&wal, 11, 20, 1);
-        assert_int_equal(wal_sync(&wal), SYN_ENOSPC);
-        struct wal_status st;
-        wal_poll(&wal, &st);
-        assert_int_equal(st.error, SYN_ENOSPC);
-        assert_int_equal(st.durable_index, 10); /* never reported past the failure */
-        assert_int_equal(wal_append(&wal, 1, 1, 21, "x", 1), SYN_ENOSPC);
-        assert_int_equal(wal_flush(&wal, NULL), SYN_ENOSPC);
+        uint64_t ticket = 0;
+        assert_int_equal(wal_flush(&wal, &ticket), SYN_OK);
+        struct wal_status st = {0};
+        /* Bounded: three retries take 3 * WAL_NOSPACE_RETRY_MS; give it 20 times that. */
+        for (int i = 0; i < 60 * WAL_NOSPACE_RETRY_MS / 50; i++) {
+                wal_poll(&wal, &st);
+                if (st.done_ticket >= ticket)
+                        break;
+                usleep(50 * 1000);
+        }
+        assert_int_equal(st.error, SYN_OK);
+        assert_int_equal(st.done_ticket, ticket);
+        assert_int_equal(st.durable_index, 20);
+        assert_false(st.no_space);
+        assert_int_equal(st.no_space_stalls, 1);
         wal_close(&wal);
         assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_OK);
-        assert_true(rec.last_index >= 10); /* the synced part survived */
+        check_range(&rec, 1, 20, term_one);
         wal_recovered_free(&rec);
         wal_close(&wal);
         test_rmrf(dir);
@@ -551,6 +617,7 @@ static void failed_fsync_is_fatal_and_never_retried(void **state)
         assert_int_equal(wal_sync(&wal), SYN_OK);
         int syncs = ff.fdatasync_count;
         ff.fdatasync_fail_after = 0;
+        ff.fdatasync_err = SYN_ENOSPC; /* writeback found no room: data lost, an I/O error */
         ff.fdatasync_fail_once = true; /* the disk would work again: we must not care */
         append_range(&wal, 4, 6, 1);
         assert_int_equal(wal_sync(&wal), SYN_EIO);
@@ -619,13 +686,17 @@ static void short_writes_and_no_fallocate_still_work(void **state)
         check_range(&rec, 1, 100, term_one);
         wal_recovered_free(&rec);
         wal_close(&wal);
-        /* fallocate failing with ENOSPC is a real error. */
+        /* No room to preallocate a whole segment: the records themselves still fit. */
         ff.pwrite_max = 0;
         ff.fallocate_err = SYN_ENOSPC;
         assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_OK);
         wal_recovered_free(&rec);
         append_range(&wal, 101, 160, 1); /* forces a new segment */
-        assert_int_equal(wal_sync(&wal), SYN_ENOSPC);
+        assert_int_equal(wal_sync(&wal), SYN_OK);
+        wal_close(&wal);
+        assert_int_equal(wal_open(&wal, dir, &o, &rec), SYN_OK);
+        check_range(&rec, 1, 160, term_one);
+        wal_recovered_free(&rec);
         wal_close(&wal);
         test_rmrf(dir);
 }
@@ -741,7 +812,8 @@ int test_wal_group(void)
             cmocka_unit_test(meta_alternates_and_survives_one_bad_copy),
             cmocka_unit_test(meta_through_wal_survives_reopen),
             cmocka_unit_test(single_bad_meta_beside_data_is_refused),
-            cmocka_unit_test(enospc_on_write_is_a_sticky_error),
+            cmocka_unit_test(enospc_waits_for_space_and_loses_nothing),
+            cmocka_unit_test(enospc_io_thread_retries_alone),
             cmocka_unit_test(failed_fsync_is_fatal_and_never_retried),
             cmocka_unit_test(failed_fsync_on_io_thread_reaches_the_loop),
             cmocka_unit_test(short_writes_and_no_fallocate_still_work),
