@@ -45,7 +45,7 @@ SNAPSHOT_WAIT_S = 20.0
 @pytest.fixture(autouse=True)
 def _needs_synod():
     if not os.environ.get("SYNOD_BIN") or not os.environ.get("SYNOD_CHECK_WAL"):
-        pytest.skip("needs SYNOD_BIN and SYNOD_CHECK_WAL")
+        pytest.fail("needs SYNOD_BIN and SYNOD_CHECK_WAL (ctest sets them)")
 
 
 def node_data(i):

@@ -14,7 +14,12 @@ import pytest
 CLI = "/usr/lib/zookeeper/bin/cli_mt"
 CLI_TIMEOUT_S = 20
 
-pytestmark = pytest.mark.skipif(not os.access(CLI, os.X_OK), reason="zookeeper-bin not installed")
+
+
+@pytest.fixture(autouse=True)
+def _needs_cli_mt():
+    if not os.access(CLI, os.X_OK):
+        pytest.fail("%s missing: scripts/deps.sh installs zookeeper-bin" % CLI)
 
 
 def cli(server, command):
