@@ -134,30 +134,32 @@ static void resume_checked(struct srv *srv, struct srv_read_wait *w, bool ok)
  * another server a moment ago may be missing, and one the leader expired may still
  * be here. Before answering a reconnect, a clustered server makes sure it has applied
  * everything committed (a ReadIndex round), as a ZooKeeper follower revalidates the
- * session with its leader.
+ * session with its leader. When the round cannot start (no leader known: a server
+ * cut off still serves for a grace period) the connection closes without an answer
+ * and the client tries another server: answering from the local table could let an
+ * expired session back in, and refusing it would tell the client a live session
+ * expired.
  */
-static bool resume_after_read_index(struct srv *srv, struct srv_conn *conn, uint64_t id,
-                                    const struct zk_connect_request *creq, int32_t timeout_ms)
-{
-        if (!srv->clustered || creq->passwd.len != ZK_PASSWD_BYTES)
-                return false;
-        conn->resume_session_id = id;
-        memcpy(conn->resume_passwd, creq->passwd.data, ZK_PASSWD_BYTES);
-        conn->resume_timeout_ms = timeout_ms;
-        if (readindex_start(srv, &conn->resume_wait, resume_checked) != 0)
-                return false;
-        conn->state = SRV_CONN_CONNECTING; /* reading paused until the check is done */
-        return true;
-}
-
 static void resume_session(struct srv *srv, struct srv_conn *conn,
                            const struct zk_connect_request *creq, int32_t timeout_ms)
 {
         uint64_t id = (uint64_t)creq->session_id;
-        if (resume_after_read_index(srv, conn, id, creq, timeout_ms))
+        const uint8_t *passwd = creq->passwd.len == ZK_PASSWD_BYTES ? creq->passwd.data : NULL;
+        if (!srv->clustered || passwd == NULL) {
+                resume_known(srv, conn, id, passwd, timeout_ms);
                 return;
-        resume_known(srv, conn, id, creq->passwd.len == ZK_PASSWD_BYTES ? creq->passwd.data : NULL,
-                     timeout_ms);
+        }
+        conn->resume_session_id = id;
+        memcpy(conn->resume_passwd, passwd, ZK_PASSWD_BYTES);
+        conn->resume_timeout_ms = timeout_ms;
+        int rc = readindex_start(srv, &conn->resume_wait, resume_checked);
+        if (rc != 0) {
+                SYN_INFO("closing %s:%d: cannot revalidate session 0x%llx now (%s)", conn->ip,
+                         conn->port, (unsigned long long)id, syn_strerror(rc));
+                conns_close(srv, conn, false);
+                return;
+        }
+        conn->state = SRV_CONN_CONNECTING; /* reading paused until the check is done */
 }
 
 static void resume_known(struct srv *srv, struct srv_conn *conn, uint64_t id, const uint8_t *passwd,

@@ -332,6 +332,48 @@ def test_ephemerals_of_a_vanished_client_go_on_every_server_at_one_zxid(cluster,
     assert len(pzxids) == 1, "servers disagree on when the ephemerals went: %s" % pzxids
 
 
+@pytest.mark.synod_only(reason="the window tested, a server that lost its leader but serves "
+                        "on for a grace period, is synod's: a ZooKeeper follower stops at once")
+def test_expired_session_is_not_let_back_in_by_a_server_that_lost_its_leader(cluster, clients):
+    leader = cluster.leader()
+    lagging = next(i for i in cluster.ids() if i != leader)
+    others = [i for i in cluster.ids() if i != lagging]
+    host, port = cluster.host(leader).split(":")
+    gone = zkwire.RawClient(host, int(port))
+    gone.connect(timeout_ms=4000)  # the smallest the servers allow is 2 * tickTime
+    assert gone.create("/abandoned", flags=1).err == 0  # EPHEMERAL
+    sid, passwd = gone.session_id, gone.passwd
+    watcher = clients(cluster.host(leader))
+    wait_caught_up(cluster, lagging, [leader])
+    cluster.pause(lagging)  # it will still hold the session when it wakes
+    gone.sock.close()  # no CloseSession: the session expires on the leader's clock
+
+    def expired():
+        watcher.sync("/")
+        return watcher.exists("/abandoned") is None
+    wait_for(expired, 60, "the abandoned session to expire")
+    for i in others:
+        cluster.pause(i)
+    cluster.resume(lagging)
+    try:
+        # Once it has noticed that its leader is gone it serves on for a grace period,
+        # with the expired session still in its table: the reconnect must not be
+        # answered from that table.
+        wait_for(lambda: mntr(cluster, lagging).get("zk_synod_leader_id") == "0", 30,
+                 "server.%d to notice that its leader is gone" % lagging)
+        back_host, back_port = cluster.host(lagging).split(":")
+        back = zkwire.RawClient(back_host, int(back_port))
+        try:
+            accepted = back.connect(timeout_ms=4000, session_id=sid, passwd=passwd).timeout_ms > 0
+        except (OSError, zkwire.ConnectionClosed):
+            accepted = False
+        back.close()
+    finally:
+        for i in others:
+            cluster.resume(i)
+    assert not accepted, "server.%d let expired session %#x back in" % (lagging, sid)
+
+
 def mntr(c, i):
     """server i's mntr as a dict of str values."""
     out = {}
