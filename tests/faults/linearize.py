@@ -620,12 +620,23 @@ def ephemeral_anomalies(records, gone=None, limit=20):
     return found
 
 
+def _unchanged(r, seen, what):
+    """A notification that brought no change: the read after it saw no more than the fired
+    watches had when they were set."""
+    armed = r.get("armed")
+    if r["why"] != "event" or armed is None or seen > armed:
+        return []
+    return ["watch: p%s read %s %d after a notification from a watch set at %d"
+            % (r["p"], what, seen, armed)]
+
+
 def watch_anomalies(records, limit=20):
     """Direct checks of the watchers (watchworker.py). Registers: per watcher, the versions
-    read only grow, and strictly after a notification (one that brought no change came
-    twice); every version has one value (across watchers too); the final record's last
-    notified version is the register's last version. The ephemerals' directory: its
-    cversion only grows, strictly after a notification. Deletions: a node reported deleted
+    read only grow, and a read after a notification is above the version the fired watches
+    were set at (else the notification brought no change); every version has one value
+    (across watchers too); the final record's last notified version is the register's last
+    version. The ephemerals' directory: its cversion only grows, and after a notification
+    exceeds the cversion the fired watches were set at. Deletions: a node reported deleted
     once per watcher, gone when reported, and in no listing invoked afterwards. Returns
     [text]."""
     out = []
@@ -646,10 +657,11 @@ def watch_anomalies(records, limit=20):
         if kind == "children":
             c = r["cversion"]
             prev = last.get(("dir",) + who)
-            if prev is not None and (c < prev or (r["why"] == "event" and c == prev)):
+            if prev is not None and c < prev:
                 out.append("watch: p%s read %s's cversion %d after a %s, the read before had "
                            "%d" % (who[0], who[1], c, "notification" if r["why"] == "event"
                                    else "re-arm", prev))
+            out.extend(_unchanged(r, c, "%s's cversion" % who[1]))
             last[("dir",) + who] = max(prev if prev is not None else -1, c)
             continue
         if r["why"] == "final":
@@ -660,11 +672,11 @@ def watch_anomalies(records, limit=20):
                            "%s, the register is at %s" % (who[0], who[1], r["notified"],
                                                          r["version"]))
             continue
-        if who in last and (r["version"] < last[who] or
-                            (r["why"] == "event" and r["version"] == last[who])):
+        if who in last and r["version"] < last[who]:
             out.append("watch: p%s read %s version %d after %s, the read before had version %d"
                        % (who[0], who[1], r["version"], "a notification" if r["why"] == "event"
                           else "a re-arm", last[who]))
+        out.extend(_unchanged(r, r["version"], "%s version" % who[1]))
         last[who] = max(last.get(who, -1), r["version"])
         seen = values.setdefault((r["key"], r["version"]), r["value"])
         if seen != r["value"]:

@@ -10,21 +10,28 @@ after a notification sees the change that caused it, wherever the watcher now is
 Records (JSON lines, CLOCK_MONOTONIC; why = "event" (a notification) | "start" | "session" |
 "reconnect" (armed again)):
   {"type": "watch", "kind": "data", "p": P, "key": k, "why": w, "version": v, "value": x,
-   "t": t}                      a register read after its watch fired, or after (re)arming
+   "armed": a, "t": t}          a register read after its watch fired, or after (re)arming;
+                                after a notification, armed is the highest version read
+                                when the watches that fired were set (null: unknown)
   {"type": "watch", "kind": "data", "p": P, "key": k, "why": "final", "version": v,
    "value": x, "notified": v2, "t": t}   after the writers stopped: the register's last
                                 version and the last one a notification brought
   {"type": "watch", "kind": "children", "p": P, "key": "eph", "why": w, "cversion": c,
-   "children": [...], "t0": t_invoked, "t": t}   the directory's children
+   "children": [...], "armed": a, "t0": t_invoked, "t": t}   the directory's children
   {"type": "watch", "kind": "deleted", "p": P, "key": name, "why": "event"|"gone",
    "exists": bool, "t": t}      an exists watch on the ephemeral fired NodeDeleted (or it
                                 was gone when armed); exists is what sync + exists said then
 
+Each arming of a watch is told apart (its own callback, and the version its read saw): a
+read that timed out may still set its watch when the reply comes late, so two of the
+watcher's watches can fire for one change, and only the version a fired watch was set at
+says what that notification promised.
+
 Checks (linearize.watch_anomalies): per register, the versions read only grow, and a read
-after a notification has a higher version than the read before it (a notification without
-a change came twice, or the read went back); the same (version, value) always; at the end
-the last version notified is the register's last version. The directory's cversion only
-grows, strictly after a notification. A node is reported deleted at most once, really is
+after a notification has a higher version than the fired watches were set at (a
+notification without a change); the same (version, value) always; at the end the last
+version notified is the register's last version. The directory's cversion only grows, and
+after a notification exceeds the cversion the fired watches were set at. A node is reported deleted at most once, really is
 gone then, and no listing invoked after that holds it again.
 """
 
@@ -57,8 +64,12 @@ class Watcher:
         self.keys = args.keys.split(",")
         self.f = open(args.out, "a", buffering=1)
         self.lock = threading.Lock()
-        # target -> why its watch must be read again; a target is (kind, key)
+        # target -> (why its watch must be read again, ids of the armings that fired); a
+        # target is (kind, key)
         self.due = {}
+        # arming id -> the version (cversion) its read saw; None until that read succeeded
+        self.armed = {}
+        self.armings = 0
         self.last = {}
         self.nodes = set()  # ephemerals with an exists watch armed, or found deleted
         self.deleted = set()
@@ -70,9 +81,10 @@ class Watcher:
         rec.update(type="watch", p=self.args.process, t=time.monotonic())
         self.f.write(json.dumps(rec) + "\n")
 
-    def mark_due(self, target, why):
+    def mark_due(self, target, why, fired=()):
         with self.lock:
-            self.due.setdefault(target, why)
+            first, ids = self.due.get(target, (why, frozenset()))
+            self.due[target] = (first, ids | frozenset(fired))
 
     def on_state(self, state):
         """Runs on kazoo's thread when the connection state changes."""
@@ -91,11 +103,29 @@ class Watcher:
         return [(DATA, k) for k in self.keys] + dirs + nodes
 
     def watch_of(self, target):
+        """A new arming's (id, callback)."""
+        with self.lock:
+            self.armings += 1
+            arm = self.armings
+            self.armed[arm] = None
+
         def fire(event):
             # kazoo drops every watch when the connection is lost and calls it with a NONE
             # event: no change, just "arm me again".
-            self.mark_due(target, "reconnect" if event.type == EventType.NONE else "event")
-        return fire
+            if event.type == EventType.NONE:
+                with self.lock:
+                    self.armed.pop(arm, None)
+                self.mark_due(target, "reconnect")
+            else:
+                self.mark_due(target, "event", (arm,))
+        return arm, fire
+
+    def armed_at(self, fired):
+        """The highest version the fired armings read (None: none is known)."""
+        with self.lock:
+            seen = [self.armed.pop(a, None) for a in fired]
+        seen = [v for v in seen if v is not None]
+        return max(seen) if seen else None
 
     def synced(self, path, read):
         """sync + read(path) over one connection: the read's result, or raises."""
@@ -106,21 +136,24 @@ class Watcher:
             raise RuntimeError("reconnected between sync and read")
         return result
 
-    def read(self, target, why):
+    def read(self, target, why, fired):
         kind, key = target
+        arm, fire = self.watch_of(target)
         if kind == DATA:
             path = "%s/%s" % (worker.ROOT, key)
             data, stat = self.synced(path, lambda: self.zk.get_async(
-                path, watch=self.watch_of(target)).get(timeout=OP_TIMEOUT_S))
+                path, watch=fire).get(timeout=OP_TIMEOUT_S))
+            self.set_armed(arm, stat.version)
             self.last[key] = stat.version
-            self.write(kind=DATA, key=key, why=why, version=stat.version, value=data.decode())
+            self.write(kind=DATA, key=key, why=why, version=stat.version, value=data.decode(),
+                       armed=self.armed_at(fired))
         elif kind == CHILDREN:
             t0 = time.monotonic()
             children, stat = self.synced(EPH_DIR, lambda: self.zk.get_children_async(
-                EPH_DIR, watch=self.watch_of(target), include_data=True).get(
-                    timeout=OP_TIMEOUT_S))
+                EPH_DIR, watch=fire, include_data=True).get(timeout=OP_TIMEOUT_S))
+            self.set_armed(arm, stat.cversion)
             self.write(kind=CHILDREN, key="eph", why=why, cversion=stat.cversion,
-                       children=sorted(children), t0=t0)
+                       children=sorted(children), armed=self.armed_at(fired), t0=t0)
             with self.lock:
                 new = [c for c in children if c not in self.nodes]
                 self.nodes.update(new)
@@ -129,12 +162,17 @@ class Watcher:
         else:
             path = "%s/%s" % (EPH_DIR, key)
             stat = self.synced(path, lambda: self.zk.exists_async(
-                path, watch=self.watch_of(target)).get(timeout=OP_TIMEOUT_S))
+                path, watch=fire).get(timeout=OP_TIMEOUT_S))
             if (why == "event" or stat is None) and key not in self.deleted:
                 # Deleted (the only change an ephemeral sees after its creation); once.
                 self.deleted.add(key)
                 self.write(kind="deleted", key=key, why=why if why == "event" else "gone",
                            exists=stat is not None)
+
+    def set_armed(self, arm, version):
+        with self.lock:
+            if arm in self.armed:  # not dropped by a reconnection meanwhile
+                self.armed[arm] = version
 
     def run(self):
         deadline = time.monotonic() + self.args.seconds
@@ -162,11 +200,11 @@ class Watcher:
         if not due:
             time.sleep(wait_s)
             return
-        for target, why in due.items():
+        for target, (why, fired) in due.items():
             try:
-                self.read(target, why)
+                self.read(target, why, fired)
             except Exception:
-                self.mark_due(target, why)  # not armed: try again
+                self.mark_due(target, why, fired)  # not armed: try again
                 time.sleep(wait_s)
 
     def final(self, key):
