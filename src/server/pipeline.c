@@ -238,6 +238,9 @@ void pipeline_pump(struct srv *srv, struct srv_conn *conn)
                 if (item->kind == PL_READ) {
                         run_read_item(srv, conn, item->data);
                         room = output_has_room(conn);
+                } else if (item->ready) {
+                        propose_sync_complete(srv, conn, item->data);
+                        room = output_has_room(conn);
                 } else {
                         busy = !propose_item(srv, conn, item->data);
                 }
@@ -251,8 +254,8 @@ void pipeline_pump(struct srv *srv, struct srv_conn *conn)
         }
         if (conn->state != SRV_CONN_ACTIVE)
                 return;
-        bool stalled =
-            busy || (!room && conn->queue.head != NULL && conn->queue.head->kind == PL_READ);
+        const struct pl_item *head = conn->queue.head;
+        bool stalled = busy || (!room && head != NULL && (head->kind == PL_READ || head->ready));
         pipeline_set_stalled(srv, conn, stalled);
         /* Hysteresis with active_frame, which pauses at SRV_CONN_REQUESTS_INFLIGHT_MAX
          * requests or SRV_CONN_QUEUED_BYTES_MAX bytes queued. */

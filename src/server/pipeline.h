@@ -18,10 +18,14 @@
  *      reads are mixed in -- unless more reads are queued than the replies rule 1
  *      may force out at once (overtake_reads_max): then the write waits for them
  *      to run. Proposals keep queue order.
- *   3. A barrier (sync) is a write-kind item that is proposed (its ReadIndex
- *      round started) only at the head, and holds everything behind it until
- *      it completes: the reads after a sync see at least what was committed
- *      when the sync started.
+ *   3. A barrier (sync, or a read under linearizableReads) is a write-kind item
+ *      whose "proposal" starts its ReadIndex round. It is proposed when it is
+ *      submitted, unless an unproposed write is queued (proposals keep queue
+ *      order), so a connection's barriers share rounds instead of waiting for
+ *      each other. Its round may end before it reaches the head: it completes
+ *      (its reply) only at the head, and writes behind it stay unproposed until
+ *      it has completed: the reads after a sync see at least what was committed
+ *      when the sync arrived, and none of their session's later writes.
  *
  * Hence entries of a session are applied in queue order, each reply is written
  * the moment its item completes (a read's when it runs, a write's when its entry
@@ -42,8 +46,8 @@ enum pl_kind {
 struct pl_item {
         struct pl_item *next;
         enum pl_kind kind;
-        bool barrier;   /* PL_WRITE: proposed only at the head, and nothing behind it
-                         * proceeds until it completes (sync: a ReadIndex round) */
+        bool barrier;   /* PL_WRITE: a ReadIndex round (sync); see rule 3 */
+        bool ready;     /* barrier: its round is over; it completes at the head */
         bool proposed;  /* PL_WRITE: handed to Raft (or forwarded to the leader) */
         uint64_t index; /* PL_WRITE: the Raft index (= zxid) of its entry; 0 if forwarded */
         int32_t xid;
@@ -59,13 +63,15 @@ struct pl_queue {
         uint32_t reads;              /* PL_READ items; invariant: reads + writes == count */
         uint32_t unproposed;         /* PL_WRITE items not yet proposed */
         uint32_t barriers;           /* barrier items (proposed or not) */
+        uint32_t barriers_proposed;  /* of those, proposed: they hold the writes behind */
         uint32_t in_flight;          /* proposed PL_WRITE items that are no barriers: entries of
                                       * this session in the log, wherever they stand in the queue */
         uint32_t overtake_reads_max; /* rule 2: most queued reads a write is proposed past */
         size_t bytes; /* sum of the queued items' `bytes` (a read run at once is not queued) */
         /* private: NULL, or an item such that it and all items before it are reads or
-         * proposed writes that are no barriers (pl_next resumes its scan there
-         * instead of at the head) */
+         * proposed items (pl_next resumes its scan there instead of at the head).
+         * Proposals keep queue order, so every proposed item precedes every
+         * unproposed one. */
         struct pl_item *proposed_scan;
 };
 
@@ -97,10 +103,14 @@ void pl_proposed(struct pl_queue *q, struct pl_item *item, uint64_t index);
  * about to be applied, rule 1), else NULL. */
 struct pl_item *pl_pop_read(struct pl_queue *q);
 
+/* The round of the proposed barrier `item` is over, but it is not the head: pl_next
+ * hands it back once it is (rule 3). */
+void pl_barrier_ready(struct pl_queue *q, struct pl_item *item);
+
 /*
- * The entry of this connection's proposed write `item` was applied: pops it and
- * returns true if it is the head. False (nothing changed) if an earlier write is
- * still queued: that one never reached the log (a proposal lost with a leader),
+ * The entry of this connection's proposed write `item` was applied (or a barrier
+ * at the head completes): pops it and returns true if it is the head. False (nothing changed) if an
+ * earlier write is still queued: that one never reached the log (a proposal lost with a leader),
  * and the session's replies can no longer be given in order.
  */
 bool pl_write_applied(struct pl_queue *q, struct pl_item *item);
@@ -114,8 +124,11 @@ bool pl_write_applied(struct pl_queue *q, struct pl_item *item);
  *
  * What the queue asks for, after a completion:
  *   returns the head PL_READ item, popped: run it (only if `may_run_reads`);
- *   returns the first unproposed PL_WRITE item, still queued (unless a barrier
- *     is ahead of it): propose it and call pl_proposed, then call pl_next again;
+ *   returns the head barrier, ready and still queued: complete it (only if
+ *     `may_run_reads`; pl_write_applied pops it), then call pl_next again;
+ *   returns the first unproposed PL_WRITE item, still queued (a write only when
+ *     no barrier is ahead of it): propose it and call pl_proposed, then call
+ *     pl_next again;
  *   returns NULL: nothing to do until an apply (or until reads may run).
  */
 struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads);

@@ -18,7 +18,7 @@ void pl_queue_init(struct pl_queue *q, uint32_t overtake_reads_max)
 {
         q->head = q->tail = NULL;
         q->count = q->writes = q->reads = 0;
-        q->unproposed = q->barriers = q->in_flight = 0;
+        q->unproposed = q->barriers = q->barriers_proposed = q->in_flight = 0;
         q->bytes = 0;
         q->proposed_scan = NULL;
         q->overtake_reads_max = overtake_reads_max;
@@ -64,7 +64,10 @@ static struct pl_item *pop(struct pl_queue *q)
                 if (!item->proposed) {
                         SYN_ASSERT(q->unproposed > 0);
                         q->unproposed--;
-                } else if (!item->barrier) {
+                } else if (item->barrier) {
+                        SYN_ASSERT(q->barriers_proposed > 0);
+                        q->barriers_proposed--;
+                } else {
                         SYN_ASSERT(q->in_flight > 0);
                         q->in_flight--;
                 }
@@ -84,11 +87,12 @@ enum pl_action pl_submit(struct pl_queue *q, struct pl_item *item)
 {
         SYN_ASSERT(item->kind == PL_READ || item->kind == PL_WRITE);
         item->proposed = false;
+        item->ready = false;
         if (item->barrier) {
                 SYN_ASSERT(item->kind == PL_WRITE);
-                bool behind = q->head != NULL; /* a barrier starts only at the head */
+                bool held = q->unproposed > 0; /* proposals keep queue order */
                 append(q, item);
-                return behind ? PL_QUEUED : PL_PROPOSE_NOW;
+                return held ? PL_QUEUED : PL_PROPOSE_NOW;
         }
         if (item->kind == PL_READ) {
                 if (q->head == NULL)
@@ -112,8 +116,16 @@ void pl_proposed(struct pl_queue *q, struct pl_item *item, uint64_t index)
         item->proposed = true;
         item->index = index;
         q->unproposed--;
-        if (!item->barrier)
+        if (item->barrier)
+                q->barriers_proposed++;
+        else
                 q->in_flight++;
+}
+
+void pl_barrier_ready(struct pl_queue *q, struct pl_item *item)
+{
+        SYN_ASSERT(item->barrier && item->proposed && q->head != item);
+        item->ready = true;
 }
 
 struct pl_item *pl_pop_read(struct pl_queue *q)
@@ -140,23 +152,27 @@ struct pl_item *pl_next(struct pl_queue *q, bool may_run_reads)
                 return pop(q);
         if (head->kind == PL_WRITE && !head->proposed)
                 return head;
-        if (head->barrier || q->unproposed == 0 || q->reads > q->overtake_reads_max)
-                return NULL; /* a barrier in progress, nothing to propose, or too many
-                              * reads to overtake (rule 2) */
-        /* The first unproposed write, unless a barrier comes first. Reads and
-         * proposed writes stay what they are until popped, so the scan resumes
-         * where the last one stopped: without that, every apply of a long run of
-         * writes rescans the run. */
+        if (head->barrier && head->ready)
+                return may_run_reads ? head : NULL;
+        if (q->unproposed == 0)
+                return NULL;
+        /* The first unproposed item. Reads and proposed items stay what they are
+         * until popped, so the scan resumes where the last one stopped: without
+         * that, every apply of a long run of writes rescans the run. */
         struct pl_item *last = q->proposed_scan != NULL ? q->proposed_scan : head;
-        for (struct pl_item *it = last->next; it != NULL; it = it->next) {
-                if (it->barrier || (it->kind == PL_WRITE && !it->proposed)) {
-                        q->proposed_scan = last;
-                        return it->barrier ? NULL : it;
-                }
+        struct pl_item *it = last->next;
+        /* Bounded by the queue; it ends at an unproposed item (unproposed > 0). */
+        while (it->kind == PL_READ || it->proposed) {
+                SYN_ASSERT(it->next != NULL);
                 last = it;
+                it = it->next;
         }
         q->proposed_scan = last;
-        return NULL;
+        if (it->barrier)
+                return it;
+        /* A write waits for the barriers ahead of it (all proposed, as everything
+         * ahead is) and for the reads it may not overtake (rule 2). */
+        return q->barriers_proposed > 0 || q->reads > q->overtake_reads_max ? NULL : it;
 }
 
 void pl_write_failed(struct pl_queue *q, struct pl_item *item)

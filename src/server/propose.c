@@ -220,8 +220,18 @@ static int submit_txn(struct srv *srv, uint64_t *index)
         return cluster_forward(srv, srv->scratch.data, srv->scratch.len);
 }
 
-/* The ReadIndex round of a sync (or of a linearizable read) is over: it runs now,
- * and what waited behind it may follow. */
+void propose_sync_complete(struct srv *srv, struct srv_conn *conn, struct srv_req *r)
+{
+        bool head = pl_write_applied(&conn->queue, &r->item);
+        SYN_ASSERT(head); /* a barrier completes only at the head */
+        reads_run(srv, conn, &r->req);
+        conns_record_latency(conn, r->recv_ms, r->req.type);
+        pipeline_req_free(r);
+}
+
+/* The ReadIndex round of a sync (or of a linearizable read) is over: it runs now if
+ * it is the head of its queue, and what waited behind it may follow; else once the
+ * items ahead of it are done (pipeline_pump). */
 static void sync_done(struct srv *srv, struct srv_read_wait *w, bool ok)
 {
         struct srv_req *r = (struct srv_req *)((char *)w - offsetof(struct srv_req, read_wait));
@@ -231,11 +241,11 @@ static void sync_done(struct srv *srv, struct srv_read_wait *w, bool ok)
                 conns_close(srv, conn, false);
                 return;
         }
-        bool head = pl_write_applied(&conn->queue, &r->item);
-        SYN_ASSERT(head); /* a barrier starts only at the head */
-        reads_run(srv, conn, &r->req);
-        conns_record_latency(conn, r->recv_ms, r->req.type);
-        pipeline_req_free(r);
+        if (conn->queue.head != &r->item) {
+                pl_barrier_ready(&conn->queue, &r->item);
+                return;
+        }
+        propose_sync_complete(srv, conn, r);
         pipeline_pump(srv, conn);
 }
 

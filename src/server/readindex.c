@@ -5,8 +5,10 @@
  * A wait asks the core for a read index (the leader's commit index, confirmed
  * by a heartbeat round with a majority; a follower forwards the request to the
  * leader); once this server has applied up to that index, everything committed
- * before the wait began is visible here, and the wait's callback runs. Waits
- * are kept in a list; they complete in any order. A wait whose answer does not
+ * before the wait began is visible here, and the wait's callback runs. The waits
+ * started in one loop iteration are asked together, in one request, just before
+ * the loop sleeps. Waits are kept in a list, oldest first; they complete in any
+ * order. A wait whose answer does not
  * come within SRV_READ_INDEX_TIMEOUT_MS (the request or its answer was lost with
  * a leader) fails, and its callback decides: the connections close and their
  * clients try again, elsewhere if need be.
@@ -45,74 +47,84 @@ static bool plant_sync_without_read_index(void)
 }
 #endif
 
+static void append(struct srv *srv, struct srv_read_wait *w)
+{
+        w->next = NULL;
+        w->prev = srv->read_waits_tail;
+        if (srv->read_waits_tail != NULL)
+                srv->read_waits_tail->next = w;
+        else
+                srv->read_waits = w;
+        srv->read_waits_tail = w;
+        srv->read_waits_count++;
+        w->active = true;
+}
+
 int readindex_start(struct srv *srv, struct srv_read_wait *w,
                     void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok))
 {
         SYN_ASSERT(!w->active);
-        if (srv->replica.obeying)
-                return SYN_EBUSY; /* no raft step inside an update: the pump retries */
         if (srv->leader_id == RAFT_NONE)
                 return SYN_EBUSY;
-        w->ctx = ++srv->next_read_ctx;
+        w->ctx = 0;
         w->index = 0;
         w->have_index = false;
+        w->asked = false;
         w->started_ms = (int64_t)net_now_ms(&srv->net);
         w->done = done;
-        struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
-        ev.read_index.ctx = w->ctx;
-        /* Listed first: the read state may come back in this very update. */
-        w->next = srv->read_waits;
-        w->prev = NULL;
-        if (srv->read_waits != NULL)
-                srv->read_waits->prev = w;
-        srv->read_waits = w;
-        srv->read_waits_count++;
-        w->active = true;
-        /* Never completed inside this step, even when the answer is immediate (a single
-         * voter): the caller has not finished recording the wait yet. before_sleep
-         * completes it in this same loop iteration. */
-        w->starting = true;
-        int rc = 0;
+        append(srv, w);
         if (plant_sync_without_read_index()) {
                 w->index = srv->sm.applied;
                 w->have_index = true;
-        } else {
-                rc = host_step(srv, &ev);
+                w->asked = true;
+                return SYN_OK;
         }
-        w->starting = false;
-        if (rc != 0)
-                readindex_cancel(srv, w);
-        return rc == SYN_ENOTLEADER ? SYN_EBUSY : rc;
+        srv->read_waits_unasked++;
+        return SYN_OK;
+}
+
+/*
+ * One ReadIndex request for every wait not yet asked: a loop iteration's syncs share
+ * one heartbeat round of the leader (and one message from a follower to it), as etcd
+ * batches its linearizable reads. A read asked later than it arrived still sees all
+ * that was committed when it arrived.
+ */
+void readindex_flush(struct srv *srv)
+{
+        if (srv->read_waits_unasked == 0 || srv->leader_id == RAFT_NONE || srv->replica.obeying)
+                return; /* no leader: they expire unless one is found first */
+        uint64_t ctx = ++srv->next_read_ctx;
+        for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
+                if (!w->asked) {
+                        w->ctx = ctx;
+                        w->asked = true;
+                }
+        uint32_t asked = srv->read_waits_unasked;
+        srv->read_waits_unasked = 0;
+        struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
+        ev.read_index.ctx = ctx;
+        int rc = host_step(srv, &ev);
+        if (rc == 0)
+                return;
+        /* Not asked after all (the core knows no leader, or too many reads are pending
+         * at the leader): the next flush tries again, until they expire. */
+        SYN_DEBUG("%u read index waits not asked: %s", asked, syn_strerror(rc));
+        for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
+                if (w->asked && w->ctx == ctx && !w->have_index) {
+                        w->asked = false;
+                        srv->read_waits_unasked++;
+                }
 }
 
 void readindex_resend(struct srv *srv)
 {
-        if (srv->leader_id == RAFT_NONE)
-                return; /* left to expire; the clients retry */
-        /* One request for every wait without an answer: they all share its ctx, so
-         * one round of the new leader answers them all. The waits stay `starting`
-         * through the step: none completes inside it (as in readindex_start). */
-        uint64_t ctx = ++srv->next_read_ctx;
-        size_t asked = 0;
-        for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next) {
-                if (w->have_index || w->starting)
-                        continue;
-                w->ctx = ctx;
-                w->starting = true;
-                asked++;
-        }
-        if (asked == 0)
-                return;
-        struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
-        ev.read_index.ctx = ctx;
-        int rc = host_step(srv, &ev);
-        /* The step may have cancelled some (their connections closed): only the
-         * waits still listed are touched. */
+        /* Asked of a leader that will never answer (nor does Raft pass them on). */
         for (struct srv_read_wait *w = srv->read_waits; w != NULL; w = w->next)
-                if (w->ctx == ctx)
-                        w->starting = false;
-        if (rc != 0)
-                SYN_DEBUG("%zu read index waits not asked again: %s", asked, syn_strerror(rc));
+                if (w->asked && !w->have_index) {
+                        w->asked = false;
+                        srv->read_waits_unasked++;
+                }
+        readindex_flush(srv);
 }
 
 void readindex_cancel(struct srv *srv, struct srv_read_wait *w)
@@ -125,8 +137,14 @@ void readindex_cancel(struct srv *srv, struct srv_read_wait *w)
                 srv->read_waits = w->next;
         if (w->next != NULL)
                 w->next->prev = w->prev;
+        else
+                srv->read_waits_tail = w->prev;
         w->next = w->prev = NULL;
         w->active = false;
+        if (!w->asked) {
+                SYN_ASSERT(srv->read_waits_unasked > 0);
+                srv->read_waits_unasked--;
+        }
         SYN_ASSERT(srv->read_waits_count > 0);
         srv->read_waits_count--;
 }
@@ -147,12 +165,9 @@ void readindex_advance(struct srv *srv, int64_t now_ms)
 {
         struct srv_read_wait *w = srv->read_waits;
         /* Bounded by the waits in flight; a callback may cancel or start others, so
-         * the walk restarts from the head after each one. */
+         * the walk restarts from the head after each one. Oldest first: those are the
+         * ones ready first, so a restart seldom walks past waits that are not. */
         while (w != NULL) {
-                if (w->starting) {
-                        w = w->next;
-                        continue;
-                }
                 bool ready = w->have_index && srv->sm.applied >= w->index;
                 bool expired = now_ms - w->started_ms >
                                SRV_READ_INDEX_TIMEOUT_ELECTIONS * srv->config.election_timeout_ms;

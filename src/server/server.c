@@ -89,6 +89,7 @@ static void before_sleep(void *arg)
         if (srv->clustered)
                 cluster_drain_backlog(srv);
         pipeline_pump_stalled(srv);
+        readindex_flush(srv); /* before the peers' messages go out */
         host_before_sleep(srv);
         snapshot_maybe_start(srv);
 }

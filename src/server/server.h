@@ -82,8 +82,8 @@ struct srv_read_wait {
         uint64_t ctx;
         uint64_t index; /* serve once applied >= index (valid if have_index) */
         bool have_index;
-        bool active;   /* on srv.read_waits */
-        bool starting; /* inside readindex_start: not completed yet */
+        bool active; /* on srv.read_waits */
+        bool asked;  /* a ReadIndex request with its ctx went to Raft */
         int64_t started_ms;
         void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok);
         struct srv_read_wait *prev, *next;
@@ -313,8 +313,9 @@ struct srv {
         uint64_t forward_leader;
         int64_t last_touch_ms;
         /* readindex.c */
-        struct srv_read_wait *read_waits;
+        struct srv_read_wait *read_waits, *read_waits_tail; /* oldest first */
         uint32_t read_waits_count;
+        uint32_t read_waits_unasked; /* asked by readindex_flush, one request for all */
         uint64_t next_read_ctx;
         pid_t snapshot_pid; /* 0 = no snapshot child running */
         uint64_t snapshot_child_index;
@@ -446,6 +447,9 @@ void pipeline_req_free(void *req);
  * (proposed and registered), SYN_EBUSY (Raft refuses for now: retry later) or another
  * error (the write was not proposed). */
 int propose_write(struct srv *srv, struct srv_conn *conn, struct pl_item *item);
+/* Completes the barrier r at the head of conn's queue whose round is over: pops it,
+ * answers it, frees it (the caller pumps the queue). */
+void propose_sync_complete(struct srv *srv, struct srv_conn *conn, struct srv_req *r);
 /* Proposes a txn of the server itself (expiry, reaping): nobody waits for it. */
 int propose_server_txn(struct srv *srv, const struct txn *t);
 /* Whether a request of this opcode is a write (goes through Raft). */
@@ -493,9 +497,11 @@ int32_t members_reconfig(struct srv *srv, const struct zk_reconfig_request *rq, 
 
 /* readindex.c: ReadIndex waits. */
 /* Starts w; `done(srv, w, ok)` runs once applied reaches the read index (ok) or the
- * wait timed out (!ok). SYN_EBUSY: not now (no leader, inside an update): retry. */
+ * wait timed out (!ok), never inside this call. SYN_EBUSY: no leader known: retry. */
 int readindex_start(struct srv *srv, struct srv_read_wait *w,
                     void (*done)(struct srv *srv, struct srv_read_wait *w, bool ok));
+/* Asks Raft once for every wait started since the last flush (before_sleep). */
+void readindex_flush(struct srv *srv);
 /* Forgets w if it is active (its connection closed). */
 void readindex_cancel(struct srv *srv, struct srv_read_wait *w);
 /* Records the read states of an update. */

@@ -374,8 +374,9 @@ static void write_applied_out_of_order_is_refused(void **state)
         assert_int_equal(q.count, 0);
 }
 
-/* A sync is a barrier: started only at the head, and nothing behind it (reads or
- * writes) runs or is proposed until it completes. */
+/* A sync is a barrier: its round starts when it arrives (unless an unproposed write is
+ * ahead), it completes only at the head, and nothing behind it runs, nor is any write
+ * behind it proposed, until it has completed. */
 static void sync_is_a_barrier(void **state)
 {
         (void)state;
@@ -387,30 +388,69 @@ static void sync_is_a_barrier(void **state)
         struct pl_item w4 = {.kind = PL_WRITE, .xid = 4};
         assert_int_equal(pl_submit(&q, &w1), PL_PROPOSE_NOW);
         pl_proposed(&q, &w1, 1);
-        assert_int_equal(pl_submit(&q, &s2), PL_QUEUED); /* not at the head */
-        assert_int_equal(pl_submit(&q, &r3), PL_QUEUED);
-        assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);
-        assert_null(pl_next(&q, true)); /* the sync waits for w1 */
-        assert_true(pl_write_applied(&q, &w1));
-        assert_ptr_equal(pl_next(&q, true), &s2); /* at the head now: start it */
+        assert_int_equal(pl_submit(&q, &s2), PL_PROPOSE_NOW); /* behind a proposed write */
         pl_proposed(&q, &s2, 0);
-        assert_int_equal(q.in_flight, 0); /* a sync in progress is no write in the log */
-        assert_null(pl_next(&q, true));   /* r3 and w4 wait for the sync */
+        assert_int_equal(q.in_flight, 1); /* a sync in progress is no write in the log */
+        assert_int_equal(pl_submit(&q, &r3), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &w4), PL_QUEUED); /* behind a barrier */
+        assert_null(pl_next(&q, true));
+        pl_barrier_ready(&q, &s2);      /* its round ended before w1 was applied */
+        assert_null(pl_next(&q, true)); /* it completes at the head only */
+        assert_true(pl_write_applied(&q, &w1));
+        assert_ptr_equal(pl_next(&q, false), NULL); /* completing it writes a reply */
+        assert_ptr_equal(pl_next(&q, true), &s2);
         assert_true(pl_write_applied(&q, &s2));
         assert_ptr_equal(pl_next(&q, true), &r3);
         assert_ptr_equal(pl_next(&q, true), &w4);
         pl_proposed(&q, &w4, 2);
         struct pl_item s5 = {.kind = PL_WRITE, .barrier = true, .xid = 5};
         struct pl_item w6 = {.kind = PL_WRITE, .xid = 6};
-        assert_int_equal(pl_submit(&q, &s5), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &s5), PL_PROPOSE_NOW);
+        pl_proposed(&q, &s5, 0);
         assert_int_equal(pl_submit(&q, &w6), PL_QUEUED); /* behind a barrier */
         assert_null(pl_next(&q, true));
         assert_true(pl_write_applied(&q, &w4));
-        assert_ptr_equal(pl_next(&q, true), &s5);
+        assert_null(pl_next(&q, true));         /* s5's round is not over: w6 still waits */
+        assert_true(pl_write_applied(&q, &s5)); /* at the head when its round ended */
+        assert_ptr_equal(pl_next(&q, true), &w6);
+}
+
+/* Barriers of one connection run their rounds side by side; a write held behind them
+ * keeps the barriers after it waiting too (proposals keep queue order). */
+static void barriers_share_rounds(void **state)
+{
+        (void)state;
+        struct pl_queue q;
+        pl_queue_init(&q, OVERTAKE_ANY);
+        struct pl_item s1 = {.kind = PL_WRITE, .barrier = true, .xid = 1};
+        struct pl_item r2 = {.kind = PL_READ, .xid = 2};
+        struct pl_item s3 = {.kind = PL_WRITE, .barrier = true, .xid = 3};
+        struct pl_item w4 = {.kind = PL_WRITE, .xid = 4};
+        struct pl_item s5 = {.kind = PL_WRITE, .barrier = true, .xid = 5};
+        assert_int_equal(pl_submit(&q, &s1), PL_PROPOSE_NOW);
+        pl_proposed(&q, &s1, 0);
+        assert_int_equal(pl_submit(&q, &r2), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &s3), PL_PROPOSE_NOW); /* behind s1, started too */
+        pl_proposed(&q, &s3, 0);
+        assert_int_equal(pl_submit(&q, &w4), PL_QUEUED);
+        assert_int_equal(pl_submit(&q, &s5), PL_QUEUED); /* behind the held write */
+        assert_int_equal(q.barriers_proposed, 2);
+        pl_barrier_ready(&q, &s3); /* the later round ended first */
+        assert_null(pl_next(&q, true));
+        assert_true(pl_write_applied(&q, &s1));
+        assert_ptr_equal(pl_next(&q, true), &r2);
+        assert_ptr_equal(pl_next(&q, true), &s3); /* ready, now at the head */
+        assert_true(pl_write_applied(&q, &s3));
+        assert_ptr_equal(pl_next(&q, true), &w4);
+        pl_proposed(&q, &w4, 7);
+        assert_ptr_equal(pl_next(&q, true), &s5); /* after the write it followed */
         pl_proposed(&q, &s5, 0);
         assert_null(pl_next(&q, true));
+        assert_true(pl_write_applied(&q, &w4));
         assert_true(pl_write_applied(&q, &s5));
-        assert_ptr_equal(pl_next(&q, true), &w6);
+        assert_int_equal(q.count, 0);
+        assert_int_equal(q.barriers_proposed, 0);
+        assert_int_equal(q.unproposed, 0);
 }
 
 /* queue.bytes: the sum of the queued items' bytes, whichever way they leave. */
@@ -479,6 +519,7 @@ int main(void)
             cmocka_unit_test(failed_write_is_answered_in_order),
             cmocka_unit_test(write_applied_out_of_order_is_refused),
             cmocka_unit_test(sync_is_a_barrier),
+            cmocka_unit_test(barriers_share_rounds),
             cmocka_unit_test(digest_matches_zookeeper),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
