@@ -80,6 +80,10 @@
 /* Largest entry payload, bytes: a ZooKeeper frame plus the host's txn header (see
  * TXN_BYTES_MAX below: the txn of any request that fits in a frame fits). */
 #define RAFT_ENTRY_BYTES_MAX (2 * 1024 * 1024)
+/* The Raft log keeps entry payloads in chunks of this many bytes (a larger entry gets a
+ * chunk of its own): a compaction frees whole chunks instead of an allocation per
+ * entry, and at most one partly compacted chunk stays resident, bytes. */
+#define RAFT_LOG_CHUNK_BYTES (64 * 1024)
 /* Entries kept in the log after a snapshot compaction, entries (slow followers
  * catch up from the log rather than by a snapshot transfer). */
 #define RAFT_SNAPSHOT_TRAILING_DEFAULT 1024
