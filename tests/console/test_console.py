@@ -84,24 +84,36 @@ class Page:
             "return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr'))"
             ".map(r => Array.from(r.cells).map(c => c.innerText));", table_id)
 
+    def click_when(self, find, what):
+        """Clicks what find() returns once it returns something; the page redraws its lists,
+        so an element found a moment ago may be gone: it is found again."""
+        def clicked():
+            element = find()
+            if element is None:
+                return False
+            element.click()
+            return True
+        self.until(clicked, what)
+
     def browse(self, path):
         """Opens the tree view at / and clicks down the children to path."""
         self.view("tree")
-        self.d.find_element(By.CSS_SELECTOR, "#breadcrumb a").click()
-        self.until(lambda: self.text("breadcrumb") == "/", "at the root")
+        self.click_when(lambda: self.d.find_element(By.CSS_SELECTOR, "#breadcrumb a"), "root")
         at = ""
         for name in path.strip("/").split("/"):
-            at += "/" + name
-            self.until(lambda: self.child(name) is not None, "%s listed under its parent" % name)
-            self.child(name).click()
+            parent, at = at or "/", at + "/" + name
+            self.click_when(lambda: self.child(parent, name),
+                            "%s listed under %s" % (name, parent))
             self.until(lambda: self.text("breadcrumb") == at, "at " + at)
 
-    def child(self, name):
-        """The link to the child called name, or None (one script call: a node may have
-        many children)."""
+    def child(self, parent, name):
+        """The link to parent's child called name once parent's children are shown, or None
+        (one script call: a node may have many children)."""
         return self.d.execute_script(
-            "return Array.from(document.querySelectorAll('#children a'))"
-            ".find(a => a.textContent === arguments[0]) || null;", name)
+            "const list = document.getElementById('children');"
+            "return list.dataset.path !== arguments[0] ? null :"
+            " Array.from(list.querySelectorAll('a')).find(a => a.textContent === arguments[1])"
+            " || null;", parent, name)
 
     def stat(self):
         return {r[0]: r[1] for r in self.rows("stat")}

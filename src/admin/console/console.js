@@ -22,6 +22,7 @@ const state = {
   view: 'cluster',
   path: '/',
   node: null,           // the last node read
+  editFor: null,        // the node whose data the edit box was filled with
   dataMode: 'text',
   health: {},           // member id -> [true|false, ...]
   charts: {throughput: [], latency: [], connections: []},
@@ -305,9 +306,12 @@ async function openNode(path, keepStatus) {
     $('data').textContent = refusal(r);
     $('data').classList.add('refused');
     $('children').replaceChildren();
+    $('children').dataset.path = path;
     $('children-count').textContent = '';
     fill($('stat').tBodies[0], []);
     fill($('acl').tBodies[0], []);
+    $('edit-data').value = '';
+    state.editFor = null;
     setStatus(refusal(r), false);
     return;
   }
@@ -319,6 +323,7 @@ async function openNode(path, keepStatus) {
     return li;
   });
   $('children').replaceChildren(...kids);
+  $('children').dataset.path = path;  // whose children these are
   $('children-count').textContent = node.childrenTotal > node.children.length
     ? '(' + node.children.length + ' of ' + node.childrenTotal + ')' : '(' + node.childrenTotal + ')';
   showData();
@@ -330,7 +335,12 @@ async function openNode(path, keepStatus) {
     return tr;
   }));
   fill($('acl').tBodies[0], node.acl.map((a) => row([a.scheme, a.id, a.perms])));
-  $('edit-data').value = node.data === null ? '' : new TextDecoder().decode(bytesOf(node.data));
+  // Filled when a node is opened, not when it is read again (signing in, after a save), so
+  // a reload never takes away what the user is typing.
+  if (state.editFor !== path) {
+    $('edit-data').value = node.data === null ? '' : new TextDecoder().decode(bytesOf(node.data));
+    state.editFor = path;
+  }
 }
 
 async function edit(path, body, done) {
