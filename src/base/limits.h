@@ -260,6 +260,21 @@
 #define ADMIN_IDLE_TIMEOUT_MS_MAX     3600000
 /* Longest admin.commandURL, bytes with the NUL. */
 #define ADMIN_URL_BYTES_MAX 128
+/* Largest request body, bytes: a console edit is JSON carrying a node's data, hex-encoded
+ * (so twice jute.maxbuffer's 1 MiB) with room for the rest; a larger body is answered 413. */
+#define ADMIN_BODY_BYTES_MAX (4 * 1024 * 1024)
+/* Threads answering the console's tree and event requests with blocking client calls, so
+ * one slow call (a write waiting for a quorum) does not hold up the next. */
+#define ADMIN_CONSOLE_WORKERS 2
+/* The console's client sessions (one per tree request, one for the event feed): requested
+ * timeout and how long a request waits for its session, ms. Also what bounds a call the
+ * server cannot answer (the read timeout is 2/3 of the session timeout). */
+#define ADMIN_CONSOLE_SESSION_TIMEOUT_MS 6000
+#define ADMIN_CONSOLE_CONNECT_TIMEOUT_MS 5000
+/* Children a node's page lists; the rest are counted, not named (a node may have millions). */
+#define ADMIN_CONSOLE_CHILDREN_MAX 1000
+/* Events the live event view keeps for its pollers; older ones are dropped and counted. */
+#define ADMIN_CONSOLE_EVENTS_MAX 1000
 
 /* ---- peer links (proto/peer.c, net/peer.c; docs/peer-protocol.md) ---- */
 
