@@ -377,7 +377,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
 }
 
 /* conf's extra lines: synod's own keys, the quorum keys and a line per server. */
-enum { CONF_LINES_MAX = 64 };
+enum { CONF_LINES_MAX = 80 };
 
 struct conf_lines {
         char lines[CONF_LINES_MAX][SRV_CONFIG_STRING_BYTES_MAX + 64];
@@ -389,9 +389,9 @@ struct conf_lines {
 static void conf_emit(void *arg, const char *key, const char *value)
 {
         static const char *const standard[] = {
-            "tickTime",          "dataDir",           "dataLogDir",
-            "clientPort",        "clientPortAddress", "minSessionTimeout",
-            "maxSessionTimeout", "maxClientCnxns",    "serverId",
+            "tickTime",          "dataDir",           "dataLogDir",        "clientPort",
+            "clientPortAddress", "minSessionTimeout", "maxSessionTimeout", "maxClientCnxns",
+            "serverId",          "secureClientPort",
         };
         struct conf_lines *c = arg;
         for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
@@ -445,7 +445,7 @@ static void fill_conf(struct srv *srv, struct conf_lines *lines, struct fourlw_c
         const struct srv_config *c = &srv->config;
         *conf = (struct fourlw_conf){
             .client_port = net_port(&srv->net),
-            .secure_client_port = -1,
+            .secure_client_port = srv->client_tls != NULL ? net_secure_port(&srv->net) : -1,
             .data_dir = c->data_dir,
             .data_dir_size = dir_size(c->data_dir, 0),
             .data_log_dir = c->data_log_dir,
