@@ -41,14 +41,17 @@ static const struct {
 /* Longest protocol or suite name looked up. */
 #define TLS_NAME_BYTES 128
 
-/* The reason of OpenSSL's latest error, for messages; drains the thread's queue. */
+/* The reason of OpenSSL's first queued error, for messages: the root cause ("No such file
+ * or directory"), where later ones only say which layer gave up. Drains the queue. */
 static const char *openssl_reason(void)
 {
-        unsigned long last = 0;
+        unsigned long first = ERR_get_error();
         /* Bounded by the queue's size (OpenSSL keeps at most ERR_NUM_ERRORS). */
-        for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error())
-                last = e;
-        const char *r = last != 0 ? ERR_reason_error_string(last) : NULL;
+        while (ERR_get_error() != 0)
+                continue;
+        if (first != 0 && ERR_SYSTEM_ERROR(first))
+                return strerror(ERR_GET_REASON(first)); /* an errno: a file we could not read */
+        const char *r = first != 0 ? ERR_reason_error_string(first) : NULL;
         return r != NULL ? r : "unknown error";
 }
 

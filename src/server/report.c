@@ -295,6 +295,8 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
         SYN_ASSERT(fsync->bound_count == 0 ||
                    fsync->bounds[fsync->bound_count - 1] == WAL_FSYNC_SLOW_US);
         s->fsync_threshold_exceed_count = fsync->counts[fsync->bound_count];
+        struct net_peers_stats peer_totals;
+        net_peers_totals(&srv->peers, &peer_totals);
         struct {
                 const char *key;
                 int64_t value;
@@ -324,6 +326,9 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_requests_throttled", (int64_t)srv->stats.requests_throttled},
             {"synod_reads_before_apply", (int64_t)srv->stats.reads_before_apply},
             {"synod_protocol_errors", (int64_t)srv->net.protocol_errors},
+            {"synod_tls_handshakes", (int64_t)srv->net.tls_handshakes},
+            {"synod_tls_failures", (int64_t)srv->net.tls_failures},
+            {"synod_peer_tls_failures", (int64_t)peer_totals.tls_failures},
             {"synod_backpressure_pauses", (int64_t)srv->net.backpressure_pauses},
             {"synod_watch_rejected", (int64_t)ws.rejected_count},
             {"synod_watch_bytes_rejected", (int64_t)ws.rejected_bytes_count},

@@ -303,6 +303,9 @@ struct srv {
         bool clustered; /* server.N lines: Raft over the network */
         struct srv_members members;
         struct net_peers peers;
+        /* sslQuorum's contexts for accepted and dialed peer links; owned, else NULL. */
+        struct net_tls_ctx *peer_tls_accept;
+        struct net_tls_ctx *peer_tls_dial;
         bool peers_ready;
         struct peer_raft_decoded *decoded; /* receive buffer of one raft message */
         uint8_t *chunk;                    /* RAFT_SNAPSHOT_CHUNK_BYTES: an outgoing chunk */

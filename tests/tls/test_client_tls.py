@@ -4,8 +4,11 @@ Every refusal is checked on both ends: the client does not get a session, and th
 log names the reason of the failed handshake.
 """
 
+import os
 import socket
 import ssl
+import subprocess
+import tempfile
 import time
 
 import pytest
@@ -140,3 +143,27 @@ def test_silent_and_plaintext_connections_closed(good_server):
         s.sendall(b"\x00\x00\x00\x2c" + bytes(44))
         s.recv(64)  # an alert, or nothing
     assert wait_log(lambda: read_log(good_server), "TLS handshake failed: ")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("ssl.clientAuth", "maybe", "ssl.clientAuth: 'maybe' is not need, want or none"),
+    ("ssl.protocol", "TLSv1.1", "ssl.protocol: unknown protocol 'TLSv1.1'"),
+    ("ssl.ciphersuites", "TLS_NO_SUCH_SUITE_WITH_X", "unknown cipher suite"),
+    ("ssl.keyStore.location", "/nonexistent/server.pem",
+     "ssl.keyStore.location: /nonexistent/server.pem: No such file or directory"),
+])
+def test_bad_tls_settings_stop_start_up(pki, key, value, message):
+    # Any ports: start-up fails before anything is bound.
+    cfg = {"clientPort": 0, "secureClientPort": 1, "admin.enableServer": "false",
+           "ssl.keyStore.location": pki.key_store("server", "ca"),
+           "ssl.trustStore.location": pki.ca("ca"), key: value}
+    with tempfile.TemporaryDirectory(prefix="tls-badcfg-") as d:
+        path = os.path.join(d, "zoo.cfg")
+        with open(path, "w") as f:
+            f.write("dataDir=%s\n" % os.path.join(d, "data"))
+            for k, v in cfg.items():
+                f.write("%s=%s\n" % (k, v))
+        done = subprocess.run([os.environ["SYNOD_BIN"], "serve", "-c", path], cwd=d,
+                              capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1, done
+    assert message in done.stderr, done.stderr

@@ -159,6 +159,13 @@ static void tls_keys(void **state)
         assert_string_equal(c.ssl.key_store, "/k.pem");
         assert_string_equal(c.ssl.client_auth, "want");
         assert_int_equal(c.ssl_handshake_timeout_ms, 700);
+        assert_false(c.ssl_quorum);
+        rc = srv_config_parse(&c, "zoo.cfg",
+                              "sslQuorum=true\nssl.quorum.trustStore.location=/ca.pem\n", err,
+                              sizeof err);
+        assert_int_equal(rc, 0);
+        assert_true(c.ssl_quorum);
+        assert_string_equal(c.ssl_quorum_settings.trust_store, "/ca.pem");
 }
 
 static void expect_error(const char *text, const char *needle1, const char *needle2)
