@@ -382,6 +382,13 @@
 #define SRV_CONFIG_LINE_BYTES_MAX 4096
 /* Longest file system path from the config (dataDir, dataLogDir), bytes. */
 #define SRV_PATH_BYTES_MAX 1024
+/* How long a TLS client has to finish its handshake, ms (ZooKeeper's
+ * ssl.handshakeDetectionTimeoutMillis and its default). */
+#define NET_TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT 5000
+#define NET_TLS_HANDSHAKE_TIMEOUT_MS_MIN     100
+#define NET_TLS_HANDSHAKE_TIMEOUT_MS_MAX     60000
+/* Longest TLS setting that names a protocol, a key store type or ssl.clientAuth, bytes. */
+#define SRV_TLS_WORD_BYTES_MAX 64
 /* Longest 4lw.commands.whitelist / superDigest value, bytes. */
 #define SRV_CONFIG_STRING_BYTES_MAX 1024
 /* How often connections that never sent a ConnectRequest are looked for, ms (they are

@@ -16,6 +16,11 @@
  * limit the connection is closed. Idle buffers above NET_CONN_BUFFER_KEEP_BYTES
  * are freed.
  *
+ * TLS (the secure port): ciphertext read is decrypted into `in` (tls_read) and the
+ * plaintext in `out` is encrypted into `wire` just before each write (conn_write), so
+ * everything between reading and writing is the same as on the plain port. Output
+ * limits count plaintext and ciphertext together.
+ *
  * Budget: every change of a connection's buffers goes through recharge(), which keeps
  * net.client_bytes equal to the sum of what each open connection holds, so the
  * budget checks (net.h) cost O(1) per frame; only closing over the budget scans.
@@ -27,9 +32,11 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "proto/frame.h"
 
-void net_conn_accept(struct net *net);
+void net_conn_accept(struct net *net, uv_stream_t *listener, struct net_tls_ctx *tls);
+void net_conn_expire_handshakes(struct net *net);
 void net_conn_flush_all(struct net *net);
 void net_conn_deliver_pending(struct net *net);
 void net_conn_close_all(struct net *net);
@@ -55,8 +62,8 @@ static void recharge(struct net_conn *conn)
         size_t output = net_conn_output_bytes(conn);
         size_t now_bytes = 0;
         if (!uv_is_closing((uv_handle_t *)&conn->tcp))
-                now_bytes =
-                    conn->in.cap + conn->out.cap + conn->out_inflight_held + conn->queued_bytes;
+                now_bytes = conn->in.cap + conn->out.cap + conn->wire.cap +
+                            conn->out_inflight_held + conn->queued_bytes;
         SYN_ASSERT(net->client_bytes >= conn->charged);
         net->client_bytes = net->client_bytes - conn->charged + now_bytes;
         conn->charged = now_bytes;
@@ -99,6 +106,8 @@ static void on_handle_closed(uv_handle_t *handle)
         struct net_conn *conn = handle->data;
         syn_writer_close(&conn->in);
         syn_writer_close(&conn->out);
+        syn_writer_close(&conn->wire);
+        net_tls_free(conn->tls);
         free(conn);
 }
 
@@ -139,6 +148,10 @@ static void conn_finish(struct net_conn *conn)
                 conn->in_pending = false;
         }
         list_remove_all(net, conn);
+        if (conn->tls != NULL && !net_tls_established(conn->tls)) {
+                SYN_ASSERT(net->tls_handshaking > 0);
+                net->tls_handshaking--;
+        }
         SYN_ASSERT(net->conn_count > 0);
         net->conn_count--;
         set_budget_paused(conn, false);
@@ -163,7 +176,10 @@ void net_conn_close(struct net_conn *conn, bool flush)
         conn_notify_close(conn);
         if (uv_is_closing((uv_handle_t *)&conn->tcp))
                 return;
-        if (flush && !conn->close_pending && (conn->out.len > 0 || conn->out_inflight_bytes > 0)) {
+        /* A TLS connection also flushes an alert, or its close_notify (conn_write). */
+        bool tls_output =
+            conn->tls != NULL && (net_tls_has_output(conn->tls) || net_tls_established(conn->tls));
+        if (flush && !conn->close_pending && (net_conn_output_bytes(conn) > 0 || tls_output)) {
                 conn->close_after_flush = true; /* the last write completion finishes it */
                 mark_dirty(conn);
                 return;
@@ -184,7 +200,7 @@ static void trim_buffer(struct syn_writer *w)
 /* Output drained (in part or in full): finish a flushing close, lift backpressure. */
 static void after_output_drained(struct net_conn *conn)
 {
-        if (conn->close_after_flush && conn->out.len == 0 && conn->out_inflight_bytes == 0) {
+        if (conn->close_after_flush && net_conn_output_bytes(conn) == 0) {
                 conn_finish(conn);
                 return;
         }
@@ -229,9 +245,10 @@ static void count_sent(struct net_conn *conn, size_t n)
         conn->net->bytes_sent += n;
 }
 
-/* Hands out[skip..] to uv_write: the socket buffer is full, libuv writes the rest
- * when the socket is writable. Returns false if the connection was closed. */
-static bool write_rest(struct net_conn *conn, size_t skip)
+/* Hands w_out[skip..] (conn->out, or conn->wire with TLS) to uv_write: the socket buffer
+ * is full, libuv writes the rest when the socket is writable. Returns false if the
+ * connection was closed. */
+static bool write_rest(struct net_conn *conn, struct syn_writer *w_out, size_t skip)
 {
         struct conn_write *w = malloc(sizeof *w);
         if (w == NULL) {
@@ -243,17 +260,18 @@ static bool write_rest(struct net_conn *conn, size_t skip)
                  * and nothing else would wake the loop to retry it later.
                  */
                 SYN_WARN("closing %s:%d: out of memory writing %zu bytes", conn->ip, conn->port,
-                         conn->out.len - skip);
+                         w_out->len - skip);
                 conn_notify_close(conn);
                 conn_finish(conn);
                 return false;
         }
         size_t total = 0;
         w->conn = conn;
-        w->data = syn_writer_take(&conn->out, &total);
+        size_t cap_max = w_out->cap_max;
+        w->data = syn_writer_take(w_out, &total);
         w->len = total - skip;
         w->held = total;
-        syn_writer_init(&conn->out, NET_CONN_OUTPUT_BYTES_HARD_MAX);
+        syn_writer_init(w_out, cap_max);
         conn->out_inflight_bytes += w->len;
         conn->out_inflight_held += w->held;
         recharge(conn);
@@ -281,9 +299,30 @@ static bool write_rest(struct net_conn *conn, size_t skip)
  */
 static void conn_write(struct net_conn *conn)
 {
-        if (conn->out.len == 0 || conn->out_inflight_bytes > 0)
+        if (conn->out_inflight_bytes > 0)
                 return; /* one write in flight at a time keeps output in order */
-        uv_buf_t buf = uv_buf_init((char *)conn->out.data, (unsigned)conn->out.len);
+        struct syn_writer *out = &conn->out;
+        if (conn->tls != NULL) {
+                if (net_tls_output(conn->tls, &conn->out, &conn->wire) != 0) {
+                        SYN_WARN("closing %s:%d: out of memory encrypting", conn->ip, conn->port);
+                        conn_notify_close(conn);
+                        conn_finish(conn);
+                        return;
+                }
+                if (conn->close_after_flush && conn->out.len == 0) {
+                        /* Everything is encrypted: close_notify tells the client that the
+                         * close is not a cut. */
+                        net_tls_shutdown(conn->tls);
+                        (void)net_tls_output(conn->tls, &conn->out, &conn->wire);
+                }
+                out = &conn->wire;
+        }
+        if (out->len == 0) {
+                if (conn->close_after_flush)
+                        conn_finish(conn); /* nothing left to send (a TLS handshake cut) */
+                return;
+        }
+        uv_buf_t buf = uv_buf_init((char *)out->data, (unsigned)out->len);
         int n = uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
         if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
                 SYN_DEBUG("write to %s:%d failed: %s", conn->ip, conn->port, uv_strerror(n));
@@ -293,12 +332,12 @@ static void conn_write(struct net_conn *conn)
         }
         size_t sent = n > 0 ? (size_t)n : 0;
         count_sent(conn, sent);
-        if (sent < conn->out.len) {
-                if (!write_rest(conn, sent))
+        if (sent < out->len) {
+                if (!write_rest(conn, out, sent))
                         return;
         } else {
-                conn->out.len = 0;
-                trim_buffer(&conn->out);
+                out->len = 0;
+                trim_buffer(out);
                 recharge(conn);
         }
         if (sent > 0)
@@ -324,7 +363,7 @@ void net_conn_flush_all(struct net *net)
 
 size_t net_conn_output_bytes(const struct net_conn *conn)
 {
-        return conn->out.len + conn->out_inflight_bytes;
+        return conn->out.len + conn->wire.len + conn->out_inflight_bytes;
 }
 
 static void mark_dirty(struct net_conn *conn)
@@ -399,6 +438,8 @@ static void protocol_error(struct net_conn *conn, const char *why, uint32_t valu
 static bool deliver_one(struct net_conn *conn)
 {
         struct net *net = conn->net;
+        if (conn->in.len == conn->in_start)
+                return false; /* a TLS read may carry only handshake messages */
         struct zk_frame frame;
         zk_frame_parse(conn->in.data + conn->in_start, conn->in.len - conn->in_start,
                        !conn->got_first_bytes, net->options.frame_bytes_max, &frame);
@@ -458,6 +499,29 @@ static void process_input(struct net_conn *conn)
         compact_input(conn);
 }
 
+/* Decrypts what was read into `in`; false if the connection is being closed. */
+static bool tls_read(struct net_conn *conn, const uint8_t *data, size_t len)
+{
+        struct net *net = conn->net;
+        bool was_established = net_tls_established(conn->tls);
+        char reason[NET_TLS_REASON_BYTES];
+        int rc = net_tls_input(conn->tls, data, len, &conn->in, reason, sizeof reason);
+        if (net_tls_has_output(conn->tls))
+                mark_dirty(conn); /* the handshake's answer, or an alert */
+        if (!was_established && net_tls_established(conn->tls)) {
+                SYN_ASSERT(net->tls_handshaking > 0);
+                net->tls_handshaking--;
+                net->tls_handshakes++;
+        }
+        if (rc == 0)
+                return true;
+        net->tls_failures++;
+        SYN_WARN("closing %s:%d: TLS %s failed: %s", conn->ip, conn->port,
+                 was_established ? "connection" : "handshake", reason);
+        net_conn_close(conn, true); /* the alert goes out first */
+        return false;
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
         struct net_conn *conn = stream->data;
@@ -472,7 +536,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         }
         conn->bytes_received += (uint64_t)nread;
         conn->net->bytes_received += (uint64_t)nread;
-        syn_write_bytes(&conn->in, buf->base, (size_t)nread);
+        if (conn->tls != NULL) {
+                if (!tls_read(conn, (const uint8_t *)buf->base, (size_t)nread))
+                        return;
+        } else {
+                syn_write_bytes(&conn->in, buf->base, (size_t)nread);
+        }
         if (conn->in.failed) {
                 protocol_error(conn, "input buffer over the frame limit", (uint32_t)nread);
                 return;
@@ -539,7 +608,7 @@ void net_conn_deliver_pending(struct net *net)
         }
 }
 
-void net_conn_accept(struct net *net)
+void net_conn_accept(struct net *net, uv_stream_t *listener, struct net_tls_ctx *tls)
 {
         struct net_conn *conn = calloc(1, sizeof *conn);
         if (conn == NULL) {
@@ -549,7 +618,7 @@ void net_conn_accept(struct net *net)
         uv_tcp_init(&net->loop, &conn->tcp);
         conn->tcp.data = conn;
         conn->net = net;
-        if (uv_accept((uv_stream_t *)&net->listener, (uv_stream_t *)&conn->tcp) != 0) {
+        if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
                 uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
                 return;
         }
@@ -567,18 +636,50 @@ void net_conn_accept(struct net *net)
                 }
         }
         /* One partial frame plus one read chunk that completes it and starts the next. */
-        syn_writer_init(&conn->in, 4 + (size_t)net->options.frame_bytes_max + NET_READ_CHUNK_BYTES);
+        size_t in_max = 4 + (size_t)net->options.frame_bytes_max + NET_READ_CHUNK_BYTES;
         syn_writer_init(&conn->out, NET_CONN_OUTPUT_BYTES_HARD_MAX);
+        if (tls != NULL) {
+                conn->tls = net_tls_new(tls);
+                if (conn->tls == NULL) {
+                        SYN_WARN("out of memory accepting a TLS connection");
+                        uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
+                        return;
+                }
+                in_max += NET_TLS_INPUT_SLACK_BYTES;
+                syn_writer_init(&conn->wire,
+                                NET_TLS_WIRE_BYTES_MAX(NET_CONN_OUTPUT_BYTES_HARD_MAX));
+                conn->accepted_ms = uv_now(&net->loop);
+        }
+        syn_writer_init(&conn->in, in_max);
         if (!net->options.callbacks.on_accept(net->options.arg, conn, conn->ip)) {
                 uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
                 return;
         }
+        if (tls != NULL)
+                net->tls_handshaking++;
         conn->all_next = net->all;
         if (net->all)
                 net->all->all_prev = conn;
         net->all = conn;
         net->conn_count++;
         update_reading(conn);
+}
+
+void net_conn_expire_handshakes(struct net *net)
+{
+        uint64_t now = uv_now(&net->loop);
+        struct net_conn *next;
+        /* Bounded by the number of connections; only called while some are handshaking. */
+        for (struct net_conn *c = net->all; c != NULL; c = next) {
+                next = c->all_next;
+                if (c->tls == NULL || c->closing || net_tls_established(c->tls) ||
+                    now - c->accepted_ms < net->options.tls_handshake_timeout_ms)
+                        continue;
+                net->tls_failures++;
+                SYN_WARN("closing %s:%d: TLS handshake not done after %u ms", c->ip, c->port,
+                         net->options.tls_handshake_timeout_ms);
+                net_conn_close(c, false);
+        }
 }
 
 void net_conn_close_all(struct net *net)

@@ -22,7 +22,8 @@
 #include "base/log.h"
 
 /* conn.c */
-void net_conn_accept(struct net *net);
+void net_conn_accept(struct net *net, uv_stream_t *listener, struct net_tls_ctx *tls);
+void net_conn_expire_handshakes(struct net *net);
 void net_conn_flush_all(struct net *net);
 void net_conn_deliver_pending(struct net *net);
 void net_conn_close_all(struct net *net);
@@ -37,7 +38,8 @@ static void on_connection(uv_stream_t *server, int status)
                 SYN_WARN("accept failed: %s", uv_strerror(status));
                 return;
         }
-        net_conn_accept(net);
+        bool secure = server == (uv_stream_t *)&net->secure_listener;
+        net_conn_accept(net, server, secure ? net->options.tls : NULL);
 }
 
 static void on_tick(uv_timer_t *timer)
@@ -46,6 +48,8 @@ static void on_tick(uv_timer_t *timer)
         if (net_clock_poll(&net->clock, uv_now(&net->loop)))
                 uv_timer_set_repeat(timer,
                                     net_clock_tick_period(&net->clock, net->options.tick_ms));
+        if (net->tls_handshaking > 0)
+                net_conn_expire_handshakes(net);
         if (net->options.callbacks.on_tick)
                 net->options.callbacks.on_tick(net->options.arg);
 }
@@ -88,24 +92,25 @@ static void on_prepare(uv_prepare_t *prepare)
                 uv_stop(&net->loop);
 }
 
-static int bind_listener(struct net *net, const struct net_options *options)
+/* `key` names the address's setting in messages. */
+static int bind_listener(struct net *net, uv_tcp_t *listener, const char *key, const char *address,
+                         int port)
 {
         struct sockaddr_storage addr;
-        int rc = uv_ip4_addr(options->address, options->port, (struct sockaddr_in *)&addr);
+        int rc = uv_ip4_addr(address, port, (struct sockaddr_in *)&addr);
         if (rc != 0)
-                rc = uv_ip6_addr(options->address, options->port, (struct sockaddr_in6 *)&addr);
+                rc = uv_ip6_addr(address, port, (struct sockaddr_in6 *)&addr);
         if (rc != 0) {
-                SYN_ERROR("clientPortAddress '%s' is not an IP address", options->address);
+                SYN_ERROR("%s '%s' is not an IP address", key, address);
                 return SYN_EINVAL;
         }
-        uv_tcp_init(&net->loop, &net->listener);
-        net->listener.data = net;
-        rc = uv_tcp_bind(&net->listener, (const struct sockaddr *)&addr, 0);
+        uv_tcp_init(&net->loop, listener);
+        listener->data = net;
+        rc = uv_tcp_bind(listener, (const struct sockaddr *)&addr, 0);
         if (rc == 0)
-                rc = uv_listen((uv_stream_t *)&net->listener, NET_LISTEN_BACKLOG, on_connection);
+                rc = uv_listen((uv_stream_t *)listener, NET_LISTEN_BACKLOG, on_connection);
         if (rc != 0) {
-                SYN_ERROR("cannot listen on %s:%d: %s", options->address, options->port,
-                          uv_strerror(rc));
+                SYN_ERROR("cannot listen on %s:%d: %s", address, port, uv_strerror(rc));
                 return SYN_ESYS;
         }
         return 0;
@@ -127,7 +132,11 @@ int net_init(struct net *net, const struct net_options *options)
         net->options = *options;
         if (uv_loop_init(&net->loop) != 0)
                 return SYN_ESYS;
-        int rc = bind_listener(net, options);
+        int rc = bind_listener(net, &net->listener, "clientPortAddress", options->address,
+                               options->port);
+        if (rc == 0 && options->tls != NULL)
+                rc = bind_listener(net, &net->secure_listener, "secureClientPortAddress",
+                                   options->secure_address, options->secure_port);
         if (rc != 0) {
                 uv_walk(&net->loop, close_walk_cb, NULL);
                 uv_run(&net->loop, UV_RUN_DEFAULT);
@@ -197,15 +206,25 @@ void net_hook_remove(struct net *net, struct net_hook *h)
         }
 }
 
-int net_port(const struct net *net)
+static int listener_port(const uv_tcp_t *listener)
 {
         struct sockaddr_storage addr;
         int len = sizeof addr;
-        if (uv_tcp_getsockname(&net->listener, (struct sockaddr *)&addr, &len) != 0)
+        if (uv_tcp_getsockname(listener, (struct sockaddr *)&addr, &len) != 0)
                 return -1;
         if (addr.ss_family == AF_INET)
                 return ntohs(((struct sockaddr_in *)&addr)->sin_port);
         return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+}
+
+int net_port(const struct net *net)
+{
+        return listener_port(&net->listener);
+}
+
+int net_secure_port(const struct net *net)
+{
+        return net->options.tls != NULL ? listener_port(&net->secure_listener) : -1;
 }
 
 uint64_t net_now_ms(struct net *net)

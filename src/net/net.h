@@ -31,6 +31,13 @@
  * ZooKeeper's four-letter words share the client port: if the first four bytes
  * of a connection are four ASCII letters (as a length that would be far
  * over any frame limit), they are handed to on_fourlw instead.
+ *
+ * TLS (ZooKeeper's secureClientPort): with net_options.tls set, a second listener takes
+ * connections that speak TLS (net/tls.h). They are the same connections as on the plain
+ * port once decrypted: `in` and `out` hold plaintext, `wire` the ciphertext being
+ * written, and the callbacks see no difference. A handshake that fails, or that is not
+ * complete after tls_handshake_timeout_ms, closes the connection with one log line
+ * giving the reason (counted in net.tls_failures).
  */
 #ifndef SYN_NET_NET_H
 #define SYN_NET_NET_H
@@ -45,6 +52,8 @@
 
 struct net;
 struct net_conn;
+struct net_tls;
+struct net_tls_ctx;
 
 /* Callbacks into the server. `arg` is net_options.arg. All run on the loop thread. */
 struct net_callbacks {
@@ -74,6 +83,11 @@ struct net_options {
         uint32_t frame_bytes_max;
         uint32_t tick_ms;
         uint64_t client_memory_max; /* the budget above, bytes (> 0) */
+        /* The secure port: borrowed until net_close; NULL: none. */
+        struct net_tls_ctx *tls;
+        const char *secure_address; /* borrowed for net_init */
+        int secure_port;            /* 0 = pick a free port (see net_secure_port) */
+        uint32_t tls_handshake_timeout_ms;
         struct net_callbacks callbacks;
         void *arg;
 };
@@ -88,6 +102,9 @@ struct net_conn {
             in;          /* unparsed input; in.len <= 4 + frame_bytes_max + NET_READ_CHUNK_BYTES */
         size_t in_start; /* in.data[0, in_start) is delivered; 0 outside frame delivery */
         struct syn_writer out;     /* queued, not yet handed to uv_write */
+        struct net_tls *tls;       /* owned; NULL on the plain port */
+        struct syn_writer wire;    /* TLS only: ciphertext not yet handed to uv_write */
+        uint64_t accepted_ms;      /* TLS only: the handshake's deadline counts from here */
         size_t out_inflight_bytes; /* handed to uv_write, not yet completed */
         size_t out_inflight_held;  /* the buffers of those writes, sent parts included */
         bool got_first_bytes;      /* the 4lw check has been done */
@@ -150,6 +167,7 @@ uint64_t net_clock_tick_period(const struct net_clock *c, uint64_t tick_ms);
 struct net {
         uv_loop_t loop;
         uv_tcp_t listener;
+        uv_tcp_t secure_listener; /* initialized only with options.tls */
         uv_timer_t tick;
         struct net_clock clock;
         uv_prepare_t prepare;
@@ -173,6 +191,9 @@ struct net {
         uint32_t budget_paused_count; /* connections with budget_paused set */
         uint64_t budget_pauses;       /* times a connection was paused by the budget */
         uint64_t budget_evictions;    /* connections closed by the budget */
+        uint32_t tls_handshaking;     /* secure connections without a finished handshake */
+        uint64_t tls_handshakes;      /* finished handshakes */
+        uint64_t tls_failures;        /* secure connections closed for a TLS failure */
 };
 
 /*
@@ -194,6 +215,8 @@ void net_close(struct net *net);
 
 /* The port actually bound (useful with port 0). */
 int net_port(const struct net *net);
+/* The secure port actually bound, or -1 without one. */
+int net_secure_port(const struct net *net);
 
 /* Monotonic milliseconds of the current loop iteration (uv_now; skewed by the test
  * clock hook, clock.c). */
@@ -234,7 +257,7 @@ void net_conn_pause_reading(struct net_conn *conn, bool paused);
  * called from here (synchronously) unless it already was. */
 void net_conn_close(struct net_conn *conn, bool flush);
 
-/* Bytes queued or in flight on the connection. */
+/* Bytes queued or in flight on the connection (ciphertext waiting included). */
 size_t net_conn_output_bytes(const struct net_conn *conn);
 
 /* The server holds `bytes` of queued requests for this connection: charged to the budget. */

@@ -17,6 +17,10 @@
  * the reason changes; inbound problems through inbound_log, at WARN at most once per
  * PEER_LOG_INTERVAL_MS.
  *
+ * With TLS (net/peer.h), conn->in and conn->out hold plaintext as without it: ciphertext
+ * read is decrypted into `in` (tls_read), and `out` is encrypted into `wire` just before
+ * each write (conn_write), as net/conn.c does for clients.
+ *
  * Output is framed in place in conn->out (frame_begin / frame_end: header reserved, body
  * appended, then length and CRC patched) and written by the prepare hook (peers_flush):
  * uv_try_write first, the rest with one uv_write, one write in flight per connection, as
@@ -35,6 +39,7 @@
 #include "base/crc32c.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "net/tls.h"
 #include "proto/peer.h"
 
 enum peer_conn_state {
@@ -48,6 +53,7 @@ enum {
         FAIL_TIMEOUT = 1,
         FAIL_PROTOCOL,
         FAIL_NOMEM,
+        FAIL_TLS,
         FAIL_REFUSED_BASE = 100, /* + enum peer_refuse_reason */
 };
 
@@ -67,6 +73,8 @@ struct net_peer_conn {
         int port;
         struct syn_writer in;       /* unparsed input: at most one partial frame + a read */
         struct syn_writer out;      /* whole frames not yet handed to the socket */
+        struct net_tls *tls;        /* owned; NULL without sslQuorum */
+        struct syn_writer wire;     /* TLS only: ciphertext not yet handed to the socket */
         size_t out_inflight_bytes;  /* handed to uv_write, not yet completed */
         struct net_peer_conn *next; /* inbound: the accepted list */
         struct net_peer_conn *dirty_next;
@@ -89,6 +97,7 @@ struct peer_resolve {
 enum { LOG_LINE_BYTES = 512 };
 
 static void conn_close(struct net_peer_conn *conn);
+static bool tls_start(struct net_peer_conn *conn, struct net_tls_ctx *ctx);
 static void link_dial(struct net_peer_link *link);
 static void on_link_timer(uv_timer_t *timer);
 
@@ -111,7 +120,7 @@ static bool link_is_up(const struct net_peer_link *link)
 
 static size_t conn_queued(const struct net_peer_conn *conn)
 {
-        return conn->out.len + conn->out_inflight_bytes;
+        return conn->out.len + conn->wire.len + conn->out_inflight_bytes;
 }
 
 __attribute__((format(printf, 2, 0))) static void log_line(enum syn_log_level level,
@@ -177,6 +186,8 @@ static void on_conn_closed(uv_handle_t *handle)
         struct net_peer_conn *conn = handle->data;
         syn_writer_close(&conn->in);
         syn_writer_close(&conn->out);
+        syn_writer_close(&conn->wire);
+        net_tls_free(conn->tls);
         free(conn);
 }
 
@@ -364,8 +375,9 @@ static void on_write_done(uv_write_t *req, int status)
         after_output_drained(conn);
 }
 
-/* Hands out[skip..] to uv_write (the socket took only part of it). False if closed. */
-static bool write_rest(struct net_peer_conn *conn, size_t skip)
+/* Hands w_out[skip..] (conn->out, or conn->wire with TLS) to uv_write (the socket took
+ * only part of it). False if closed. */
+static bool write_rest(struct net_peer_conn *conn, struct syn_writer *w_out, size_t skip)
 {
         struct peer_write *w = malloc(sizeof *w);
         if (w == NULL) {
@@ -374,9 +386,9 @@ static bool write_rest(struct net_peer_conn *conn, size_t skip)
         }
         size_t total = 0;
         w->conn = conn;
-        w->data = syn_writer_take(&conn->out, &total);
+        w->data = syn_writer_take(w_out, &total);
         w->len = total - skip;
-        syn_writer_init(&conn->out, 0);
+        syn_writer_init(w_out, 0);
         conn->out_inflight_bytes += w->len;
         uv_buf_t buf = uv_buf_init((char *)w->data + skip, (unsigned)w->len);
         int rc = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_write_done);
@@ -393,9 +405,19 @@ static bool write_rest(struct net_peer_conn *conn, size_t skip)
 /* Writes the iteration's output: directly if the socket takes it, else by uv_write. */
 static void conn_write(struct net_peer_conn *conn)
 {
-        if (conn->out.len == 0 || conn->out_inflight_bytes > 0)
+        if (conn->out_inflight_bytes > 0)
                 return; /* one write in flight at a time keeps frames in order */
-        uv_buf_t buf = uv_buf_init((char *)conn->out.data, (unsigned)conn->out.len);
+        struct syn_writer *out = &conn->out;
+        if (conn->tls != NULL) {
+                if (net_tls_output(conn->tls, &conn->out, &conn->wire) != 0) {
+                        write_failed(conn, UV_ENOMEM);
+                        return;
+                }
+                out = &conn->wire;
+        }
+        if (out->len == 0)
+                return;
+        uv_buf_t buf = uv_buf_init((char *)out->data, (unsigned)out->len);
         int n = uv_try_write((uv_stream_t *)&conn->tcp, &buf, 1);
         if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
                 write_failed(conn, n);
@@ -403,12 +425,12 @@ static void conn_write(struct net_peer_conn *conn)
         }
         size_t sent = n > 0 ? (size_t)n : 0;
         count_sent(conn, sent);
-        if (sent < conn->out.len) {
-                if (!write_rest(conn, sent))
+        if (sent < out->len) {
+                if (!write_rest(conn, out, sent))
                         return;
         } else {
-                conn->out.len = 0;
-                trim_buffer(&conn->out);
+                out->len = 0;
+                trim_buffer(out);
         }
         if (sent > 0)
                 after_output_drained(conn);
@@ -600,6 +622,8 @@ static uint32_t frame_limit(const struct net_peer_conn *conn)
 /* Delivers every whole frame in conn->in, checking each length and CRC first. */
 static void process_input(struct net_peer_conn *conn)
 {
+        if (conn->in.len == 0)
+                return; /* a TLS read may carry only handshake messages */
         size_t pos = 0;
         /* Bounded: each pass consumes one whole frame of the finite input. */
         while (!conn->closing && !conn->close_after_flush) {
@@ -630,6 +654,36 @@ static void process_input(struct net_peer_conn *conn)
         trim_buffer(&conn->in);
 }
 
+/* Decrypts what was read into conn->in. False if the handshake or a record failed: the
+ * connection is then closed (an accepted one after its alert is written). */
+static bool tls_read(struct net_peer_conn *conn, const uint8_t *data, size_t len)
+{
+        char reason[NET_TLS_REASON_BYTES];
+        bool was_established = net_tls_established(conn->tls);
+        int rc = net_tls_input(conn->tls, data, len, &conn->in, reason, sizeof reason);
+        /* The handshake's answer or an alert; or, once the handshake is done, the HELLO
+         * that waited for it. */
+        if (net_tls_has_output(conn->tls) || (conn->out.len > 0 && net_tls_established(conn->tls)))
+                mark_dirty(conn);
+        if (rc == 0)
+                return true;
+        struct net_peers *p = conn->peers;
+        if (conn->outbound) {
+                struct net_peer_link *link = conn->link;
+                link_down(conn, FAIL_TLS, "link to peer %llu at %s:%d: TLS failed: %s",
+                          (unsigned long long)link->id, link->host, link->port, reason);
+                return false;
+        }
+        p->stats.tls_failures++;
+        inbound_log(p, "refusing peer %s:%d: TLS %s failed: %s", conn->ip, conn->port,
+                    was_established ? "connection" : "handshake", reason);
+        conn->close_after_flush = true;
+        uv_read_stop((uv_stream_t *)&conn->tcp);
+        if (conn_queued(conn) == 0 && !net_tls_has_output(conn->tls))
+                conn_close(conn);
+        return false;
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
         struct net_peer_conn *conn = stream->data;
@@ -649,7 +703,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
                 conn_close(conn);
                 return;
         }
-        syn_write_bytes(&conn->in, buf->base, (size_t)nread);
+        if (conn->tls != NULL) {
+                if (!tls_read(conn, (const uint8_t *)buf->base, (size_t)nread))
+                        return;
+        } else {
+                syn_write_bytes(&conn->in, buf->base, (size_t)nread);
+        }
         if (conn->in.failed) {
                 protocol_error(conn, "input buffer full or out of memory, bytes read",
                                (uint64_t)nread);
@@ -706,6 +765,11 @@ static void on_connected(uv_connect_t *req, int status)
         }
         tune_link_socket(p, &conn->tcp);
         conn->state = CONN_HANDSHAKE;
+        if (p->options.tls_dial != NULL && !tls_start(conn, p->options.tls_dial)) {
+                link_down(conn, FAIL_NOMEM, "link to peer %llu: out of memory",
+                          (unsigned long long)link->id);
+                return;
+        }
         struct peer_handshake hello = {
             .kind = PEER_HELLO,
             .cluster_id = p->options.cluster_id,
@@ -718,6 +782,23 @@ static void on_connected(uv_connect_t *req, int status)
                 return;
         }
         uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, on_read);
+}
+
+/* Makes conn a TLS connection of `ctx` (a dialer's hello goes out at once); its input
+ * buffer grows by what a record may add. False if out of memory. */
+static bool tls_start(struct net_peer_conn *conn, struct net_tls_ctx *ctx)
+{
+        conn->tls = net_tls_new(ctx);
+        if (conn->tls == NULL)
+                return false;
+        conn->in.cap_max += NET_TLS_INPUT_SLACK_BYTES;
+        syn_writer_init(&conn->wire, 0); /* bounded like conn->out, which it encrypts */
+        char unused[NET_TLS_REASON_BYTES];
+        if (net_tls_input(conn->tls, NULL, 0, &conn->in, unused, sizeof unused) != 0)
+                return false;
+        if (net_tls_has_output(conn->tls))
+                mark_dirty(conn);
+        return true;
 }
 
 /* Starts the TCP connection of a dial; its deadline covers connect and handshake. */
@@ -904,6 +985,11 @@ static void inbound_start(struct net_peers *p, struct net_peer_conn *conn)
         syn_writer_init(&conn->in,
                         PEER_FRAME_HEADER_BYTES + PEER_FRAME_BYTES_MAX + NET_READ_CHUNK_BYTES);
         syn_writer_init(&conn->out, 0); /* bounded by frame_end, like outbound output */
+        if (p->options.tls_accept != NULL && !tls_start(conn, p->options.tls_accept)) {
+                SYN_WARN("out of memory accepting a peer connection");
+                conn_close(conn);
+                return;
+        }
         tune_link_socket(p, &conn->tcp);
         uv_read_start((uv_stream_t *)&conn->tcp, alloc_cb, on_read);
         if (!uv_is_active((uv_handle_t *)&p->handshake_timer))

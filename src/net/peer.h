@@ -41,6 +41,14 @@
  * only the resolver and touch no synod state; clusters configured with IP addresses never
  * start them. The listening address is resolved once, synchronously, in net_peers_init.
  *
+ * TLS (sslQuorum). With net_peer_options.tls_accept and tls_dial set, every link is TLS
+ * with certificates checked on both ends (net/tls.h): the dialer checks the acceptor's
+ * chain and the acceptor requires the dialer's. The HELLO is sent only once the TLS
+ * handshake is complete, so a process without a certificate of the cluster's CA never gets
+ * a frame delivered: its connection is closed when the handshake fails, with one log line
+ * naming the reason, before anything it sends is read as a message. The connect and
+ * handshake deadlines cover the TLS handshake too.
+ *
  * INBOUND BOUNDS. At most PEER_INBOUND_MAX accepted connections are open (more are closed
  * at once); one without a valid HELLO after PEER_HANDSHAKE_TIMEOUT_MS is closed; a new
  * link from a peer replaces its older one. Input is buffered one frame at a time.
@@ -89,6 +97,10 @@ struct net_peer_options {
          * ms (TCP_USER_TIMEOUT; PEER_TCP_USER_TIMEOUT_MS is the server's); 0: the kernel's
          * retransmission limits only. */
         unsigned int tcp_user_timeout_ms;
+        /* sslQuorum: contexts for accepted and for dialed links (borrowed until
+         * net_peers_close); both NULL: plain TCP. */
+        struct net_tls_ctx *tls_accept;
+        struct net_tls_ctx *tls_dial;
         struct net_peer_callbacks callbacks;
         void *arg;
 };
@@ -121,6 +133,7 @@ struct net_peers_stats {
         uint64_t handshake_timeouts; /* accepted connections closed without a HELLO */
         uint64_t protocol_errors;    /* connections closed for a bad frame, any peer */
         uint64_t drops_unknown;      /* messages to an id that is not a configured peer */
+        uint64_t tls_failures;       /* accepted connections closed: TLS handshake failed */
 };
 
 struct net_peer_conn; /* one TCP connection (peer.c) */

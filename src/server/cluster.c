@@ -35,6 +35,7 @@
 #include "base/assert.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "net/tls.h"
 #include "server/server.h"
 
 enum cluster_channel {
@@ -415,11 +416,21 @@ int cluster_init(struct srv *srv)
                 return SYN_ENOMEM;
         syn_writer_init(&srv->peer_scratch, 0);
         syn_writer_init(&srv->forward, 0);
+        if (srv->config.ssl_quorum) {
+                const struct srv_tls_settings *s = &srv->config.ssl_quorum_settings;
+                int rc = srv_tls_make(s, "ssl.quorum.", true, &srv->peer_tls_accept);
+                if (rc == 0)
+                        rc = srv_tls_make(s, "ssl.quorum.", false, &srv->peer_tls_dial);
+                if (rc != 0)
+                        return rc;
+        }
         struct net_peer_options o = {
             .address = self->host,
             .port = self->peer_port,
             .cluster_id = srv->config.cluster_id,
             .tcp_user_timeout_ms = PEER_TCP_USER_TIMEOUT_MS,
+            .tls_accept = srv->peer_tls_accept,
+            .tls_dial = srv->peer_tls_dial,
             .self_id = srv->config.server_id,
             .callbacks = {.on_hello = on_hello, .on_message = on_message, .on_link = on_link},
             .arg = srv,
@@ -440,6 +451,11 @@ void cluster_close(struct srv *srv)
         if (srv->peers_ready)
                 net_peers_close(&srv->peers);
         srv->peers_ready = false;
+        /* Links still closing keep their own references to these (net/tls.h). */
+        net_tls_ctx_free(srv->peer_tls_accept);
+        net_tls_ctx_free(srv->peer_tls_dial);
+        srv->peer_tls_accept = NULL;
+        srv->peer_tls_dial = NULL;
         free_backlog(srv);
         free(srv->decoded);
         free(srv->chunk);

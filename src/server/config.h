@@ -35,6 +35,18 @@ struct srv_member {
         uint32_t line; /* line of the server lines' file it was read from, for messages */
 };
 
+/* One set of ZooKeeper's TLS settings: ssl.* (clients) or ssl.quorum.* (peers). */
+struct srv_tls_settings {
+        char key_store[SRV_PATH_BYTES_MAX]; /* keyStore.location: PEM key + chain */
+        char key_store_type[SRV_TLS_WORD_BYTES_MAX];
+        char trust_store[SRV_PATH_BYTES_MAX]; /* trustStore.location: PEM CA certificates */
+        char trust_store_type[SRV_TLS_WORD_BYTES_MAX];
+        char client_auth[SRV_TLS_WORD_BYTES_MAX]; /* need, want, none (ssl.* only) */
+        char protocol[SRV_TLS_WORD_BYTES_MAX];
+        char enabled_protocols[SRV_TLS_WORD_BYTES_MAX];
+        char ciphersuites[SRV_CONFIG_STRING_BYTES_MAX];
+};
+
 struct srv_config {
         int64_t tick_time_ms;
         char data_dir[SRV_PATH_BYTES_MAX];
@@ -70,6 +82,14 @@ struct srv_config {
         char admin_command_url[ADMIN_URL_BYTES_MAX];
         int64_t admin_idle_timeout_ms;
         bool admin_auth_enabled; /* commands revealing sessions/config need digest credentials */
+        /* TLS: the secure client port (0 = none) with ssl.*, and peer links with ssl.quorum.*
+         * when sslQuorum is on. */
+        int64_t secure_client_port;
+        char secure_client_port_address[NET_ADDRESS_BYTES_MAX];
+        struct srv_tls_settings ssl;
+        int64_t ssl_handshake_timeout_ms;
+        bool ssl_quorum;
+        struct srv_tls_settings ssl_quorum_settings; /* client_auth unused: always need */
         bool join; /* `serve --join`: joins a running cluster (no bootstrap configuration) */
         /* The cluster: empty (member_count 0) for a standalone server. */
         uint32_t member_count; /* <= RAFT_NODES_MAX */

@@ -295,6 +295,8 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
         SYN_ASSERT(fsync->bound_count == 0 ||
                    fsync->bounds[fsync->bound_count - 1] == WAL_FSYNC_SLOW_US);
         s->fsync_threshold_exceed_count = fsync->counts[fsync->bound_count];
+        struct net_peers_stats peer_totals;
+        net_peers_totals(&srv->peers, &peer_totals);
         struct {
                 const char *key;
                 int64_t value;
@@ -324,6 +326,9 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_requests_throttled", (int64_t)srv->stats.requests_throttled},
             {"synod_reads_before_apply", (int64_t)srv->stats.reads_before_apply},
             {"synod_protocol_errors", (int64_t)srv->net.protocol_errors},
+            {"synod_tls_handshakes", (int64_t)srv->net.tls_handshakes},
+            {"synod_tls_failures", (int64_t)srv->net.tls_failures},
+            {"synod_peer_tls_failures", (int64_t)peer_totals.tls_failures},
             {"synod_backpressure_pauses", (int64_t)srv->net.backpressure_pauses},
             {"synod_watch_rejected", (int64_t)ws.rejected_count},
             {"synod_watch_bytes_rejected", (int64_t)ws.rejected_bytes_count},
@@ -377,7 +382,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
 }
 
 /* conf's extra lines: synod's own keys, the quorum keys and a line per server. */
-enum { CONF_LINES_MAX = 64 };
+enum { CONF_LINES_MAX = 80 };
 
 struct conf_lines {
         char lines[CONF_LINES_MAX][SRV_CONFIG_STRING_BYTES_MAX + 64];
@@ -389,9 +394,9 @@ struct conf_lines {
 static void conf_emit(void *arg, const char *key, const char *value)
 {
         static const char *const standard[] = {
-            "tickTime",          "dataDir",           "dataLogDir",
-            "clientPort",        "clientPortAddress", "minSessionTimeout",
-            "maxSessionTimeout", "maxClientCnxns",    "serverId",
+            "tickTime",          "dataDir",           "dataLogDir",        "clientPort",
+            "clientPortAddress", "minSessionTimeout", "maxSessionTimeout", "maxClientCnxns",
+            "serverId",          "secureClientPort",
         };
         struct conf_lines *c = arg;
         for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++)
@@ -445,7 +450,7 @@ static void fill_conf(struct srv *srv, struct conf_lines *lines, struct fourlw_c
         const struct srv_config *c = &srv->config;
         *conf = (struct fourlw_conf){
             .client_port = net_port(&srv->net),
-            .secure_client_port = -1,
+            .secure_client_port = srv->client_tls != NULL ? net_secure_port(&srv->net) : -1,
             .data_dir = c->data_dir,
             .data_dir_size = dir_size(c->data_dir, 0),
             .data_log_dir = c->data_log_dir,

@@ -25,6 +25,7 @@
 #include "base/assert.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "net/tls.h"
 #include "server/server.h"
 
 static bool on_accept(void *arg, struct net_conn *nc, const char *ip)
@@ -207,12 +208,21 @@ static int make_dirs(const char *path)
 static int start_net(struct srv *srv)
 {
         srv->reads_overtaken_max = pl_overtake_reads_max((size_t)srv->config.jute_max_buffer);
+        if (srv->config.secure_client_port != 0) {
+                int rc = srv_tls_make(&srv->config.ssl, "ssl.", true, &srv->client_tls);
+                if (rc != 0)
+                        return rc;
+        }
         struct net_options no = {
             .address = srv->config.client_port_address,
             .port = (int)srv->config.client_port,
             .frame_bytes_max = (uint32_t)srv->config.jute_max_buffer,
             .tick_ms = (uint32_t)srv->config.raft_tick_ms,
             .client_memory_max = (uint64_t)srv->config.client_memory_limit_mb * 1024 * 1024,
+            .tls = srv->client_tls,
+            .secure_address = srv->config.secure_client_port_address,
+            .secure_port = (int)srv->config.secure_client_port,
+            .tls_handshake_timeout_ms = (uint32_t)srv->config.ssl_handshake_timeout_ms,
             .callbacks = {.on_accept = on_accept,
                           .on_frame = on_frame,
                           .on_fourlw = on_fourlw,
@@ -421,6 +431,9 @@ int srv_init(struct srv *srv, const struct srv_config *config)
         SYN_INFO("synod %s listening on %s:%d, data in %s%s", SYNOD_VERSION,
                  config->client_port_address, net_port(&srv->net), config->data_dir,
                  srv->clustered ? ", clustered" : "");
+        if (srv->client_tls != NULL)
+                SYN_INFO("listening for TLS clients on %s:%d", config->secure_client_port_address,
+                         net_secure_port(&srv->net));
         admin_host_start(srv);
         if (!srv->clustered)
                 host_campaign(srv); /* the single voter wins at once */
@@ -445,6 +458,8 @@ void srv_close(struct srv *srv)
         if (srv->net_ready)
                 net_close(&srv->net);
         srv->net_ready = false;
+        net_tls_ctx_free(srv->client_tls);
+        srv->client_tls = NULL;
         conns_free_all(srv);
         replica_close(&srv->replica);
         if (srv->snapshot_pid > 0) {

@@ -253,6 +253,7 @@ struct srv {
         struct srv_config config;
         struct net net;
         bool net_ready;
+        struct net_tls_ctx *client_tls; /* owned; NULL without secureClientPort */
         struct net_async wal_async;
         bool wal_async_ready;
         struct wal wal;
@@ -303,6 +304,9 @@ struct srv {
         bool clustered; /* server.N lines: Raft over the network */
         struct srv_members members;
         struct net_peers peers;
+        /* sslQuorum's contexts for accepted and dialed peer links; owned, else NULL. */
+        struct net_tls_ctx *peer_tls_accept;
+        struct net_tls_ctx *peer_tls_dial;
         bool peers_ready;
         struct peer_raft_decoded *decoded; /* receive buffer of one raft message */
         uint8_t *chunk;                    /* RAFT_SNAPSHOT_CHUNK_BYTES: an outgoing chunk */
@@ -576,6 +580,12 @@ int snapshot_load(struct srv *srv, uint64_t *index, uint64_t *term);
 
 /* stats.c: answers a four-letter word on nc and closes it. */
 void stats_fourlw(struct srv *srv, struct net_conn *nc, const char *word);
+
+/* tls_setup.c: a TLS context from ssl.* (key_prefix "ssl.") or ssl.quorum.* settings, for
+ * the accepting (`server`) or the dialing side; the caller owns *out (net_tls_ctx_free).
+ * Returns 0 or an error, logged naming the key. */
+int srv_tls_make(const struct srv_tls_settings *s, const char *key_prefix, bool server,
+                 struct net_tls_ctx **out);
 
 /* admin_host.c: the admin server (admin.*). Start logs an error and goes on without it
  * if the port cannot be bound, as ZooKeeper does; stop joins its thread (before net_close). */

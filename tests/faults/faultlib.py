@@ -23,6 +23,8 @@ import struct
 import subprocess
 import time
 
+from crc32c import crc32c  # noqa: F401 (faultlib.crc32c is used by the tests)
+
 WAL_HEADER_BYTES = 32
 WAL_RECORD_HEADER_BYTES = 32
 WAL_MAGIC = b"SYNODWAL"
@@ -32,27 +34,6 @@ SNAP_MAGIC = b"SYNODSNP"
 CRASH_REAP_TIMEOUT_S = 10.0
 REFUSE_TIMEOUT_S = 30.0
 OUTPUT_BYTES_MAX = 1 << 20
-
-
-def _crc32c_table():
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC_TABLE = _crc32c_table()
-
-
-def crc32c(data, crc=0):
-    """CRC-32C (Castagnoli), initial value 0, like syn_crc32c(0, p, n)."""
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc = _CRC_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
 
 
 def crash(srv):

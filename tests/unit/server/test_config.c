@@ -129,14 +129,43 @@ static void unknown_key_is_a_warning_not_an_error(void **state)
         struct srv_config c;
         char err[SRV_CONFIG_ERROR_BYTES];
         srv_config_defaults(&c);
-        int rc = srv_config_parse(&c, "zoo.cfg", "tickTime=3000\nsecureClientPort=2281\n", err,
-                                  sizeof err);
+        int rc = srv_config_parse(&c, "zoo.cfg", "tickTime=3000\nssl.hostnameVerification=false\n",
+                                  err, sizeof err);
         syn_log_configure(SYN_LOG_INFO, NULL, NULL);
         assert_int_equal(rc, 0);
         assert_int_equal(cap.warnings, 1);
         assert_non_null(strstr(cap.last, "zoo.cfg:2"));
-        assert_non_null(strstr(cap.last, "secureClientPort"));
+        assert_non_null(strstr(cap.last, "ssl.hostnameVerification"));
         assert_int_equal(c.tick_time_ms, 3000);
+}
+
+/* ZooKeeper's TLS keys: off by default, listening on loopback, clientAuth need. */
+static void tls_keys(void **state)
+{
+        (void)state;
+        struct srv_config c;
+        char err[SRV_CONFIG_ERROR_BYTES];
+        srv_config_defaults(&c);
+        assert_int_equal(c.secure_client_port, 0);
+        assert_string_equal(c.secure_client_port_address, "127.0.0.1");
+        assert_string_equal(c.ssl.client_auth, "need");
+        assert_int_equal(c.ssl_handshake_timeout_ms, NET_TLS_HANDSHAKE_TIMEOUT_MS_DEFAULT);
+        int rc = srv_config_parse(&c, "zoo.cfg",
+                                  "secureClientPort=2281\nssl.keyStore.location=/k.pem\n"
+                                  "ssl.clientAuth=want\nssl.handshakeDetectionTimeoutMillis=700\n",
+                                  err, sizeof err);
+        assert_int_equal(rc, 0);
+        assert_int_equal(c.secure_client_port, 2281);
+        assert_string_equal(c.ssl.key_store, "/k.pem");
+        assert_string_equal(c.ssl.client_auth, "want");
+        assert_int_equal(c.ssl_handshake_timeout_ms, 700);
+        assert_false(c.ssl_quorum);
+        rc = srv_config_parse(&c, "zoo.cfg",
+                              "sslQuorum=true\nssl.quorum.trustStore.location=/ca.pem\n", err,
+                              sizeof err);
+        assert_int_equal(rc, 0);
+        assert_true(c.ssl_quorum);
+        assert_string_equal(c.ssl_quorum_settings.trust_store, "/ca.pem");
 }
 
 static void expect_error(const char *text, const char *needle1, const char *needle2)
@@ -776,6 +805,7 @@ int main(void)
             cmocka_unit_test(good_file_sets_every_key),
             cmocka_unit_test(explicit_timeouts_are_kept),
             cmocka_unit_test(unknown_key_is_a_warning_not_an_error),
+            cmocka_unit_test(tls_keys),
             cmocka_unit_test(malformed_lines_are_errors_naming_file_and_line),
             cmocka_unit_test(too_long_string_is_an_error),
             cmocka_unit_test(load_reports_missing_file),
