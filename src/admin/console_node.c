@@ -10,6 +10,7 @@
 
 #include "admin/console.h"
 #include "admin/json.h"
+#include "base/hex.h"
 #include "base/limits.h"
 #include "synod/synod.h"
 
@@ -75,14 +76,10 @@ static json_t *hex_json(const char *data, int32_t len)
 {
         if (len < 0)
                 return json_null();
-        static const char digits[] = "0123456789abcdef";
         char *hex = malloc((size_t)len * 2 + 1);
         if (hex == NULL)
                 return NULL;
-        for (int32_t i = 0; i < len; i++) {
-                hex[2 * i] = digits[(unsigned char)data[i] >> 4];
-                hex[2 * i + 1] = digits[(unsigned char)data[i] & 15];
-        }
+        syn_hex_encode((const uint8_t *)data, (size_t)len, hex);
         json_t *s = json_stringn(hex, (size_t)len * 2);
         free(hex);
         return s;
@@ -162,24 +159,13 @@ static void read_node(struct admin_server *a, struct admin_request *r, struct sy
         synod_result_free(acl);
 }
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Decodes hex text in place; false if it is not pairs of hex digits. */
 static bool unhex(char *s, size_t *len)
 {
         if (*len % 2 != 0)
                 return false;
         for (size_t i = 0; i < *len / 2; i++) {
-                int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+                int hi = syn_hex_digit(s[2 * i]), lo = syn_hex_digit(s[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return false;
                 s[i] = (char)(hi << 4 | lo);

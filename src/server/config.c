@@ -30,6 +30,7 @@
 
 #include "base/err.h"
 #include "base/hash.h"
+#include "base/hex.h"
 #include "base/log.h"
 
 enum config_type { CONFIG_INT, CONFIG_BOOL, CONFIG_STRING, CONFIG_ID64 };
@@ -277,17 +278,6 @@ enum number_base {
         BASE_HEX,        /* hex digits, "0x" optional (ZooKeeper's config versions) */
 };
 
-static int digit_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Parses an unsigned 64-bit number. Unlike strtoull: no sign, no spaces, no octal, and
  * every character must be a digit. Returns false if malformed or too big. */
 static bool parse_u64(const char *s, enum number_base mode, uint64_t *out)
@@ -301,7 +291,7 @@ static bool parse_u64(const char *s, enum number_base mode, uint64_t *out)
                 return false;
         uint64_t v = 0;
         for (; *s != '\0'; s++) {
-                int d = digit_value(*s);
+                int d = syn_hex_digit(*s);
                 if (d < 0 || (uint64_t)d >= base || v > (UINT64_MAX - (uint64_t)d) / base)
                         return false;
                 v = v * base + (uint64_t)d;

@@ -43,8 +43,6 @@ def target():
 @pytest.fixture
 def make_cluster(request):
     """Factory: make_cluster(n, cfg_overrides) -> a started cluster with a leader."""
-    made = []
-
     def make(n=3, cfg_overrides=None):
         cfg = dict(cfg_overrides or {})
         if servers.target_name() == "synod":
@@ -58,12 +56,8 @@ def make_cluster(request):
         c.wait_leader()
         return c
 
-    yield make
-    for c in made:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            sys.stderr.write(c.log_tails())
-        c.destroy()
+    with suite.destroyed_after(request, cluster_lib.Cluster.log_tails) as made:
+        yield make
 
 
 @pytest.fixture

@@ -359,7 +359,7 @@ def test_expired_session_is_not_let_back_in_by_a_server_that_lost_its_leader(clu
         # Once it has noticed that its leader is gone it serves on for a grace period,
         # with the expired session still in its table: the reconnect must not be
         # answered from that table.
-        wait_for(lambda: mntr(cluster, lagging).get("zk_synod_leader_id") == "0", 30,
+        wait_for(lambda: cluster.mntr(lagging).get("zk_synod_leader_id") == "0", 30,
                  "server.%d to notice that its leader is gone" % lagging)
         back_host, back_port = cluster.host(lagging).split(":")
         back = zkwire.RawClient(back_host, int(back_port))
@@ -374,31 +374,22 @@ def test_expired_session_is_not_let_back_in_by_a_server_that_lost_its_leader(clu
     assert not accepted, "server.%d let expired session %#x back in" % (lagging, sid)
 
 
-def mntr(c, i):
-    """server i's mntr as a dict of str values."""
-    out = {}
-    for line in c.four_letter(i, "mntr").splitlines():
-        key, _, value = line.partition("\t")
-        out[key] = value
-    return out
-
-
 def test_roles_and_membership_in_zookeeper_formats(cluster, clients, target):
     ids = cluster.ids()
     leader = cluster.leader()
     assert sorted(cluster.modes().values()) == ["follower", "follower", "leader"]
-    wait_for(lambda: mntr(cluster, leader).get("zk_synced_followers") == "2", 30,
+    wait_for(lambda: cluster.mntr(leader).get("zk_synced_followers") == "2", 30,
              "both followers in sync")
     if target == "synod":  # synod's own rows: every peer's link and lag
-        m = mntr(cluster, leader)
+        m = cluster.mntr(leader)
         for i in ids:
             if i != leader:
                 assert m["zk_synod_peer_%d_connected" % i] == "1"
                 assert m["zk_synod_peer_%d_lag" % i] == "0"
-    assert mntr(cluster, leader)["zk_server_state"] == "leader"
+    assert cluster.mntr(leader)["zk_server_state"] == "leader"
     for i in ids:
         if i != leader:
-            assert mntr(cluster, i)["zk_server_state"] == "follower"
+            assert cluster.mntr(i)["zk_server_state"] == "follower"
     # /zookeeper/config is the membership in the dynamic-config format clients parse
     zk = clients(cluster.host(ids[0]))
     lines = zk.get("/zookeeper/config")[0].decode().splitlines()
@@ -458,7 +449,7 @@ def test_servers_added_and_removed_at_runtime_under_load(make_cluster, clients):
                  "server.%d to join as a voter" % new)
         assert new in config_ids(admin)
     leader = c.wait_leader()
-    wait_for(lambda: mntr(c, leader).get("zk_synced_followers") == "4", 60,
+    wait_for(lambda: c.mntr(leader).get("zk_synced_followers") == "4", 60,
              "four followers in sync")
     victim = 1 if leader != 1 else 2
     admin.reconfig(joining=None, leaving=str(victim), new_members=None)

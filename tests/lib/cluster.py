@@ -197,6 +197,14 @@ class Cluster(ServerSet):
     def four_letter(self, i, cmd, timeout_s=FOUR_LETTER_TIMEOUT_S):
         return four_letter(HOST, self.members[i].client_port, cmd, timeout_s)
 
+    def mntr(self, i):
+        """server i's mntr as a dict of str values."""
+        out = {}
+        for line in self.four_letter(i, "mntr").splitlines():
+            key, _, value = line.partition("\t")
+            out[key] = value
+        return out
+
 class SynodCluster(Cluster):
     kind = "synod"
 

@@ -1,8 +1,10 @@
-"""What every pytest suite of the project shares: a per-test time limit, and the markers
-that keep a test to one server kind (zk_only / synod_only, each with a reason)."""
+"""What every pytest suite of the project shares: a per-test time limit, the markers
+that keep a test to one server kind (zk_only / synod_only, each with a reason), and the
+teardown of the servers a test started."""
 
 import contextlib
 import signal
+import sys
 
 import pytest
 
@@ -25,6 +27,27 @@ def time_limit(seconds):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_failed(request):
+    """Whether the test's call phase failed (needs the suite's pytest_runtest_makereport hook
+    that sets item.rep_call)."""
+    report = getattr(request.node, "rep_call", None)
+    return report is not None and report.failed
+
+
+@contextlib.contextmanager
+def destroyed_after(request, tails):
+    """A list for the servers or clusters a test starts: each is destroyed when the test
+    ends, after tails(it), its logs' last lines, go to stderr if the test failed."""
+    made = []
+    try:
+        yield made
+    finally:
+        for m in made:
+            if test_failed(request):
+                sys.stderr.write(tails(m))
+            m.destroy()
 
 
 def skip_other_targets(items, target):

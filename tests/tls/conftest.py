@@ -50,8 +50,6 @@ def pki():
 
 @pytest.fixture
 def tls_server(pki, request):
-    made = []
-
     def make(key_store, **cfg):
         overrides = {
             "secureClientPort": free_port(),
@@ -66,12 +64,8 @@ def tls_server(pki, request):
         s.secure_port = overrides["secureClientPort"]
         return s
 
-    yield make
-    for s in made:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            sys.stderr.write(s.log_tail())
-        s.destroy()
+    with suite.destroyed_after(request, lambda s: s.log_tail()) as made:
+        yield make
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import cluster as cluster_lib  # noqa: E402
 import peerwire  # noqa: E402
 import servers  # noqa: E402
+import suite  # noqa: E402
 
 SESSION_TIMEOUT_S = 15.0
 ROGUE_TERM_JUMP = 1000
@@ -31,8 +32,6 @@ READ_TIMEOUT_S = 3.0
 
 @pytest.fixture
 def make_cluster(request):
-    made = []
-
     def make(cfg):
         overrides = dict(servers.SYNOD_CLUSTER_CFG)
         overrides.update(cfg)
@@ -42,12 +41,8 @@ def make_cluster(request):
         c.wait_leader()
         return c
 
-    yield make
-    for c in made:
-        failed = getattr(request.node, "rep_call", None)
-        if failed is not None and failed.failed:
-            sys.stderr.write(c.log_tails())
-        c.destroy()
+    with suite.destroyed_after(request, cluster_lib.Cluster.log_tails) as made:
+        yield make
 
 
 @pytest.fixture
@@ -59,12 +54,6 @@ def tls_cluster(make_cluster, pki):
     })
 
 
-def mntr(c, i):
-    out = {}
-    for line in c.four_letter(i, "mntr").splitlines():
-        key, _, value = line.partition("\t")
-        out[key] = value
-    return out
 
 
 def raft_state(c):
@@ -72,7 +61,7 @@ def raft_state(c):
     state = {}
     for i in c.ids():
         if c.running(i):
-            m = mntr(c, i)
+            m = c.mntr(i)
             state[i] = (int(m["zk_synod_raft_term"]), int(m["zk_synod_leader_id"]),
                         int(m["zk_synod_commit_index"]))
     return state
@@ -181,7 +170,7 @@ def test_rogue_peers_refused(tls_cluster, pki):
     assert {i: s[:2] for i, s in after.items()} == {i: s[:2] for i, s in before.items()}
     assert all(after[i][2] >= before[i][2] for i in c.ids())
     for i in c.ids():
-        assert int(mntr(c, i)["zk_synod_peer_tls_failures"]) == 1
+        assert int(c.mntr(i)["zk_synod_peer_tls_failures"]) == 1
 
 
 def test_the_same_rogue_moves_a_cluster_without_tls(make_cluster):
