@@ -518,7 +518,7 @@
 #define CLI_PROGRESS_REFRESH_MS 250
 /* A listing or recursive delete shows progress only after this many nodes (a small one
  * finishes before a line would help). */
-#define CLI_PROGRESS_NODES_MIN 1000
+#define CLI_PROGRESS_NODES_MIN 100
 /* Backups: give up when the admin server sends nothing for this long, ms. */
 #define CLI_BACKUP_STALL_MS 60000
 /* Default admin port when the server's `conf` does not say (ZooKeeper's 8080). */

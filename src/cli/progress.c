@@ -67,6 +67,11 @@ void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total)
         p->drawn = true;
 }
 
+void cli_progress_count(void *arg, uint64_t done)
+{
+        cli_progress_update(arg, done, 0);
+}
+
 void cli_progress_end(struct cli_progress *p)
 {
         if (p->drawn) {

@@ -31,6 +31,8 @@ void cli_progress_begin(struct cli_progress *p, FILE *err, bool json, const char
                         const char *unit);
 /* Reports done of total (total 0 = unknown); redraws if the interval has passed. */
 void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total);
+/* cli_progress_update(arg, done, 0): a synod_progress_fn for counted items. */
+void cli_progress_count(void *arg, uint64_t done);
 /* Erases the line, if one was drawn. */
 void cli_progress_end(struct cli_progress *p);
 

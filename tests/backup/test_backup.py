@@ -279,3 +279,30 @@ def test_progress_on_a_terminal_only(original, backup, work, synod):
     assert "\r\x1b[Krestore: " in err, repr(err)
     code, out, err = synod("restore", path, os.path.join(work, "piped-dir"))
     assert (code, err) == (0, "")
+
+
+def make_many(zk, parent, count):
+    zk.create(parent)
+    for start in range(0, count, 200):
+        t = zk.transaction()
+        for i in range(start, min(count, start + 200)):
+            t.create("%s/c%05d" % (parent, i))
+        t.commit()
+
+
+def test_progress_of_recursive_delete_and_listing(original, synod):
+    many = 300  # above CLI_PROGRESS_NODES_MIN: a small subtree shows nothing
+    make_many(original.zk, "/many", many)
+    server = ("--server", original.hosts)
+    code, out, err = synod(*server, "ls", "-R", "/many", tty=True)
+    assert code == 0 and len(out.splitlines()) == many
+    assert "\r\x1b[Kls -R: listed " in err and " nodes" in err, repr(err)
+    code, out, err = synod(*server, "ls", "-R", "/many")
+    assert (code, err) == (0, "") and len(out.splitlines()) == many
+    code, out, err = synod(*server, "rm", "-r", "/many", tty=True)
+    assert code == 0 and "\r\x1b[Krm -r: deleted " in err, repr(err)
+    assert original.zk.exists("/many") is None
+    make_many(original.zk, "/many", many)
+    code, out, err = synod(*server, "rm", "-r", "/many")
+    assert (code, out, err) == (0, "", "")
+    assert original.zk.exists("/many") is None
