@@ -24,7 +24,7 @@ const struct cli_command cli_commands[] = {
      "  Prints the created path.\n"},
     {"rm", cmd_rm, "delete a node (-r: with its subtree)",
      "usage: synod rm [-r] [-v VERSION] PATH\n"
-     "  -r deletes the whole subtree (children first).\n"},
+     "  -r deletes the whole subtree (children first), counting on a terminal.\n"},
     {"delete", cmd_delete, "ZooKeeper's name for rm",
      "usage: synod delete [-v VERSION] PATH\n"
      "  Deletes a node without children (synod rm).\n"},
@@ -33,7 +33,8 @@ const struct cli_command cli_commands[] = {
      "  Deletes the node and its whole subtree (synod rm -r).\n"},
     {"ls", cmd_ls, "list children (-R: the subtree)",
      "usage: synod ls [-R] PATH\n"
-     "  Lists children (names); -R lists the subtree (paths).\n"},
+     "  Lists children (names); -R lists the subtree (paths), counting on the\n"
+     "  terminal (stderr) while the listing goes to a file or a pipe.\n"},
     {"stat", cmd_stat, "print a node's stat", "usage: synod stat PATH\n"},
     {"watch", cmd_watch, "print events on a path until interrupted",
      "usage: synod watch [-r] [-n COUNT] PATH\n"
