@@ -147,10 +147,11 @@ bool snapshot_due(const struct srv *srv)
 
 void snapshot_maybe_start(struct srv *srv)
 {
+        /* A backup (backup.c) wants one now, whenever anything was applied since the last. */
+        bool due = srv->snapshot_forced ? srv->sm.applied > srv->snapshot_index : snapshot_due(srv);
         /* A joining server applies entries from before the configuration entry that added
          * it without knowing the configuration they were made under: it must not write
          * one (another member's snapshot at that index would differ). */
-        bool due = srv->snapshot_forced ? srv->sm.applied > srv->snapshot_index : snapshot_due(srv);
         if (srv->snapshot_pid != 0 || srv->stopping || srv->sm.applied == 0 ||
             srv->sm.applied_config.n_voters == 0 || !due)
                 return;
@@ -204,7 +205,7 @@ void snapshot_reap_child(struct srv *srv)
         srv->snapshot_index = srv->snapshot_child_index;
         srv->snapshot_wall_ms = net_wall_ms(&srv->net);
         SYN_INFO("snapshot at index %llu written", (unsigned long long)srv->snapshot_index);
-        /* Before retention below may delete an older file: the backup opens the new one. */
+        /* Waiting backups open the new file now, before anything else may remove it. */
         backup_snapshot_done(srv, true, srv->snapshot_index, srv->snapshot_child_term);
         struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN};
         ev.snapshot_taken.index = srv->snapshot_index;
