@@ -1,7 +1,8 @@
 /*
  * admin: the HTTP admin server (ZooKeeper's AdminServer on admin.serverPort):
  * /commands and /commands/<name> answering JSON like ZooKeeper 3.8's commands,
- * and /metrics in the Prometheus text format.
+ * /metrics in the Prometheus text format, and the web console: its files, built
+ * into the binary, and its API under /console/api/ (tree and live events).
  *
  * Threads. libmicrohttpd runs its own polling thread (the HTTP parser, sockets,
  * timeouts). It never reads server state: each complete request is queued and its
@@ -59,15 +60,18 @@ uint16_t admin_port(const struct admin_server *a);
 struct admin_request *admin_next(struct admin_server *a);
 void admin_stop(struct admin_server *a);
 
-/* The request's method ("GET"), path ("/commands/stat", no query) and Authorization
- * header (NULL if absent); borrowed until admin_respond. */
+/* The request's method ("GET"), path ("/commands/stat", no query, %-escapes decoded),
+ * Authorization header (NULL if absent) and body (*len bytes, NULL when empty; at most
+ * ADMIN_BODY_BYTES_MAX); borrowed until admin_respond. */
 const char *admin_request_method(const struct admin_request *r);
 const char *admin_request_path(const struct admin_request *r);
 const char *admin_request_authorization(const struct admin_request *r);
+const uint8_t *admin_request_body(const struct admin_request *r, size_t *len);
 
 /*
  * Answers r with status and body (content_type static, e.g. "application/json"); the
  * body's bytes are taken from the writer (left empty). r must not be used afterwards.
+ * Any thread may answer (the console's workers do); each request is answered once.
  */
 void admin_respond(struct admin_server *a, struct admin_request *r, unsigned status,
                    const char *content_type, struct syn_writer *body);
@@ -182,5 +186,50 @@ struct admin_metrics {
 #define ADMIN_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 int admin_write_metrics(struct syn_writer *w, const struct admin_metrics *m);
+
+/* ---- the web console ---- */
+
+/* One file of the console (src/admin/console/), built into the binary by
+ * cmake/embed.cmake; static storage. */
+struct admin_asset {
+        const char *path; /* as requested: "/console/console.js" */
+        const char *content_type;
+        const unsigned char *data;
+        const size_t *len;
+};
+
+/* The file served at path ("/" and "/console/" are the page), or NULL (assets.c). */
+const struct admin_asset *admin_asset_find(const char *path);
+
+/* Where the console's API lives: GET|POST <ADMIN_CONSOLE_NODE>/<znode path>,
+ * GET <ADMIN_CONSOLE_EVENTS>/<first sequence number wanted>. */
+#define ADMIN_CONSOLE_API    "/console/api/"
+#define ADMIN_CONSOLE_NODE   "/console/api/node"
+#define ADMIN_CONSOLE_EVENTS "/console/api/events"
+
+/*
+ * The console's API (console.c): ADMIN_CONSOLE_WORKERS threads answer its requests as an
+ * ordinary ZooKeeper client of this server (libsynod on `servers`, the client address),
+ * so ACLs, digest auth, linearization and replication are those of any client. Reading
+ * a node (data, Stat, children, ACL) uses a session with the identity of the request's
+ * `Authorization: digest user:password` (anonymous without one); writing needs one
+ * (401 otherwise). The event feed is one session with a persistent recursive watch on
+ * "/", opened when first polled, keeping the last ADMIN_CONSOLE_EVENTS_MAX events.
+ * Answers are JSON: see docs/operations.md "Web console".
+ */
+struct admin_console;
+
+/* Starts the workers. Returns SYN_OK, SYN_ENOMEM or SYN_ESYS (no thread). *out is owned
+ * by the caller (admin_console_stop frees it); a and servers are borrowed until then. */
+int admin_console_start(struct admin_console **out, struct admin_server *a, const char *servers);
+/* Any thread (the loop): hands r (path under ADMIN_CONSOLE_API) to a worker, which
+ * answers it. Never blocks. */
+void admin_console_submit(struct admin_console *c, struct admin_request *r);
+/*
+ * Stops the workers (a call in progress ends within the session's read timeout), answers
+ * queued requests 503, closes the event feed (up to the client's close wait) and frees c.
+ * Call before admin_stop. NULL is fine.
+ */
+void admin_console_stop(struct admin_console *c);
 
 #endif

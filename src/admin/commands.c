@@ -6,12 +6,12 @@
  * word. Session ids are Java longs there: written signed, as ZooKeeper does.
  */
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/json.h"
 #include "base/assert.h"
 #include "base/err.h"
 
@@ -80,40 +80,6 @@ bool admin_cmd_needs_auth(enum admin_cmd cmd)
 bool admin_cmd_needs_serving(enum admin_cmd cmd)
 {
         return row(cmd)->needs_serving;
-}
-
-/* ---- JSON helpers: jansson's setters take the reference; a NULL value (out of
- * memory) makes the set fail, which json_dumpb's result catches at the end. ---- */
-
-static void put(json_t *o, const char *key, json_t *v)
-{
-        json_object_set_new(o, key, v);
-}
-
-static void put_int(json_t *o, const char *key, int64_t v)
-{
-        put(o, key, json_integer((json_int_t)v));
-}
-
-static void put_str(json_t *o, const char *key, const char *v)
-{
-        put(o, key, v != NULL ? json_string(v) : json_null());
-}
-
-static int dump_into(struct syn_writer *w, json_t *o)
-{
-        if (o == NULL)
-                return SYN_ENOMEM;
-        size_t need = json_dumpb(o, NULL, 0, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-        if (need == 0 || !syn_writer_reserve(w, need + 1)) {
-                json_decref(o);
-                return need == 0 ? SYN_ENOMEM : SYN_ETOOBIG;
-        }
-        json_dumpb(o, (char *)w->data + w->len, need, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-        w->len += need;
-        syn_write_bytes(w, "\n", 1);
-        json_decref(o);
-        return w->failed ? SYN_ETOOBIG : SYN_OK;
 }
 
 static uint64_t lat_min(const struct fourlw_latency *l)
@@ -506,7 +472,7 @@ int admin_write_command(struct syn_writer *w, enum admin_cmd cmd, const struct a
         /* leader sets its own error outside a quorum, as ZooKeeper's does. */
         if (json_object_get(o, "error") == NULL)
                 put(o, "error", json_null());
-        return dump_into(w, o);
+        return admin_json_dump(w, o);
 }
 
 int admin_write_error(struct syn_writer *w, const char *command, const char *error)
@@ -516,7 +482,7 @@ int admin_write_error(struct syn_writer *w, const char *command, const char *err
                 return SYN_ENOMEM;
         put_str(o, "command", command);
         put_str(o, "error", error);
-        return dump_into(w, o);
+        return admin_json_dump(w, o);
 }
 
 int admin_write_index(struct syn_writer *w, const char *command_url)

@@ -3,12 +3,13 @@
  * and the hand-over of requests to the loop thread (see admin.h).
  *
  * A request's life: MHD calls on_request once when the headers arrive (we only
- * attach our struct), then again when the body (ignored) is read: the request is
- * queued, its connection suspended and the loop woken. The loop answers with
- * admin_respond, which stores the answer and resumes the connection; MHD then
- * calls on_request a third time and the stored answer is queued. on_completed
- * frees the request. The queue and the answer hand-over are under one mutex; MHD
- * may resume from any thread (suspend/resume implies its inter-thread channel).
+ * attach our struct), then with each piece of the body (kept, up to
+ * ADMIN_BODY_BYTES_MAX: a larger one is answered 413 here), then once more when the
+ * body is read: the request is queued, its connection suspended and the loop woken. The loop
+ * answers with admin_respond, which stores the answer and resumes the connection; MHD then calls
+ * on_request a third time and the stored answer is queued. on_completed frees the request. The
+ * queue and the answer hand-over are under one mutex; MHD may resume from any thread
+ * (suspend/resume implies its inter-thread channel).
  *
  * The listening socket is bound here, before MHD starts, so a bind failure is
  * reported with the address and errno, and port 0 can be resolved; MHD owns it after.
@@ -31,6 +32,9 @@
 
 enum req_state { REQ_NEW, REQ_QUEUED, REQ_DONE };
 
+/* The first buffer for a request body, bytes (then doubled as needed). */
+enum { BODY_CAP_MIN = 4096 };
+
 struct admin_request {
         struct admin_request *next; /* in the queue */
         struct MHD_Connection *conn;
@@ -38,6 +42,9 @@ struct admin_request {
         char method[16];
         char *path;
         char *authorization;
+        uint8_t *request_body; /* malloc'd; NULL while empty */
+        size_t request_body_len, request_body_cap;
+        bool too_large;
         unsigned status;
         const char *content_type;
         uint8_t *body; /* malloc'd; handed to MHD with the response */
@@ -63,6 +70,7 @@ static void request_free(struct admin_request *r)
                 close(r->file_fd);
         free(r->path);
         free(r->authorization);
+        free(r->request_body);
         free(r->body);
         free(r);
 }
@@ -135,6 +143,37 @@ static enum MHD_Result enqueue(struct admin_server *a, struct admin_request *r,
         return MHD_YES;
 }
 
+/* Appends a piece of the body, growing the buffer geometrically (pieces are small: a
+ * copy per piece would be quadratic); past ADMIN_BODY_BYTES_MAX the body is dropped and
+ * the request marked to be refused once it is all read. */
+static void keep_body(struct admin_request *r, const char *piece, size_t len)
+{
+        if (r->too_large)
+                return;
+        size_t need = r->request_body_len + len;
+        if (len > ADMIN_BODY_BYTES_MAX - r->request_body_len) {
+                r->too_large = true;
+        } else if (need > r->request_body_cap) {
+                size_t cap = r->request_body_cap != 0 ? r->request_body_cap : BODY_CAP_MIN;
+                while (cap < need)
+                        cap *= 2;
+                uint8_t *grown = realloc(r->request_body, cap);
+                if (grown != NULL) {
+                        r->request_body = grown;
+                        r->request_body_cap = cap;
+                }
+                r->too_large = grown == NULL; /* as good as too large: it cannot be kept */
+        }
+        if (r->too_large) {
+                free(r->request_body);
+                r->request_body = NULL;
+                r->request_body_len = r->request_body_cap = 0;
+                return;
+        }
+        memcpy(r->request_body + r->request_body_len, piece, len);
+        r->request_body_len = need;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -153,11 +192,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         if (*upload_data_size != 0) {
-                *upload_data_size = 0; /* no command takes a body: drop it */
+                keep_body(r, upload_data, *upload_data_size);
+                *upload_data_size = 0;
                 return MHD_YES;
         }
         switch (r->state) {
         case REQ_NEW:
+                if (r->too_large)
+                        return answer_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                           "request body too large\n");
                 return enqueue(a, r, c, url, method);
         case REQ_DONE: {
                 if (r->file_fd >= 0) {
@@ -296,6 +339,12 @@ const char *admin_request_path(const struct admin_request *r)
 const char *admin_request_authorization(const struct admin_request *r)
 {
         return r->authorization;
+}
+
+const uint8_t *admin_request_body(const struct admin_request *r, size_t *len)
+{
+        *len = r->request_body_len;
+        return r->request_body;
 }
 
 /* Stores the answer and resumes; called with mu held. */

@@ -80,6 +80,10 @@
 /* Largest entry payload, bytes: a ZooKeeper frame plus the host's txn header (see
  * TXN_BYTES_MAX below: the txn of any request that fits in a frame fits). */
 #define RAFT_ENTRY_BYTES_MAX (2 * 1024 * 1024)
+/* The Raft log keeps entry payloads in chunks of this many bytes (a larger entry gets a
+ * chunk of its own): a compaction frees whole chunks instead of an allocation per
+ * entry, and at most one partly compacted chunk stays resident, bytes. */
+#define RAFT_LOG_CHUNK_BYTES (64 * 1024)
 /* Entries kept in the log after a snapshot compaction, entries (slow followers
  * catch up from the log rather than by a snapshot transfer). */
 #define RAFT_SNAPSHOT_TRAILING_DEFAULT 1024
@@ -256,6 +260,21 @@
 #define ADMIN_IDLE_TIMEOUT_MS_MAX     3600000
 /* Longest admin.commandURL, bytes with the NUL. */
 #define ADMIN_URL_BYTES_MAX 128
+/* Largest request body, bytes: a console edit is JSON carrying a node's data, hex-encoded
+ * (so twice jute.maxbuffer's 1 MiB) with room for the rest; a larger body is answered 413. */
+#define ADMIN_BODY_BYTES_MAX (4 * 1024 * 1024)
+/* Threads answering the console's tree and event requests with blocking client calls, so
+ * one slow call (a write waiting for a quorum) does not hold up the next. */
+#define ADMIN_CONSOLE_WORKERS 2
+/* The console's client sessions (one per tree request, one for the event feed): requested
+ * timeout and how long a request waits for its session, ms. Also what bounds a call the
+ * server cannot answer (the read timeout is 2/3 of the session timeout). */
+#define ADMIN_CONSOLE_SESSION_TIMEOUT_MS 6000
+#define ADMIN_CONSOLE_CONNECT_TIMEOUT_MS 5000
+/* Children a node's page lists; the rest are counted, not named (a node may have millions). */
+#define ADMIN_CONSOLE_CHILDREN_MAX 1000
+/* Events the live event view keeps for its pollers; older ones are dropped and counted. */
+#define ADMIN_CONSOLE_EVENTS_MAX 1000
 /* Backups (the admin command `snapshot`) waiting for the same snapshot at once; more are
  * refused with 503. Each waits for one forked snapshot, then streams an open file. */
 #define SRV_BACKUPS_MAX 4

@@ -38,12 +38,22 @@
  * prev_index/prev_term name the entry just before e[0] (the compaction point,
  * 0/0 for a log that starts at 1). Invariant: terms never decrease along e[].
  */
+/* Payload bytes of consecutive entries (first_index..last_index, those with data). */
+struct rlog_chunk {
+        struct rlog_chunk *next;
+        uint64_t first_index, last_index;
+        size_t used, cap;
+        uint8_t bytes[];
+};
+
 struct rlog {
         struct raft_entry *e;
         size_t n;
         size_t cap;
         uint64_t prev_index;
         uint64_t prev_term;
+        /* Owned: the entries' payloads, oldest chunk first (appends go to the last). */
+        struct rlog_chunk *chunks, *last_chunk;
 };
 
 void rlog_init(struct rlog *l, uint64_t prev_index, uint64_t prev_term);

@@ -4,13 +4,17 @@
  * as the four-letter words (report.c).
  *
  * Routing: GET /metrics (Prometheus text), GET <commandURL> (an index of links),
- * GET <commandURL>/<name> (JSON). A command whose four-letter twin is not in
+ * GET <commandURL>/<name> (JSON), GET of the web console's files ("/" is its page),
+ * and the console's API (ADMIN_CONSOLE_API, GET and POST), which is handed to the
+ * console's workers: they answer it as a client of this server, so the loop never
+ * waits for it. A command whose four-letter twin is not in
  * 4lw.commands.whitelist is refused (403), so the whitelist means the same on both
  * doors. With admin.authEnabled, commands that reveal sessions, connections, paths
  * or the configuration, or reset statistics, need an Authorization header
  * `digest user:password` (ZooKeeper 3.9's form): the digest identity must be the
  * superDigest or be granted READ by the ACL of / (401 without the header, 403
- * otherwise). Unknown commands get ZooKeeper's 200 with an "error" field.
+ * otherwise). The console's event feed names paths too, so it needs the same. Unknown
+ * commands get ZooKeeper's 200 with an "error" field.
  *
  * GET <commandURL>/snapshot (alias snap) streams a backup (backup.c).
  */
@@ -31,6 +35,7 @@ enum {
         HTTP_NOT_FOUND = 404,
         HTTP_METHOD_NOT_ALLOWED = 405,
         HTTP_INTERNAL_ERROR = 500,
+        HTTP_UNAVAILABLE = 503,
 };
 
 static const char json_type[] = "application/json";
@@ -182,24 +187,26 @@ static void run_command(struct srv *srv, struct admin_request *r, enum admin_cmd
         syn_writer_close(&w);
 }
 
-void admin_host_error(struct srv *srv, struct admin_request *r, unsigned status,
-                      const char *command, const char *error)
+/* With admin.authEnabled: whether r may see what `name` reveals; refuses it if not. */
+static bool authorized(struct srv *srv, struct admin_request *r, const char *name)
 {
-        respond_error(srv, r, status, command, error);
-}
-
-/* Refuses r (401 without credentials, 403 with others) unless its identity may read /. */
-static bool auth_ok(struct srv *srv, struct admin_request *r, const char *command)
-{
+        if (!srv->config.admin_auth_enabled)
+                return true;
         unsigned status = check_auth(srv, admin_request_authorization(r));
         if (status == HTTP_OK)
                 return true;
         srv->stats.admin_refused++;
-        respond_error(srv, r, status, command,
+        respond_error(srv, r, status, name,
                       status == HTTP_UNAUTHORIZED
                           ? "Auth info is missing: send Authorization: digest user:password"
                           : "Not authorized: the digest identity may not read /");
         return false;
+}
+
+void admin_host_error(struct srv *srv, struct admin_request *r, unsigned status,
+                      const char *command, const char *error)
+{
+        respond_error(srv, r, status, command, error);
 }
 
 /* ZooKeeper 3.9's `snapshot` (alias `snap`), a backup (backup.c). No four-letter word
@@ -209,7 +216,7 @@ static bool snapshot_command(struct srv *srv, struct admin_request *r, const cha
 {
         if (strcmp(name, "snapshot") != 0 && strcmp(name, "snap") != 0)
                 return false;
-        if (srv->config.admin_auth_enabled && !auth_ok(srv, r, "snapshot"))
+        if (!authorized(srv, r, "snapshot"))
                 return true;
         if (!(srv->serving && !srv->fatal))
                 respond_error(srv, r, HTTP_OK, "snapshot", FOURLW_NOT_SERVING);
@@ -240,8 +247,7 @@ static void command(struct srv *srv, struct admin_request *r, const char *name)
                 respond_error(srv, r, HTTP_FORBIDDEN, admin_cmd_name(cmd), error);
                 return;
         }
-        if (srv->config.admin_auth_enabled && admin_cmd_needs_auth(cmd) &&
-            !auth_ok(srv, r, admin_cmd_name(cmd)))
+        if (admin_cmd_needs_auth(cmd) && !authorized(srv, r, admin_cmd_name(cmd)))
                 return;
         if (admin_cmd_needs_serving(cmd) && !(srv->serving && !srv->fatal)) {
                 respond_error(srv, r, HTTP_OK, admin_cmd_name(cmd), FOURLW_NOT_SERVING);
@@ -305,13 +311,41 @@ static void index_page(struct srv *srv, struct admin_request *r)
         syn_writer_close(&w);
 }
 
+static void asset(struct srv *srv, struct admin_request *r, const struct admin_asset *a)
+{
+        struct syn_writer w;
+        syn_writer_init(&w, ADMIN_RESPONSE_BYTES_MAX);
+        syn_write_bytes(&w, a->data, *a->len);
+        admin_respond(srv->admin, r, HTTP_OK, a->content_type, &w);
+        syn_writer_close(&w);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void console_api(struct srv *srv, struct admin_request *r, const char *path)
+{
+        if (srv->console == NULL) {
+                respond_text(srv, r, HTTP_UNAVAILABLE, "the console's workers did not start\n");
+                return;
+        }
+        if (starts_with(path, ADMIN_CONSOLE_EVENTS) && !authorized(srv, r, "events"))
+                return;
+        admin_console_submit(srv->console, r);
+}
+
 static void route(struct srv *srv, struct admin_request *r)
 {
         const char *path = admin_request_path(r);
         const char *url = srv->config.admin_command_url;
         size_t ul = strlen(url);
+        const struct admin_asset *a;
         srv->stats.admin_requests++;
-        if (strcmp(admin_request_method(r), "GET") != 0) {
+        if (starts_with(path, ADMIN_CONSOLE_API)) {
+                console_api(srv, r, path);
+        } else if (strcmp(admin_request_method(r), "GET") != 0) {
                 respond_text(srv, r, HTTP_METHOD_NOT_ALLOWED, "only GET\n");
         } else if (strcmp(path, "/metrics") == 0) {
                 metrics(srv, r);
@@ -320,8 +354,9 @@ static void route(struct srv *srv, struct admin_request *r)
                 index_page(srv, r);
         } else if (strncmp(path, url, ul) == 0 && path[ul] == '/') {
                 command(srv, r, path + ul + 1);
+        } else if ((a = admin_asset_find(path)) != NULL) {
+                asset(srv, r, a);
         } else {
-                /* The web console's static assets will be served from here. */
                 respond_text(srv, r, HTTP_NOT_FOUND, "not found\n");
         }
 }
@@ -341,6 +376,20 @@ static void on_wake(void *arg)
 static void notify(void *arg)
 {
         net_async_send(arg); /* on the HTTP thread: only wake the loop */
+}
+
+/* The console's connect string: this server's client port, on loopback when it listens
+ * on every address. */
+static void console_servers(struct srv *srv)
+{
+        const char *host = srv->config.client_port_address;
+        if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+                host = "127.0.0.1";
+        else if (strcmp(host, "::") == 0)
+                host = "::1";
+        bool v6 = strchr(host, ':') != NULL;
+        snprintf(srv->console_servers, sizeof srv->console_servers, "%s%s%s:%u", v6 ? "[" : "",
+                 host, v6 ? "]" : "", (unsigned)net_port(&srv->net));
 }
 
 void admin_host_start(struct srv *srv)
@@ -368,7 +417,11 @@ void admin_host_start(struct srv *srv)
                           rc == SYN_ENOMEM ? "out of memory" : error);
                 return;
         }
-        SYN_INFO("admin server on http://%s%s%s:%u%s and /metrics",
+        console_servers(srv);
+        rc = admin_console_start(&srv->console, srv->admin, srv->console_servers);
+        if (rc != SYN_OK)
+                SYN_ERROR("web console's API not started: %s", syn_strerror(rc));
+        SYN_INFO("admin server on http://%s%s%s:%u%s, /metrics and the web console at /",
                  strchr(c->admin_address, ':') ? "[" : "", c->admin_address,
                  strchr(c->admin_address, ':') ? "]" : "", (unsigned)admin_port(srv->admin),
                  c->admin_command_url);
@@ -376,6 +429,8 @@ void admin_host_start(struct srv *srv)
 
 void admin_host_stop(struct srv *srv)
 {
+        admin_console_stop(srv->console); /* first: its workers hold requests */
+        srv->console = NULL;
         backup_stop(srv);
         admin_stop(srv->admin);
         srv->admin = NULL;

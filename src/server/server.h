@@ -24,7 +24,7 @@
  *   snapshot.c  background snapshots with fork(), retention
  *   report.c    one collection of the server's state for every reporter
  *   stats.c     four-letter words from the report
- *   admin_host.c the admin server's /commands and /metrics, answered on the loop
+ *   admin_host.c the admin server's /commands, /metrics and web console, routed on the loop
  *   backup.c    the admin command `snapshot`: a backup streamed from a snapshot file
  *   auth.c      digest auth (auth.h); pipeline_queue.c the FIFO (pipeline.h)
  *
@@ -62,6 +62,7 @@
 
 struct srv;
 struct admin_server;
+struct admin_console;
 
 /* The cluster's membership (members.c): from the file until the tree has it. */
 struct srv_members {
@@ -348,6 +349,9 @@ struct srv {
         struct srv_stats stats;
         struct admin_server *admin; /* NULL: disabled or not started (admin_host.c) */
         struct net_async admin_async;
+        struct admin_console *console; /* its API's workers; NULL with admin */
+        /* Where the console's client sessions connect: this server's client port. */
+        char console_servers[NET_ADDRESS_BYTES_MAX + 16];
         /* backup.c: admin requests waiting for the next snapshot; borrowed from the admin
          * server until answered. */
         struct admin_request *backup_waiting[SRV_BACKUPS_MAX];

@@ -9,13 +9,13 @@ import concurrent.futures
 import datetime
 import http.client
 import json
-import os
 import random
 import signal
 import threading
 
 import pytest
 
+import browser
 from examplelib import binary, wait_for
 from ports import free_port
 
@@ -23,8 +23,6 @@ SERVERS = 3
 HTTP_TIMEOUT_S = 60.0
 SAME_SLOT_REQUESTS = 30
 OVERLAP_REQUESTS = 60
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 BROWSER_WAIT_S = 20.0
 
 
@@ -244,23 +242,14 @@ def test_a_booking_server_killed_and_restarted(booking):
 
 
 def test_browser_books_and_sees_another_clients_booking_live(booking):
-    from selenium import webdriver
     from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    for path in (CHROMIUM, CHROMEDRIVER):
-        assert os.access(path, os.X_OK), "%s is missing (scripts/deps.sh installs it)" % path
     page_server, other = booking.start(2)
     assert call(other, "POST", "/rooms", {"name": "lab"})[0] == 201
     date = "2026-06-01"
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--no-first-run", "--disable-extensions", "--window-size=1600,900"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver = browser.chromium()
     try:
         # the page redraws its grid on every change, so a cell found a moment ago may be
         # gone: reads go through one script call, clicks are retried on a fresh element

@@ -82,6 +82,10 @@ SETUP_TIMEOUT_S = 90.0
 WORKER_EXIT_GRACE_S = worker.OP_TIMEOUT_S * 2 + watchworker.SETTLE_S * 2 + 10.0
 RECOVERY_TIMEOUT_S = 60.0
 WORKER_START_S = 3.0
+# The faults take longer than their planned holds and pauses (restarts, elections, a
+# removed member added back: an hour's plan ran 5% over), and the workers must outlast
+# them: their own time bound, meant only for a runner that died, is this many plans.
+WORKER_BOUND_PLANS = 3
 POLL_S = 0.25
 REPORT_LOCK_MAX = 10
 
@@ -159,7 +163,8 @@ class Run:
         log("cluster up, leader server.%d; data and logs in %s" % (leader, self.dir))
         self._setup_keys()
         # A bound for workers whose runner died; normally the stop file ends them.
-        seconds = WARMUP_S + total + TAIL_S + WORKER_START_S + RECOVERY_TIMEOUT_S
+        seconds = (WARMUP_S + WORKER_BOUND_PLANS * total + TAIL_S + WORKER_START_S +
+                   RECOVERY_TIMEOUT_S)
         common = ["--hosts", self.cluster.hosts(), "--seed", str(self.seed),
                   "--seconds", "%.1f" % seconds, "--stop-file", self.stop_file]
         for p in range(self.args.workers):

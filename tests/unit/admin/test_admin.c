@@ -2,8 +2,9 @@
  * Unit tests of src/admin's formatting: the command table (names, aliases, the
  * four-letter twins the whitelist governs, which commands need auth), the JSON answers
  * read back with jansson, and the Prometheus text: gauges from mntr's rows, the per-peer
- * family, escaped labels, cumulative histogram buckets and summaries. The HTTP side is
- * exercised by tests/admin against a running server.
+ * family, escaped labels, cumulative histogram buckets and summaries, and the console's
+ * built-in files. The HTTP side is exercised by tests/admin and tests/console against a
+ * running server.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -303,6 +304,24 @@ static void prometheus_text(void **state)
         syn_writer_close(&w);
 }
 
+/* The console's files are built in: the page at "/" and "/console/", its script and style. */
+static void console_assets(void **state)
+{
+        (void)state;
+        const struct admin_asset *page = admin_asset_find("/");
+        assert_non_null(page);
+        assert_ptr_equal(admin_asset_find("/console/")->data, page->data);
+        assert_string_equal(page->content_type, "text/html; charset=utf-8");
+        assert_non_null(strstr((const char *)page->data, "/console/console.js"));
+        assert_int_equal(strlen((const char *)page->data), *page->len);
+        const struct admin_asset *js = admin_asset_find("/console/console.js");
+        assert_non_null(js);
+        assert_true(*js->len > 0 && js->data[*js->len] == '\0');
+        assert_non_null(admin_asset_find("/console/console.css"));
+        assert_null(admin_asset_find("/console/missing.js"));
+        assert_null(admin_asset_find("/console/console.js/"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -311,6 +330,7 @@ int main(void)
             cmocka_unit_test(watches_dump_and_quorum_json),
             cmocka_unit_test(error_and_index),
             cmocka_unit_test(prometheus_text),
+            cmocka_unit_test(console_assets),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-# Turns a file into C source defining `const unsigned char NAME[]` and its length, so the
-# booking page is part of the binary. Run as: cmake -DIN=... -DOUT=... -DNAME=... -P embed.cmake
+# Turns a file into C source defining `const unsigned char NAME[]` (NUL-terminated) and
+# `const size_t NAME_len`, so a web page is part of the binary (the admin server's console,
+# examples/booking's page). Run as: cmake -DIN=... -DOUT=... -DNAME=... -P embed.cmake
 file(READ ${IN} hex HEX)
 string(LENGTH "${hex}" hex_len)
 math(EXPR len "${hex_len} / 2")
