@@ -17,7 +17,7 @@ declare -A allowed=(
 	[net]="base proto net"
 	[admin]="base raft proto admin synod"
 	[client]="base proto client synod"
-	[cli]="base proto client cli synod"
+	[cli]="base raft proto session tree watch replica storage client cli synod"
 	[server]="base raft proto session tree watch replica storage net admin server client cli"
 )
 status=0

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	libuv1-dev libcmocka-dev libssl-dev libreadline-dev
-	libmicrohttpd-dev libjansson-dev
+	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 	python3-kazoo python3-pytest python3-prometheus-client python3-cryptography
 	zookeeper zookeeper-bin libzookeeper-mt-dev
 	etcd-server etcd-client golang-go golang-etcd-server-dev python3-matplotlib

@@ -3,12 +3,11 @@
  *
  *   synod-dump-snap [-n] [-s] [-a] PATH
  *
- * PATH is a snapshot directory (the newest valid snapshot is used), a .snap file
- * written by storage's snapfile writer, or, with -r, a raw tree snapshot stream
- * (tree_snap_write output, e.g. a fuzz corpus file). The summary gives the last
- * zxid, counts, data size and the digest; -n lists every node in tree order with
- * its Stat, -s lists sessions, -a lists ACL lists.
- * Exit status: 0 ok, 1 usage or I/O error, 2 corrupt snapshot.
+ * PATH is a snapshot directory (the newest valid snapshot is used), a snapshot file
+ * written by storage's snapfile writer (in snap/, or a backup), or, with -r, a raw tree snapshot
+ * stream (tree_snap_write output, e.g. a fuzz corpus file). The summary gives the last zxid,
+ * counts, data size and the digest; -n lists every node in tree order with its Stat, -s lists
+ * sessions, -a lists ACL lists. Exit status: 0 ok, 1 usage or I/O error, 2 corrupt snapshot.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -63,7 +62,7 @@ static int read_raw(const char *path, uint8_t **out, size_t *len)
         return 0;
 }
 
-/* Opens PATH as a snapshot directory or as one .snap file inside a directory. */
+/* Opens PATH as a snapshot directory or as one snapshot file (in snap/ or a backup). */
 static int open_snapfile(const char *path, struct snapfile_reader *r)
 {
         const struct storage_fs *fs = storage_fs_posix();
@@ -74,30 +73,7 @@ static int open_snapfile(const char *path, struct snapfile_reader *r)
         }
         if (S_ISDIR(st.st_mode))
                 return snapfile_open_latest(r, fs, path);
-        char dir[4096];
-        const char *slash = strrchr(path, '/');
-        const char *base = slash ? slash + 1 : path;
-        size_t dlen = slash ? (size_t)(slash - path) : 1;
-        if (dlen >= sizeof(dir))
-                return SYN_EINVAL;
-        memcpy(dir, slash ? path : ".", dlen);
-        dir[dlen == 0 ? 1 : dlen] = '\0';
-        if (dlen == 0)
-                dir[0] = '/';
-        struct snapfile_info *list;
-        size_t count;
-        int rc = snapfile_list(fs, dir, &list, &count);
-        if (rc != SYN_OK)
-                return rc;
-        rc = SYN_ENOTFOUND;
-        for (size_t i = 0; i < count; i++) {
-                if (strcmp(list[i].name, base) == 0) {
-                        rc = snapfile_reader_open(r, fs, dir, &list[i]);
-                        break;
-                }
-        }
-        free(list);
-        return rc;
+        return snapfile_reader_open_file(r, fs, path);
 }
 
 /* The Raft configuration the snapshot carries (NULL: a stream from before it did). */

@@ -311,6 +311,11 @@ int synod_create_parents(struct synod *h, const char *path);
 int synod_delete(struct synod *h, const char *path, int32_t version);
 /* Deletes path and everything below it (children first). SYNOD_OK if it was missing. */
 int synod_delete_recursive(struct synod *h, const char *path);
+/* Called after each node a long operation finished, with the count so far. */
+typedef void (*synod_progress_fn)(void *arg, uint64_t done);
+/* The same, calling progress(arg, deleted) after each node deleted (progress may be NULL). */
+int synod_delete_recursive_progress(struct synod *h, const char *path, synod_progress_fn progress,
+                                    void *arg);
 /* stat may be NULL. Returns SYNOD_ENONODE if missing (the watch is then set on creation). */
 int synod_exists(struct synod *h, const char *path, struct synod_stat *stat, synod_watch_fn watch,
                  void *watch_arg);

@@ -76,6 +76,15 @@ const uint8_t *admin_request_body(const struct admin_request *r, size_t *len);
 void admin_respond(struct admin_server *a, struct admin_request *r, unsigned status,
                    const char *content_type, struct syn_writer *body);
 
+/*
+ * Answers r with 200 and the bytes of the open file fd from its offset 0 to size (a
+ * snapshot being backed up), streamed by the HTTP thread. fd is owned by the admin
+ * server from here on (closed when sent, or when the client goes away); r must not be
+ * used afterwards.
+ */
+void admin_respond_file(struct admin_server *a, struct admin_request *r, const char *content_type,
+                        int fd, uint64_t size);
+
 /* ---- commands (commands.c): ZooKeeper 3.8's AdminServer command set ---- */
 
 enum admin_cmd {

@@ -49,6 +49,8 @@ struct admin_request {
         const char *content_type;
         uint8_t *body; /* malloc'd; handed to MHD with the response */
         size_t body_len;
+        int file_fd; /* >= 0: answer with this file instead of body (owned until handed to MHD) */
+        uint64_t file_size;
 };
 
 struct admin_server {
@@ -64,6 +66,8 @@ struct admin_server {
 
 static void request_free(struct admin_request *r)
 {
+        if (r->file_fd >= 0)
+                close(r->file_fd);
         free(r->path);
         free(r->authorization);
         free(r->request_body);
@@ -82,6 +86,22 @@ static enum MHD_Result queue_answer(struct MHD_Connection *c, unsigned status,
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
         enum MHD_Result rc = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return rc;
+}
+
+/* Streams the file from its current offset; MHD closes fd with the response (with
+ * sendfile where it can: the bytes do not pass through this process's memory). */
+static enum MHD_Result queue_file(struct MHD_Connection *c, const char *content_type, int fd,
+                                  uint64_t size)
+{
+        struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+        if (resp == NULL) {
+                close(fd);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);
         return rc;
 }
@@ -167,6 +187,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (r == NULL)
                         return MHD_NO;
                 r->conn = c;
+                r->file_fd = -1;
                 *con_cls = r;
                 return MHD_YES;
         }
@@ -182,6 +203,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                            "request body too large\n");
                 return enqueue(a, r, c, url, method);
         case REQ_DONE: {
+                if (r->file_fd >= 0) {
+                        int fd = r->file_fd;
+                        r->file_fd = -1;
+                        return queue_file(c, r->content_type, fd, r->file_size);
+                }
                 uint8_t *body = r->body;
                 r->body = NULL;
                 return queue_answer(c, r->status, r->content_type, body, r->body_len);
@@ -343,6 +369,17 @@ void admin_respond(struct admin_server *a, struct admin_request *r, unsigned sta
                 data = calloc(1, 1); /* MHD wants a buffer it may free */
         pthread_mutex_lock(&a->mu);
         respond_locked(r, status, content_type, data, len);
+        pthread_mutex_unlock(&a->mu);
+}
+
+void admin_respond_file(struct admin_server *a, struct admin_request *r, const char *content_type,
+                        int fd, uint64_t size)
+{
+        SYN_ASSERT(fd >= 0);
+        pthread_mutex_lock(&a->mu);
+        r->file_fd = fd;
+        r->file_size = size;
+        respond_locked(r, MHD_HTTP_OK, content_type, NULL, 0);
         pthread_mutex_unlock(&a->mu);
 }
 

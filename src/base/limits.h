@@ -275,6 +275,9 @@
 #define ADMIN_CONSOLE_CHILDREN_MAX 1000
 /* Events the live event view keeps for its pollers; older ones are dropped and counted. */
 #define ADMIN_CONSOLE_EVENTS_MAX 1000
+/* Backups (the admin command `snapshot`) waiting for the same snapshot at once; more are
+ * refused with 503. Each waits for one forked snapshot, then streams an open file. */
+#define SRV_BACKUPS_MAX 4
 
 /* ---- peer links (proto/peer.c, net/peer.c; docs/peer-protocol.md) ---- */
 
@@ -536,6 +539,16 @@
 #define CLI_MEMBERS_MAX 256
 /* Longest server line of /zookeeper/config `synod members` reads, bytes. */
 #define CLI_MEMBER_LINE_BYTES_MAX 512
+/* The progress line of long commands is redrawn at most this often, ms (a few times a
+ * second: readable, and cheap next to the work). */
+#define CLI_PROGRESS_REFRESH_MS 250
+/* A listing or recursive delete shows progress only after this many nodes (a small one
+ * finishes before a line would help). */
+#define CLI_PROGRESS_NODES_MIN 100
+/* Backups: give up when the admin server sends nothing for this long, ms. */
+#define CLI_BACKUP_STALL_MS 60000
+/* Default admin port when the server's `conf` does not say (ZooKeeper's 8080). */
+#define CLI_ADMIN_PORT_DEFAULT 8080
 _Static_assert(CLIENT_BACKOFF_MS_MIN < CLIENT_BACKOFF_MS_MAX, "backoff grows");
 _Static_assert(CLIENT_INFLIGHT_MAX <= CLIENT_QUEUE_MAX, "requests in flight are queued ones");
 _Static_assert(ZK_FRAME_BYTES_MAX <= CLIENT_REPLY_BYTES_MAX, "accept any reply ZooKeeper sends");

@@ -75,8 +75,8 @@ static const char cli_global_help[] =
     "\n"
     "Exit codes: 0 ok; 1 the server answered with an error (no node, bad version...);\n"
     "2 usage; 3 could not connect or connection lost; 4 session expired or lock /\n"
-    "leadership lost; 5 timed out waiting; 6 internal error. `lock` and `elect`\n"
-    "otherwise exit with their command's status.\n"
+    "leadership lost; 5 timed out waiting; 6 internal error; 7 a backup file failed\n"
+    "its checks. `lock` and `elect` otherwise exit with their command's status.\n"
     "\n"
     "Commands:\n"
     "  serve     run a server: synod serve [-c zoo.cfg] (synod serve --help)\n";

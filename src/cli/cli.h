@@ -12,7 +12,8 @@
  *   0 ok; 1 the server answered with an error (no node, bad version, ...);
  *   2 usage error; 3 could not connect, or the connection was lost;
  *   4 session expired, or a lock / leadership was lost; 5 timed out waiting
- *   (lock, election, barrier); 6 internal error.
+ *   (lock, election, barrier); 6 internal error; 7 a backup file failed its
+ *   checks (damaged or truncated).
  *   `lock` and `elect` otherwise exit with their command's status.
  */
 #ifndef SYN_CLI_CLI_H
@@ -31,6 +32,7 @@ enum cli_exit {
         CLI_EXIT_LOST = 4,
         CLI_EXIT_TIMEOUT = 5,
         CLI_EXIT_INTERNAL = 6,
+        CLI_EXIT_DAMAGED = 7,
 };
 
 struct cli_ctx {
@@ -163,6 +165,12 @@ int cmd_group(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_members(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_shell(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_restore(struct cli_ctx *ctx, int argc, char **argv);
+
+/* fsyncs the directory holding path (a file just renamed or created there); best effort:
+ * the file itself was synced, and a failure here has nothing left to undo. */
+void cli_sync_parent_dir(const char *path);
 
 /* The one-line summaries and usage texts, for help and the man page. */
 struct cli_command {

@@ -6,6 +6,7 @@
  * rather than the server's "bad arguments".
  */
 #include "cli/cli.h"
+#include "cli/progress.h"
 
 #include "base/limits.h"
 
@@ -236,8 +237,16 @@ static int cli_remove(struct cli_ctx *ctx, const char *path, bool recursive, lon
         int code = cli_connect(ctx);
         if (code != CLI_EXIT_OK)
                 return code;
-        int rc = recursive ? synod_delete_recursive(ctx->h, path)
-                           : synod_delete(ctx->h, path, (int32_t)version);
+        int rc;
+        if (recursive) {
+                struct cli_progress p;
+                cli_progress_begin(&p, ctx->err, ctx->json, "rm -r: deleted", false, "nodes");
+                p.min_done = CLI_PROGRESS_NODES_MIN;
+                rc = synod_delete_recursive_progress(ctx->h, path, cli_progress_count, &p);
+                cli_progress_end(&p);
+        } else {
+                rc = synod_delete(ctx->h, path, (int32_t)version);
+        }
         char hint[CLI_HINT_BYTES_MAX];
         snprintf(hint, sizeof(hint), "it has children; %s %s deletes the whole subtree",
                  strcmp(ctx->cmd, "delete") == 0 ? "deleteall" : "rm -r", path);
@@ -281,7 +290,9 @@ int cmd_deleteall(struct cli_ctx *ctx, int argc, char **argv)
         return cli_remove(ctx, argv[optind], true, -1);
 }
 
-static int cli_ls_walk(struct cli_ctx *ctx, const char *path, int depth, bool *first)
+/* Lists the subtree below path; *listed counts the paths printed (for p). */
+static int cli_ls_walk(struct cli_ctx *ctx, const char *path, int depth, bool *first,
+                       struct cli_progress *p, uint64_t *listed)
 {
         char **kids;
         int32_t n;
@@ -305,7 +316,8 @@ static int cli_ls_walk(struct cli_ctx *ctx, const char *path, int depth, bool *f
                         fprintf(ctx->out, "%s\n", child);
                 }
                 *first = false;
-                rc = cli_ls_walk(ctx, child, depth + 1, first);
+                cli_progress_update(p, ++*listed, 0);
+                rc = cli_ls_walk(ctx, child, depth + 1, first, p, listed);
                 free(child);
         }
         synod_strings_free(kids, n);
@@ -331,7 +343,15 @@ int cmd_ls(struct cli_ctx *ctx, int argc, char **argv)
         if (recursive) {
                 if (ctx->json)
                         fputc('[', ctx->out);
-                rc = cli_ls_walk(ctx, path, 0, &first);
+                struct cli_progress p;
+                uint64_t listed = 0;
+                cli_progress_begin(&p, ctx->err, ctx->json, "ls -R: listed", false, "nodes");
+                p.min_done = CLI_PROGRESS_NODES_MIN;
+                /* On the terminal that shows the listing, the listing is the progress (and a
+                 * progress line would break its lines). */
+                p.on = p.on && !isatty(fileno(ctx->out));
+                rc = cli_ls_walk(ctx, path, 0, &first, &p, &listed);
+                cli_progress_end(&p);
                 if (ctx->json)
                         fputs("]\n", ctx->out);
                 return cli_fail(ctx, rc, path);

@@ -24,7 +24,7 @@ const struct cli_command cli_commands[] = {
      "  Prints the created path.\n"},
     {"rm", cmd_rm, "delete a node (-r: with its subtree)",
      "usage: synod rm [-r] [-v VERSION] PATH\n"
-     "  -r deletes the whole subtree (children first).\n"},
+     "  -r deletes the whole subtree (children first), counting on a terminal.\n"},
     {"delete", cmd_delete, "ZooKeeper's name for rm",
      "usage: synod delete [-v VERSION] PATH\n"
      "  Deletes a node without children (synod rm).\n"},
@@ -33,7 +33,8 @@ const struct cli_command cli_commands[] = {
      "  Deletes the node and its whole subtree (synod rm -r).\n"},
     {"ls", cmd_ls, "list children (-R: the subtree)",
      "usage: synod ls [-R] PATH\n"
-     "  Lists children (names); -R lists the subtree (paths).\n"},
+     "  Lists children (names); -R lists the subtree (paths), counting on the\n"
+     "  terminal (stderr) while the listing goes to a file or a pipe.\n"},
     {"stat", cmd_stat, "print a node's stat", "usage: synod stat PATH\n"},
     {"watch", cmd_watch, "print events on a path until interrupted",
      "usage: synod watch [-r] [-n COUNT] PATH\n"
@@ -125,6 +126,27 @@ const struct cli_command cli_commands[] = {
      "  super user: --auth digest:super:PASSWORD (or SYNOD_AUTH). Exit 1 when the\n"
      "  servers refuse (not authenticated, reconfig disabled, stale VERSION, no\n"
      "  quorum), with the reason.\n"},
+    {"backup", cmd_backup, "save a consistent snapshot of a running server to a file",
+     "usage: synod backup [--admin HOST:PORT] FILE\n"
+     "  Saves the state of one server (its tree, ACLs and sessions at one zxid) to\n"
+     "  FILE while it keeps serving: ZooKeeper 3.9's admin command `snapshot`, over\n"
+     "  the server's admin port (admin.enableServer=true). FILE is written as\n"
+     "  FILE.part, checked (every checksum) and renamed, so FILE is always whole.\n"
+     "  --admin HOST:PORT   the admin server (default $SYNOD_ADMIN, else the first\n"
+     "                      --server host at the admin.serverPort its `conf` reports,\n"
+     "                      else port 8080)\n"
+     "  With admin.authEnabled give --auth digest:USER:PASSWORD of an identity that\n"
+     "  may read /. Progress is shown on a terminal. Exit 3 if the admin server\n"
+     "  cannot be reached, 1 if it refuses, 7 if what arrived fails its checks.\n"},
+    {"restore", cmd_restore, "make a new data directory from a backup file",
+     "usage: synod restore FILE DIR\n"
+     "  Checks FILE (a synod backup) and makes the data directory DIR from it (DIR\n"
+     "  must be new or empty). Start a single server, or every server of a new\n"
+     "  cluster (each restored from the same FILE, with its own myid), with\n"
+     "  dataDir=DIR: the tree, its zxids and Stat fields are the backup's; the\n"
+     "  membership is the new configuration's (/zookeeper/config is emptied, and the\n"
+     "  new cluster's first leader writes it). Exit 2 if FILE is missing or DIR not\n"
+     "  empty, 7 if FILE is damaged or truncated.\n"},
     {"shell", cmd_shell, "interactive shell with history and path completion",
      "usage: synod shell\n"
      "  Runs commands (without 'synod') on one session until quit, exit or EOF.\n"

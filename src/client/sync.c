@@ -57,7 +57,9 @@ int synod_delete(struct synod *h, const char *path, int32_t version)
         return synod_call_sync(h, &q, NULL);
 }
 
-int synod_delete_recursive(struct synod *h, const char *path)
+/* Depth first, children before their parent; *deleted counts the nodes deleted. */
+static int delete_subtree(struct synod *h, const char *path, synod_progress_fn progress, void *arg,
+                          uint64_t *deleted)
 {
         char **kids;
         int32_t n;
@@ -68,13 +70,30 @@ int synod_delete_recursive(struct synod *h, const char *path)
                 return rc;
         for (int32_t i = 0; i < n && rc == SYNOD_OK; i++) {
                 char *child = cl_child_path(path, kids[i]);
-                rc = child ? synod_delete_recursive(h, child) : SYNOD_ESYSTEMERROR;
+                rc = child ? delete_subtree(h, child, progress, arg, deleted) : SYNOD_ESYSTEMERROR;
                 free(child);
         }
         synod_strings_free(kids, n);
         if (rc == SYNOD_OK)
                 rc = synod_delete(h, path, -1);
+        if (rc == SYNOD_OK) {
+                (*deleted)++;
+                if (progress != NULL)
+                        progress(arg, *deleted);
+        }
         return rc == SYNOD_ENONODE ? SYNOD_OK : rc;
+}
+
+int synod_delete_recursive_progress(struct synod *h, const char *path, synod_progress_fn progress,
+                                    void *arg)
+{
+        uint64_t deleted = 0;
+        return delete_subtree(h, path, progress, arg, &deleted);
+}
+
+int synod_delete_recursive(struct synod *h, const char *path)
+{
+        return synod_delete_recursive_progress(h, path, NULL, NULL);
 }
 
 int synod_exists(struct synod *h, const char *path, struct synod_stat *stat, synod_watch_fn watch,

@@ -138,9 +138,15 @@ bool members_is_config_path(struct zk_bytes path)
 
 /* ---- the leader's walk toward the membership in the tree ---- */
 
-/* The first leader of a cluster writes the file's membership into the tree. */
+/* The first leader of a cluster writes the file's membership into the tree: a new tree's,
+ * or a restored one's (`synod restore` empties the node, raising its version). */
 static void bootstrap(struct srv *srv)
 {
+        const struct tree_node *node = tree_lookup(&srv->sm.tree, config_path, CONFIG_PATH_LEN);
+        if (node == NULL)
+                return;
+        struct zk_stat st;
+        tree_node_stat(node, &st);
         char text[SRV_CONFIG_MEMBERS_BYTES];
         int n = format(&srv->members, text, sizeof text);
         if (n < 0)
@@ -151,7 +157,7 @@ static void bootstrap(struct srv *srv)
         t.op.zk_op = ZK_OP_SET_DATA;
         t.op.path = (struct zk_bytes){(const uint8_t *)config_path, (int32_t)CONFIG_PATH_LEN};
         t.op.data = (struct zk_bytes){(const uint8_t *)text, n};
-        t.op.version = 0; /* only over the empty node a new tree starts with */
+        t.op.version = st.version; /* only over the empty node seen here */
         if (propose_server_txn(srv, &t) == 0) {
                 srv->members_written_term = raft_term(&srv->raft);
                 SYN_INFO("writing the membership from the configuration file to %s", config_path);

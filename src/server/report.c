@@ -359,6 +359,7 @@ static void fill_server(struct srv *srv, struct fourlw_server *s, const struct c
             {"synod_watch_bytes_per_conn_peak", (int64_t)ws.conn_bytes_peak},
             {"synod_admin_requests", (int64_t)srv->stats.admin_requests},
             {"synod_admin_refused", (int64_t)srv->stats.admin_refused},
+            {"synod_backups_sent", (int64_t)srv->stats.backups_sent},
             {"synod_admin_connections_max", ADMIN_CONNECTIONS_MAX},
             {"synod_admin_response_bytes_max", ADMIN_RESPONSE_BYTES_MAX},
             {"synod_client_memory_bytes", (int64_t)srv->net.client_bytes},

@@ -25,6 +25,7 @@
  *   report.c    one collection of the server's state for every reporter
  *   stats.c     four-letter words from the report
  *   admin_host.c the admin server's /commands, /metrics and web console, routed on the loop
+ *   backup.c    the admin command `snapshot`: a backup streamed from a snapshot file
  *   auth.c      digest auth (auth.h); pipeline_queue.c the FIFO (pipeline.h)
  *
  * Everything runs on the loop thread; the WAL's I/O thread only wakes the loop.
@@ -244,6 +245,7 @@ struct srv_stats {
         struct wal_status wal;             /* the WAL's last polled status: fsync histograms */
         uint64_t admin_requests;           /* answered by the admin server */
         uint64_t admin_refused;            /* refused: auth, whitelist, limits */
+        uint64_t backups_sent;             /* snapshot files sent by the admin `snapshot` */
         uint64_t fourlw_refused;           /* listings not run: earlier answers unsent */
         uint64_t fourlw_truncated;         /* listings cut at NET_FOURLW_OUTPUT_BYTES_MAX */
         uint64_t malloc_trims;
@@ -330,6 +332,7 @@ struct srv {
         int64_t last_reap_ms;
         int64_t last_purge_ms;
         int64_t snapshot_failed_ms; /* mono ms of the last failed snapshot child */
+        bool snapshot_forced;       /* a backup asked for one now (backup.c) */
         int64_t last_handshake_scan_ms;
         int64_t start_ms;
         int fatal; /* SYN_OK, or the error that stopped the server */
@@ -353,6 +356,10 @@ struct srv {
         struct admin_console *console; /* its API's workers; NULL with admin */
         /* Where the console's client sessions connect: this server's client port. */
         char console_servers[NET_ADDRESS_BYTES_MAX + 16];
+        /* backup.c: admin requests waiting for the next snapshot; borrowed from the admin
+         * server until answered. */
+        struct admin_request *backup_waiting[SRV_BACKUPS_MAX];
+        uint32_t backup_waiting_count;
 };
 
 /*
@@ -565,6 +572,21 @@ void snapshot_recv_chunk(struct srv *srv, const struct raft_snapshot_chunk *c);
  * after it and steps RAFT_EV_SNAPSHOT_INSTALLED (fatal if any of it fails). */
 void snapshot_install(struct srv *srv, const struct raft_snapshot_meta *meta);
 
+/* Opens the snapshot file of index/term read-only: the fd (the caller closes it), or -1
+ * with errno set. */
+int snapshot_file_open(const struct srv *srv, uint64_t index, uint64_t term);
+
+/* backup.c: the admin command `snapshot` (ZooKeeper 3.9's, /commands/snapshot), which
+ * streams a consistent snapshot of this server's state: the newest snapshot file if it
+ * is current, else one taken now by the forked writer (snapshot.c); the HTTP thread
+ * sends the file, so the loop never reads it. r is borrowed until it is answered. */
+void backup_request(struct srv *srv, struct admin_request *r);
+/* snapshot.c calls it after reaping a child: answers the waiting requests with the file
+ * of index/term when ok, with an error otherwise. */
+void backup_snapshot_done(struct srv *srv, bool ok, uint64_t index, uint64_t term);
+/* Answers every waiting request with 503 (before the admin server stops). */
+void backup_stop(struct srv *srv);
+
 /* snapshot.c: fork snapshots, start-up load, retention. */
 void snapshot_maybe_start(struct srv *srv);
 /* Whether a snapshot is due: snapCount entries applied since the last one, or more
@@ -591,6 +613,9 @@ int srv_tls_make(const struct srv_tls_settings *s, const char *key_prefix, bool 
  * if the port cannot be bound, as ZooKeeper does; stop joins its thread (before net_close). */
 void admin_host_start(struct srv *srv);
 void admin_host_stop(struct srv *srv);
+/* Answers r with status and {"command": command, "error": error} (r is done after). */
+void admin_host_error(struct srv *srv, struct admin_request *r, unsigned status,
+                      const char *command, const char *error);
 
 /* report.c: one collection of the server's state for every reporter (the four-letter
  * words, /commands, /metrics), so they all print the same numbers. */

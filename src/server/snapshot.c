@@ -147,15 +147,18 @@ bool snapshot_due(const struct srv *srv)
 
 void snapshot_maybe_start(struct srv *srv)
 {
+        /* A backup (backup.c) wants one now, whenever anything was applied since the last. */
+        bool due = srv->snapshot_forced ? srv->sm.applied > srv->snapshot_index : snapshot_due(srv);
         /* A joining server applies entries from before the configuration entry that added
          * it without knowing the configuration they were made under: it must not write
          * one (another member's snapshot at that index would differ). */
         if (srv->snapshot_pid != 0 || srv->stopping || srv->sm.applied == 0 ||
-            srv->sm.applied_config.n_voters == 0 || !snapshot_due(srv))
+            srv->sm.applied_config.n_voters == 0 || !due)
                 return;
-        /* A full disk (host.c) would fail it; after a failure, wait before the next one. */
+        /* A full disk (host.c) would fail it; after a failure, wait before the next one
+         * (unless a backup asks: its client hears the failure). */
         if (srv->wal_no_space ||
-            (srv->snapshot_failed_ms != 0 &&
+            (!srv->snapshot_forced && srv->snapshot_failed_ms != 0 &&
              (int64_t)net_now_ms(&srv->net) - srv->snapshot_failed_ms < SRV_SNAPSHOT_RETRY_MS))
                 return;
         uint64_t index = srv->sm.applied;
@@ -170,6 +173,7 @@ void snapshot_maybe_start(struct srv *srv)
         }
         if (pid == 0)
                 child_main(srv, index, term);
+        srv->snapshot_forced = false;
         srv->snapshot_pid = pid;
         srv->logged_bytes = 0; /* what is logged from now on waits for the next one */
         srv->snapshot_child_index = index;
@@ -192,6 +196,7 @@ void snapshot_reap_child(struct srv *srv)
                          (unsigned long long)srv->snapshot_child_index, status);
                 srv->stats.snapshots_failed++;
                 srv->snapshot_failed_ms = (int64_t)net_now_ms(&srv->net);
+                backup_snapshot_done(srv, false, 0, 0);
                 return;
         }
         srv->stats.snapshots_taken++;
@@ -200,6 +205,8 @@ void snapshot_reap_child(struct srv *srv)
         srv->snapshot_index = srv->snapshot_child_index;
         srv->snapshot_wall_ms = net_wall_ms(&srv->net);
         SYN_INFO("snapshot at index %llu written", (unsigned long long)srv->snapshot_index);
+        /* Waiting backups open the new file now, before anything else may remove it. */
+        backup_snapshot_done(srv, true, srv->snapshot_index, srv->snapshot_child_term);
         struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN};
         ev.snapshot_taken.index = srv->snapshot_index;
         int rc = host_step(srv, &ev);

@@ -40,13 +40,18 @@ static void snap_file_name(char *buf, size_t cap, uint64_t index, uint64_t term)
                  (unsigned long long)term);
 }
 
+int snapshot_file_open(const struct srv *srv, uint64_t index, uint64_t term)
+{
+        char name[64], path[SRV_PATH_BYTES_MAX + 96];
+        snap_file_name(name, sizeof name, index, term);
+        snap_path(srv, path, sizeof path, name);
+        return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 int snapshot_chunk_read(struct srv *srv, const struct raft_snapshot_meta *meta, uint64_t offset,
                         uint8_t *buf, size_t cap, size_t *len, bool *done)
 {
-        char name[64], path[SRV_PATH_BYTES_MAX + 96];
-        snap_file_name(name, sizeof name, meta->index, meta->term);
-        snap_path(srv, path, sizeof path, name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = snapshot_file_open(srv, meta->index, meta->term);
         if (fd < 0)
                 return SYN_ENOTFOUND; /* retention removed it: the core retries with a newer one */
         off_t size = lseek(fd, 0, SEEK_END);

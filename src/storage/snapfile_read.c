@@ -20,7 +20,9 @@
 #include "base/log.h"
 #include "storage/internal.h"
 
-static int reader_header(struct snapfile_reader *r, uint64_t size)
+/* Checks the header; index and term must be those of r->info unless `adopt`, which takes
+ * them from the header (a file outside a snapshot directory: a backup has any name). */
+static int reader_header(struct snapfile_reader *r, uint64_t size, bool adopt)
 {
         uint8_t h[SNAP_HEADER_BYTES];
         if (size < SNAP_HEADER_BYTES)
@@ -32,7 +34,12 @@ static int reader_header(struct snapfile_reader *r, uint64_t size)
                 return SYN_ECORRUPT;
         if (syn_crc32c(0, h, 60) != syn_get_be32(h + 60))
                 return SYN_ECORRUPT;
-        if (syn_get_be64(h + 16) != r->info.index || syn_get_be64(h + 24) != r->info.term)
+        uint64_t index = syn_get_be64(h + 16), term = syn_get_be64(h + 24);
+        if (adopt && index >= 1 && term >= 1 && index <= WAL_INDEX_MAX && term <= WAL_INDEX_MAX) {
+                r->info.index = index;
+                r->info.term = term;
+        }
+        if (index != r->info.index || term != r->info.term)
                 return SYN_ECORRUPT;
         return SYN_OK;
 }
@@ -89,12 +96,12 @@ static int reader_trailer(struct snapfile_reader *r, uint64_t size, uint64_t tot
 }
 
 /* One pass over the whole file; see the file comment. */
-static int reader_verify(struct snapfile_reader *r)
+static int reader_verify(struct snapfile_reader *r, bool adopt)
 {
         uint64_t size;
         int err = r->fs->size(r->fs->ctx, r->fd, &size);
         if (err == SYN_OK)
-                err = reader_header(r, size);
+                err = reader_header(r, size, adopt);
         uint64_t total = 0;
         uint32_t stream_crc = 0;
         r->offset = SNAP_HEADER_BYTES;
@@ -118,29 +125,56 @@ static int reader_verify(struct snapfile_reader *r)
         return err;
 }
 
-int snapfile_reader_open(struct snapfile_reader *r, const struct storage_fs *fs, const char *dir,
-                         const struct snapfile_info *info)
+/* Opens path and verifies it (see reader_verify); r->info is set by the caller. */
+static int reader_open_path(struct snapfile_reader *r, const char *path, bool adopt)
 {
-        memset(r, 0, sizeof *r);
-        r->fd = -1;
-        r->fs = fs ? fs : storage_fs_posix();
-        r->info = *info;
-        char path[STORAGE_PATH_BYTES_MAX];
-        int err = storage_path_join(path, dir, info->name);
-        if (err != SYN_OK)
-                return err;
         r->chunk = malloc(SNAP_CHUNK_BYTES_MAX);
         if (!r->chunk)
                 return SYN_ENOMEM;
-        err = r->fs->open(r->fs->ctx, path, STORAGE_OPEN_READ, &r->fd);
+        int err = r->fs->open(r->fs->ctx, path, STORAGE_OPEN_READ, &r->fd);
         if (err == SYN_OK)
-                err = reader_verify(r);
+                err = reader_verify(r, adopt);
         if (err != SYN_OK) {
                 snapfile_reader_close(r);
                 return err;
         }
         r->offset = SNAP_HEADER_BYTES;
         return SYN_OK;
+}
+
+static void reader_init(struct snapfile_reader *r, const struct storage_fs *fs)
+{
+        memset(r, 0, sizeof *r);
+        r->fd = -1;
+        r->fs = fs ? fs : storage_fs_posix();
+}
+
+int snapfile_reader_open(struct snapfile_reader *r, const struct storage_fs *fs, const char *dir,
+                         const struct snapfile_info *info)
+{
+        reader_init(r, fs);
+        r->info = *info;
+        char path[STORAGE_PATH_BYTES_MAX];
+        int err = storage_path_join(path, dir, info->name);
+        if (err != SYN_OK)
+                return err;
+        return reader_open_path(r, path, false);
+}
+
+int snapfile_reader_open_file(struct snapfile_reader *r, const struct storage_fs *fs,
+                              const char *path)
+{
+        reader_init(r, fs);
+        if (strlen(path) >= STORAGE_PATH_BYTES_MAX)
+                return SYN_ETOOBIG;
+        const char *slash = strrchr(path, '/');
+        const char *base = slash != NULL ? slash + 1 : path;
+        size_t n = strlen(base);
+        if (n >= sizeof r->info.name)
+                n = sizeof r->info.name - 1; /* only for messages: a prefix will do */
+        memcpy(r->info.name, base, n);
+        r->info.name[n] = '\0';
+        return reader_open_path(r, path, true);
 }
 
 int snapfile_read(struct snapfile_reader *r, void *buf, size_t n, size_t *got)

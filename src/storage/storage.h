@@ -357,6 +357,12 @@ struct snapfile_reader {
 int snapfile_reader_open(struct snapfile_reader *r, const struct storage_fs *fs, const char *dir,
                          const struct snapfile_info *info);
 
+/* The same for a snapshot file at any path (a backup): index and term come from its
+ * header, info.name is the path's last component (truncated to fit). SYN_ENOTFOUND if
+ * there is no such file. */
+int snapfile_reader_open_file(struct snapfile_reader *r, const struct storage_fs *fs,
+                              const char *path);
+
 /* Opens the newest snapshot that verifies, warning about each invalid one
  * skipped. SYN_ENOTFOUND if there is none. */
 int snapfile_open_latest(struct snapfile_reader *r, const struct storage_fs *fs, const char *dir);

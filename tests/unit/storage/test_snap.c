@@ -98,6 +98,37 @@ static void round_trip_many_chunks(void **state)
         test_rmrf(dir);
 }
 
+/* A backup: the same file under any name, index and term from its header. */
+static void any_path_takes_index_and_term_from_the_header(void **state)
+{
+        (void)state;
+        char dir[256], path[600], other[700];
+        test_tmpdir(dir);
+        const size_t size = SNAP_CHUNK_BYTES + 77;
+        assert_int_equal(write_snap(NULL, dir, 55, 4, size), SYN_OK);
+        snap_path(path, dir, 55, 4, "snap");
+        snprintf(other, sizeof other, "%s/backup.bin", dir);
+        assert_int_equal(rename(path, other), 0);
+        struct snapfile_reader r;
+        assert_int_equal(snapfile_reader_open_file(&r, NULL, other), SYN_OK);
+        assert_int_equal(r.info.index, 55);
+        assert_int_equal(r.info.term, 4);
+        assert_string_equal(r.info.name, "backup.bin");
+        read_and_check(&r, 55, size);
+        snapfile_reader_close(&r);
+        size_t len;
+        uint8_t *data = test_read_file(other, &len);
+        test_write_file(other, data, len - 1);
+        assert_int_equal(snapfile_reader_open_file(&r, NULL, other), SYN_ETRUNC);
+        data[20] ^= 0x01; /* the header's index: its CRC no longer matches */
+        test_write_file(other, data, len);
+        assert_int_equal(snapfile_reader_open_file(&r, NULL, other), SYN_ECORRUPT);
+        free(data);
+        snprintf(other, sizeof other, "%s/missing", dir);
+        assert_int_equal(snapfile_reader_open_file(&r, NULL, other), SYN_ENOTFOUND);
+        test_rmrf(dir);
+}
+
 static void latest_valid_skips_bad_snapshots(void **state)
 {
         (void)state;
@@ -258,6 +289,7 @@ int test_snap_group(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(round_trip_many_chunks),
+            cmocka_unit_test(any_path_takes_index_and_term_from_the_header),
             cmocka_unit_test(latest_valid_skips_bad_snapshots),
             cmocka_unit_test(retention_keeps_newest_and_compacts_the_wal),
             cmocka_unit_test(write_errors_leave_no_snapshot),
