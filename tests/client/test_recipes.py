@@ -55,8 +55,10 @@ def test_service_vanishes_when_its_process_dies(spawn, cli, tmp_path):
     listing = cli(["service", "list", svc]).stdout.splitlines()
     assert listing[0] == 'a 10.0.0.1:80 {"zone":"x"}'
     assert listing[1] == "b 10.0.0.2:81 {}"
+    # As long as the listing above may take: the watcher is a process of its own (under
+    # valgrind in client_valgrind), started first but maybe not listing yet.
     wait_until(lambda: "+ a 10.0.0.1:80" in watch.output() and "+ b" in watch.output(),
-               timeout_s=10, what="watch saw both")
+               timeout_s=20, what="watch saw both")
     a.kill9()
     wait_until(lambda: cli(["service", "list", svc]).stdout.split() and
                cli(["service", "list", svc]).stdout.split()[0] == "b",
