@@ -75,6 +75,16 @@ static void request_free(struct admin_request *r)
         free(r);
 }
 
+/* Queues resp (taken) with its content type. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, const char *content_type,
+                             struct MHD_Response *resp)
+{
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        enum MHD_Result rc = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return rc;
+}
+
 static enum MHD_Result queue_answer(struct MHD_Connection *c, unsigned status,
                                     const char *content_type, uint8_t *body, size_t len)
 {
@@ -84,10 +94,7 @@ static enum MHD_Result queue_answer(struct MHD_Connection *c, unsigned status,
                 free(body);
                 return MHD_NO;
         }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-        enum MHD_Result rc = MHD_queue_response(c, status, resp);
-        MHD_destroy_response(resp);
-        return rc;
+        return queue(c, status, content_type, resp);
 }
 
 /* Streams the file from its current offset; MHD closes fd with the response (with
@@ -100,10 +107,7 @@ static enum MHD_Result queue_file(struct MHD_Connection *c, const char *content_
                 close(fd);
                 return MHD_NO;
         }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-        enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
-        MHD_destroy_response(resp);
-        return rc;
+        return queue(c, MHD_HTTP_OK, content_type, resp);
 }
 
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned status, const char *text)

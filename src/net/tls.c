@@ -167,6 +167,22 @@ static bool pem_type(const char *type)
         return type[0] == '\0' || strcasecmp(type, "PEM") == 0;
 }
 
+/* A key or trust store is named and of a type we read; else the error names its keys. */
+static bool store_usable(const struct net_tls_config *c, const char *store, const char *location,
+                         const char *type, char *error, size_t error_size)
+{
+        if (location[0] == '\0') {
+                snprintf(error, error_size, "%s%s.location is required", c->key_prefix, store);
+                return false;
+        }
+        if (!pem_type(type)) {
+                snprintf(error, error_size, "%s%s.type: only PEM is supported", c->key_prefix,
+                         store);
+                return false;
+        }
+        return true;
+}
+
 static int set_verify(SSL_CTX *ctx, const struct net_tls_config *c, bool server, char *error,
                       size_t error_size)
 {
@@ -184,15 +200,8 @@ static int set_verify(SSL_CTX *ctx, const struct net_tls_config *c, bool server,
         }
         if (mode == SSL_VERIFY_NONE)
                 return 0;
-        if (c->trust_store[0] == '\0') {
-                snprintf(error, error_size, "%strustStore.location is required", c->key_prefix);
+        if (!store_usable(c, "trustStore", c->trust_store, c->trust_store_type, error, error_size))
                 return SYN_ECONFIG;
-        }
-        if (!pem_type(c->trust_store_type)) {
-                snprintf(error, error_size, "%strustStore.type: only PEM is supported",
-                         c->key_prefix);
-                return SYN_ECONFIG;
-        }
         if (SSL_CTX_load_verify_locations(ctx, c->trust_store, NULL) != 1) {
                 snprintf(error, error_size, "%strustStore.location: %s: %s", c->key_prefix,
                          c->trust_store, openssl_reason());
@@ -211,15 +220,8 @@ static int set_verify(SSL_CTX *ctx, const struct net_tls_config *c, bool server,
 static int set_key_store(SSL_CTX *ctx, const struct net_tls_config *c, char *error,
                          size_t error_size)
 {
-        if (c->key_store[0] == '\0') {
-                snprintf(error, error_size, "%skeyStore.location is required", c->key_prefix);
+        if (!store_usable(c, "keyStore", c->key_store, c->key_store_type, error, error_size))
                 return SYN_ECONFIG;
-        }
-        if (!pem_type(c->key_store_type)) {
-                snprintf(error, error_size, "%skeyStore.type: only PEM is supported",
-                         c->key_prefix);
-                return SYN_ECONFIG;
-        }
         /* One file holds both, as ZooKeeper's PEM key store: each reader skips the other's
          * PEM blocks. */
         if (SSL_CTX_use_certificate_chain_file(ctx, c->key_store) != 1 ||

@@ -151,6 +151,9 @@ def test_silent_and_plaintext_connections_closed(good_server):
     ("ssl.ciphersuites", "TLS_NO_SUCH_SUITE_WITH_X", "unknown cipher suite"),
     ("ssl.keyStore.location", "/nonexistent/server.pem",
      "ssl.keyStore.location: /nonexistent/server.pem: No such file or directory"),
+    ("ssl.keyStore.type", "PKCS12", "ssl.keyStore.type: only PEM is supported"),
+    ("ssl.trustStore.type", "JKS", "ssl.trustStore.type: only PEM is supported"),
+    ("ssl.trustStore.location", "", "ssl.trustStore.location is required"),
 ])
 def test_bad_tls_settings_stop_start_up(pki, key, value, message):
     # Any ports: start-up fails before anything is bound.

@@ -2074,9 +2074,74 @@ static void test_random_faults_keep_safety_and_converge(void **state)
         }
 }
 
+/* The log's payload chunks: entries larger than a third of a chunk spill into new chunks;
+ * a truncation in the middle of a chunk cuts it back and frees the later ones, the bytes
+ * appended next take the cut place, and a compaction frees only the chunks wholly before
+ * its point. Every payload reads back as written throughout. */
+enum { BIG_PAYLOAD = RAFT_LOG_CHUNK_BYTES / 3 + 1 };
+
+static void fill_payload(uint8_t *buf, uint64_t index, uint64_t term)
+{
+        memset(buf, (int)((index * 7 + term) & 0xff), BIG_PAYLOAD);
+}
+
+static void assert_payloads(const struct rlog *l, uint64_t from, uint64_t to, uint64_t term_from)
+{
+        uint8_t want[BIG_PAYLOAD];
+        for (uint64_t i = from; i <= to; i++) {
+                const struct raft_entry *e = rlog_get(l, i);
+                fill_payload(want, i, i >= term_from ? 2 : 1);
+                assert_int_equal(e->len, BIG_PAYLOAD);
+                assert_memory_equal(e->data, want, BIG_PAYLOAD);
+        }
+}
+
+static size_t chunk_count(const struct rlog *l)
+{
+        size_t n = 0;
+        for (const struct rlog_chunk *c = l->chunks; c != NULL; c = c->next)
+                n++;
+        return n;
+}
+
+static void test_log_payload_chunks(void **state)
+{
+        (void)state;
+        struct rlog l;
+        rlog_init(&l, 0, 0);
+        uint8_t buf[BIG_PAYLOAD];
+        for (uint64_t i = 1; i <= 9; i++) {
+                fill_payload(buf, i, 1);
+                assert_int_equal(rlog_append(&l, 1, RAFT_ENTRY_NORMAL, buf, sizeof buf), SYN_OK);
+        }
+        assert_int_equal(chunk_count(&l), 5); /* two payloads fit a chunk */
+        assert_payloads(&l, 1, 9, 10);
+        rlog_truncate(&l, 6); /* 6 shares a chunk with 5: cut back; 7..9 freed */
+        assert_int_equal(rlog_last_index(&l), 5);
+        assert_int_equal(chunk_count(&l), 3);
+        for (uint64_t i = 6; i <= 8; i++) {
+                fill_payload(buf, i, 2);
+                assert_int_equal(rlog_append(&l, 2, RAFT_ENTRY_NORMAL, buf, sizeof buf), SYN_OK);
+        }
+        assert_payloads(&l, 1, 8, 6);
+        rlog_truncate(&l, 7); /* 7 starts a chunk: that chunk goes whole */
+        assert_int_equal(chunk_count(&l), 3);
+        assert_payloads(&l, 1, 6, 6);
+        rlog_compact(&l, 3); /* 3 shares a chunk with 4: only the first chunk goes */
+        assert_int_equal(chunk_count(&l), 2);
+        assert_payloads(&l, 4, 6, 6);
+        rlog_compact(&l, 6);
+        assert_int_equal(chunk_count(&l), 0);
+        fill_payload(buf, 7, 2);
+        assert_int_equal(rlog_append(&l, 2, RAFT_ENTRY_NORMAL, buf, sizeof buf), SYN_OK);
+        assert_payloads(&l, 7, 7, 6);
+        rlog_close(&l);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_log_payload_chunks),
             cmocka_unit_test(test_single_voter_elects_itself_on_first_tick),
             cmocka_unit_test(test_single_voter_commits_only_after_own_persist),
             cmocka_unit_test(test_single_voter_leader_sends_nothing_before_its_vote_is_durable),
